@@ -1,0 +1,229 @@
+"""Every exception batches_ext raises, in one tree.
+
+    BatchesError                          root: `except BatchesError` catches everything below
+    ├── ConfigError                       bad or missing settings (e.g. no API key)
+    ├── InputError                        bad JSONL / preflight problems (.line 1-based, .problems)
+    ├── JobError                          a job helper could not finish
+    │   └── WaitTimeout                   wait(..., timeout=) ran out (.batch: last state seen)
+    ├── APIConnectionError                no HTTP answer (DNS, refused, dropped) (.method, .url)
+    │   └── APITimeoutError               connect or read timeout
+    └── APIStatusError                    the API answered 4xx/5xx (.status_code, .type, .code,
+        │                                 .param, .request_id, .message)
+        ├── BadRequestError               400
+        ├── AuthenticationError           401
+        ├── PermissionDeniedError         403
+        ├── NotFoundError                 404
+        ├── ConflictError                 409
+        ├── UnprocessableEntityError      422
+        ├── RateLimitError                429
+        └── InternalServerError           >= 500
+
+`str(err)` of an API error is one line: ``404 Not Found: No such File object: file-x (request req_abc)``.
+No exception here ever holds an API key, an Authorization header, or a `requests` object (whose
+PreparedRequest would carry the header): only plain strings and numbers.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+__all__ = [
+    "BatchesError",
+    "ConfigError",
+    "InputError",
+    "JobError",
+    "WaitTimeout",
+    "APIConnectionError",
+    "APITimeoutError",
+    "APIStatusError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "RateLimitError",
+    "InternalServerError",
+    "status_error",
+]
+
+
+class BatchesError(Exception):
+    """Root of every batches_ext exception."""
+
+
+class ConfigError(BatchesError):
+    """Settings are missing or invalid (for example no API key anywhere)."""
+
+
+class InputError(BatchesError):
+    """The input (JSONL lines, request bodies) breaks the Batch API rules.
+
+    `line` is the 1-based line of the first problem (None when not tied to a line);
+    `problems` lists every problem found (whatever the checker reports, e.g. dicts or strings).
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, problems: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.problems: list[Any] = list(problems or [])
+
+
+class JobError(BatchesError):
+    """A job helper (submit / wait / results / retry_failed) could not finish."""
+
+
+class WaitTimeout(JobError):
+    """`wait()` gave up before the batch (or job) reached a terminal status; `.batch` is the last state seen."""
+
+    def __init__(self, message: str, *, batch: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.batch = batch
+
+
+class APIConnectionError(BatchesError):
+    """No HTTP answer: connection refused or dropped, DNS failure, TLS error..."""
+
+    def __init__(self, message: str = "Connection error.", *, method: str | None = None, url: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+
+
+class APITimeoutError(APIConnectionError):
+    """The connect or read timeout expired."""
+
+    def __init__(self, message: str = "Request timed out.", *, method: str | None = None, url: str | None = None):
+        super().__init__(message, method=method, url=url)
+
+
+class APIStatusError(BatchesError):
+    """The API answered with an error status; the `{"error": {...}}` envelope is unwrapped."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        type: str | None = None,  # noqa: A002 - mirrors the envelope key
+        code: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.status_code = int(status_code)
+        self.message = " ".join(str(message).split())  # one line
+        self.type = type
+        self.code = code
+        self.param = param
+        self.request_id = request_id
+        super().__init__(self._line())
+
+    @property
+    def reason(self) -> str:
+        try:
+            return HTTPStatus(self.status_code).phrase
+        except ValueError:
+            return "Error"
+
+    def _line(self) -> str:
+        text = f"{self.status_code} {self.reason}: {self.message}"
+        return f"{text} (request {self.request_id})" if self.request_id else text
+
+    def __str__(self) -> str:
+        return self._line()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args = (self.status_code, self.message, self.type, self.code, self.param, self.request_id)
+        return (type(self), args)
+
+
+class BadRequestError(APIStatusError):
+    """400: the request is malformed (bad endpoint, completion_window, metadata, file format...)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: missing or invalid API key, or organization/project mismatch."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key or project may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: unknown batch or file id, or unknown path."""
+
+
+class ConflictError(APIStatusError):
+    """409: e.g. cancelling a completed or failed batch. Never retried by batches_ext."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422."""
+
+
+class RateLimitError(APIStatusError):
+    """429: rate limited (retried with Retry-After before this is raised)."""
+
+
+class InternalServerError(APIStatusError):
+    """>= 500: server trouble (retried before this is raised)."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error(
+    status_code: int,
+    payload: Any,
+    *,
+    request_id: str | None = None,
+    fallback: str | None = None,
+    redact: str | None = None,
+) -> APIStatusError:
+    """Build the right `APIStatusError` subclass from a status and a parsed body.
+
+    `payload` is the decoded JSON body (the `{"error": {...}}` envelope, or anything else);
+    `fallback` is the message when the body has none (e.g. the raw text or the reason phrase);
+    `redact` is a secret (the API key) that must not survive into the message.
+    """
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        message = error.get("message") or fallback or ""
+        etype, code, param = error.get("type"), error.get("code"), error.get("param")
+    elif isinstance(error, str):  # some proxies answer {"error": "text"}
+        message, etype, code, param = error, None, None, None
+    else:
+        message = fallback or ""
+        etype = code = param = None
+    message = str(message)
+    if redact and redact in message:
+        message = message.replace(redact, "sk-***")
+    if not message:
+        try:
+            message = HTTPStatus(status_code).phrase
+        except ValueError:
+            message = "Unknown error"
+    cls = _BY_STATUS.get(status_code) or (InternalServerError if status_code >= 500 else APIStatusError)
+    return cls(
+        status_code,
+        message,
+        type=_str_or_none(etype),
+        code=_str_or_none(code),
+        param=_str_or_none(param),
+        request_id=request_id,
+    )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,242 @@
+"""`_View`: what the table and the monitor share — a `VBox` with a client, a lock, a refresher thread,
+an error line, a message line, a text fallback, and a `close()` that closes the whole tree.
+
+Threading: button handlers run on the kernel's shell thread and the refresher on its own thread; both
+go through `self._lock` (re-entrant) for view state. Widgets are only ever given new values (and only
+when the value differs); nothing here prints or displays.
+"""
+
+from __future__ import annotations
+
+import html
+import keyword
+import threading
+import time
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import ipywidgets
+
+from ._html import ago
+from ._lifecycle import close_tree, register, set_if_changed, unregister
+from ._refresh import Refresher
+
+__all__ = ["_View", "default_now", "user_namespace", "error_text", "check_variable_name", "describe_results"]
+
+_ERROR_STYLE = "color:#b02a37;font-size:12px;font-family:var(--jp-ui-font-family,sans-serif)"
+_INFO_STYLE = "color:var(--jp-ui-font-color1,#212529);font-size:12px;font-family:var(--jp-ui-font-family,sans-serif)"
+_OFFLINE = (
+    "<span class='bx-offline' title='this client talks to the in-process fake, not api.openai.com' "
+    "style='background:#ffe69c;color:#664d03;border:1px solid #ffda6a;border-radius:3px;padding:0 6px;"
+    "font-size:11px;font-weight:600'>offline fake</span>"
+)
+
+
+def default_now(client: Any) -> Callable[[], float]:
+    """The clock batch timestamps are compared with: the fake's clock when offline, else the wall clock."""
+    fake = getattr(client, "fake", None) if getattr(client, "is_offline", False) else None
+    clock = getattr(fake, "clock", None)
+    if clock is not None and callable(getattr(clock, "now", None)):
+        return clock.now
+    return time.time
+
+
+def user_namespace() -> MutableMapping[str, Any]:
+    """IPython's user namespace when running under IPython, else a fresh dict."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except Exception:  # pragma: no cover - IPython is a dependency, but be safe
+        shell = None
+    return shell.user_ns if shell is not None else {}
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for an exception (our errors already format as one line without secrets)."""
+    from ..errors import BatchesError
+
+    if isinstance(exc, BatchesError):
+        return str(exc)
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def check_variable_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"{name!r} is not a valid Python variable name")
+    return name
+
+
+def describe_results(res: Any) -> str:
+    """`100 results (98 ok, 2 errors)` for a jobs.Results (duck-typed), or its type name."""
+    try:
+        n = len(res)
+    except TypeError:
+        return type(res).__name__
+    extra = []
+    for attr in ("ok", "errors"):
+        value = getattr(res, attr, None)
+        try:
+            extra.append(f"{len(value)} {attr}")  # type: ignore[arg-type]
+        except TypeError:
+            pass
+    return f"{n} results" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def wall_clock_label(ts: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ts).strftime("%H:%M:%S")
+
+
+class _View(ipywidgets.VBox):
+    """Base of BatchTable and BatchMonitor (not public)."""
+
+    _closed = True  # until __init__ has run: `close()` (also called by `__del__`) has nothing to do
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        interval: float,
+        namespace: MutableMapping[str, Any] | None,
+        now: Callable[[], float] | None,
+        wall: Callable[[], float] | None,
+        name: str,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.namespace: MutableMapping[str, Any] = namespace if namespace is not None else user_namespace()
+        self._now = now or default_now(client)
+        self._wall = wall or time.time
+        self._lock = threading.RLock()
+        self._closed = False
+        self._last_ok: float | None = None
+        self._error: str | None = None
+        self._retry_in: float | None = None
+        self._refresher = Refresher(self._tick, interval, on_backoff=self._on_backoff, name=name)
+        self._error_line = ipywidgets.HTML("")
+        self._message_line = ipywidgets.HTML("")
+        register(self)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def offline(self) -> bool:
+        """True when the client talks to the in-process fake (the view shows an "offline fake" marker)."""
+        return bool(getattr(self.client, "is_offline", False))
+
+    @property
+    def interval(self) -> float:
+        return self._refresher.interval
+
+    @property
+    def error(self) -> str | None:
+        """The last refresh error (None once a refresh succeeds)."""
+        return self._error
+
+    @property
+    def refreshing(self) -> bool:
+        """True while the background refresher thread is running."""
+        return self._refresher.alive
+
+    @property
+    def refresher_thread(self) -> threading.Thread | None:
+        return self._refresher.thread
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Stop the refresher thread and close every widget model of the view (children, layouts, styles)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._refresher.stop()
+        unregister(self)
+        with self._lock:
+            close_tree(self)
+
+    # ------------------------------------------------------------------ text fallback
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = repr(self)  # the base class clips it to 110 characters
+        return bundle
+
+    # ------------------------------------------------------------------ for subclasses
+
+    def _start(self) -> None:
+        if not self._closed:
+            self._refresher.start()
+
+    def _stop(self) -> None:
+        self._refresher.stop()
+
+    def _tick(self) -> bool | None:
+        raise NotImplementedError
+
+    def _on_backoff(self, delay: float, failures: int) -> None:
+        with self._lock:
+            self._retry_in = delay
+            self._show_error()
+
+    def _record_ok(self) -> None:
+        self._last_ok = self._wall()
+        self._error = None
+        self._retry_in = None
+        self._show_error()
+
+    def _record_error(self, exc: BaseException) -> None:
+        self._error = error_text(exc)
+        self._show_error()
+
+    def _show_error(self) -> None:
+        if self._error is None:
+            set_if_changed(self._error_line, "value", "")
+            return
+        kept = f" · showing data from {ago(self._wall() - self._last_ok)}" if self._last_ok is not None else ""
+        retry = f" · retrying in {self._retry_in:.0f} s" if self._retry_in is not None else ""
+        text = f"⚠ refresh failed: {html.escape(self._error)}{kept}{retry}"
+        set_if_changed(self._error_line, "value", f"<div class='bx-error' style='{_ERROR_STYLE}'>{text}</div>")
+
+    def _updated_text(self) -> str:
+        """`updated just now` while a refresher keeps it current, else the wall time of the last update."""
+        if self._last_ok is None:
+            return "not loaded yet"
+        if self._refresher.alive:
+            return f"updated {ago(self._wall() - self._last_ok)}"
+        return f"updated at {wall_clock_label(self._last_ok)}"
+
+    def _offline_marker(self) -> str:
+        return _OFFLINE if self.offline else ""
+
+    def _message(self, text: str, error: bool = False) -> None:
+        style = _ERROR_STYLE if error else _INFO_STYLE
+        value = f"<div class='bx-message' style='{style}'>{html.escape(text)}</div>" if text else ""
+        set_if_changed(self._message_line, "value", value)
+
+    @property
+    def message(self) -> str:
+        """The last action message (plain text), e.g. the outcome of a cancel or a results load."""
+        value = self._message_line.value
+        if not value:
+            return ""
+        inner = value.split(">", 1)[1].rsplit("<", 1)[0]
+        return html.unescape(inner)
+
+    def _guard(self, action: Callable[..., Any]) -> Callable[..., None]:
+        """A button/observer handler: run `action(*args)`, show any exception on the message line (never
+        raise: JupyterLab would swallow it)."""
+
+        def handler(*args: Any) -> None:
+            try:
+                action(*args)
+            except Exception as exc:  # shown, not raised
+                self._message(error_text(exc), error=True)
+
+        return handler

@@ -1,0 +1,265 @@
+"""`BatchMonitor`: live progress of a few batches (status, bar, counts, elapsed, ETA) with a Cancel button
+per row; polling stops once every batch is terminal, and a Results button appears.
+
+    monitor = BatchMonitor(client, ["batch_a", "batch_b"])   # display(monitor)
+    monitor.wait(timeout=600)                               # blocks until all are terminal
+    monitor.load_results("res")                             # res = {batch_id: Results}
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+
+import ipywidgets
+
+from ..errors import ConflictError, WaitTimeout
+from ._base import _View, check_variable_name, describe_results, error_text
+from ._html import badge, batch_text, monitor_row_html
+from ._lifecycle import set_if_changed
+
+__all__ = ["BatchMonitor"]
+
+
+def _ids(source: Any) -> list[str]:
+    """Batch ids from an id, a Batch, a Job (`.batch_ids`), or an iterable of ids/Batches; order kept."""
+    if isinstance(source, str):
+        items: Iterable[Any] = [source]
+    elif hasattr(source, "batch_ids"):
+        items = list(source.batch_ids)
+    elif hasattr(source, "id"):
+        items = [source]
+    else:
+        items = source
+    out: list[str] = []
+    for item in items:
+        bid = item if isinstance(item, str) else getattr(item, "id", None)
+        if not isinstance(bid, str) or not bid:
+            raise TypeError(f"not a batch id: {item!r}")
+        if bid not in out:
+            out.append(bid)
+    return out
+
+
+def _show(w: ipywidgets.DOMWidget, visible: bool) -> None:
+    set_if_changed(w.layout, "display", None if visible else "none")
+
+
+class BatchMonitor(_View):
+    """Watches `batch_ids` (ids, Batches or a Job): one row each, refreshed on a background thread every
+    `interval` seconds until all are terminal. `namespace` receives Results (default: IPython's user
+    namespace); `now` / `wall` are injectable clocks (see BatchTable)."""
+
+    def __init__(
+        self,
+        client: Any,
+        batch_ids: Any,
+        *,
+        interval: float = 2.0,
+        auto_refresh: bool = True,
+        namespace: MutableMapping[str, Any] | None = None,
+        now: Callable[[], float] | None = None,
+        wall: Callable[[], float] | None = None,
+    ) -> None:
+        ids = _ids(batch_ids)
+        if not ids:
+            raise ValueError("no batch ids to monitor")
+        super().__init__(
+            client, interval=interval, namespace=namespace, now=now, wall=wall, name="batches_ext-monitor"
+        )
+        self._ids = ids
+        self._batches: dict[str, Any] = dict.fromkeys(ids)
+        self._done = threading.Event()
+        self._header = ipywidgets.HTML("")
+        self._row_html: dict[str, ipywidgets.HTML] = {}
+        self._row_cancel: dict[str, ipywidgets.Button] = {}
+        rows = []
+        for bid in ids:
+            row_html = ipywidgets.HTML(monitor_row_html(bid, None, 0))
+            button = ipywidgets.Button(
+                description="Cancel", button_style="danger", icon="ban", tooltip=f"Cancel {bid}",
+                layout=ipywidgets.Layout(width="90px"),
+            )
+            button.on_click(self._guard(lambda _b, bid=bid: self.cancel(bid)))
+            self._row_html[bid], self._row_cancel[bid] = row_html, button
+            rows.append(ipywidgets.HBox([row_html, button]))
+        self._var = ipywidgets.Text(value="results", description="into", layout=ipywidgets.Layout(width="180px"))
+        self._results_button = ipywidgets.Button(description="Results", icon="download")
+        self._results_button.on_click(self._guard(lambda _b: self.load_results()))
+        self._footer = ipywidgets.HBox([self._var, self._results_button])
+        _show(self._footer, False)
+        self.children = [
+            self._header,
+            ipywidgets.VBox(rows),
+            self._error_line,
+            self._footer,
+            self._message_line,
+        ]
+        self.refresh()
+        if auto_refresh and not self.done:
+            self._start()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def batch_ids(self) -> list[str]:
+        return list(self._ids)
+
+    @property
+    def batches(self) -> list[Any]:
+        """The latest `Batch` per id, in order (None for one not fetched yet)."""
+        return [self._batches[bid] for bid in self._ids]
+
+    @property
+    def cancel_buttons(self) -> dict[str, ipywidgets.Button]:
+        """Each row's Cancel button by batch id (shown only while that batch is cancellable)."""
+        return dict(self._row_cancel)
+
+    @property
+    def parts(self) -> dict[str, ipywidgets.HTML]:
+        """The HTML parts by name: header, error, message, and `row:<batch_id>` for each row."""
+        parts = {"header": self._header, "error": self._error_line, "message": self._message_line}
+        parts.update({f"row:{bid}": w for bid, w in self._row_html.items()})
+        return parts
+
+    @property
+    def controls(self) -> dict[str, ipywidgets.Widget]:
+        """The Results controls: `var` (variable name) and `results` (the button)."""
+        return {"var": self._var, "results": self._results_button}
+
+    @property
+    def results_offered(self) -> bool:
+        """True once the Results controls are shown (every batch terminal)."""
+        return self._footer.layout.display != "none"
+
+    @property
+    def done(self) -> bool:
+        """True when every batch is terminal."""
+        return all(b is not None and b.is_terminal for b in self._batches.values())
+
+    # ------------------------------------------------------------------ actions
+
+    def refresh(self) -> bool:
+        """Fetch every batch that is not terminal yet. On failure keep the rows, show the error line, and
+        return False."""
+        with self._lock:
+            if self._closed:
+                return False
+            try:
+                for bid in self._ids:
+                    b = self._batches[bid]
+                    if b is None or not b.is_terminal:
+                        self._batches[bid] = self.client.retrieve_batch(bid)
+            except Exception as exc:
+                self._record_error(exc)
+                self._render()
+                return False
+            self._record_ok()
+            self._render()
+            if self.done:
+                self._done.set()
+            return True
+
+    def cancel(self, batch_id: str) -> Any:
+        """Cancel one watched batch; returns the `Batch`. Errors are shown and raised (a 409 also refreshes)."""
+        if batch_id not in self._batches:
+            raise ValueError(f"{batch_id} is not monitored here")
+        button = self._row_cancel[batch_id]
+        set_if_changed(button, "disabled", True)
+        try:
+            batch = self.client.cancel_batch(batch_id)
+        except ConflictError as exc:
+            self._message(f"Cannot cancel {batch_id}: {error_text(exc)}", error=True)
+            self.refresh()
+            raise
+        except Exception as exc:
+            self._message(f"Cancel {batch_id} failed: {error_text(exc)}", error=True)
+            raise
+        finally:
+            set_if_changed(button, "disabled", False)
+        with self._lock:
+            self._batches[batch_id] = batch
+            self._message(f"Cancel requested: {batch_id} is {batch.status}.")
+            self._render()
+        return batch
+
+    def wait(self, timeout: float | None = None) -> list[Any]:
+        """Block until every batch is terminal (polling itself when no refresher thread runs); returns
+        the batches. Raises `WaitTimeout` after `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            if self._closed:
+                raise RuntimeError("the monitor is closed")
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise WaitTimeout(f"{self._running_count()} of {len(self._ids)} batches still running")
+            step = self.interval if remaining is None else min(self.interval, remaining)
+            if self.refreshing:
+                self._done.wait(min(step, 0.5))
+            else:
+                if not self.refresh() or not self.done:
+                    time.sleep(step)
+        return self.batches
+
+    def load_results(self, name: str | None = None) -> Any:
+        """Load results into `namespace[name]` (default: the name next to the Results button) and return
+        them: a `Results` for one batch, a dict `{batch_id: Results}` for several."""
+        name = check_variable_name(name if name is not None else self._var.value)
+        from ..jobs import results
+
+        loaded = {bid: results(self.client, bid) for bid in self._ids}
+        value: Any = loaded[self._ids[0]] if len(self._ids) == 1 else loaded
+        self.namespace[name] = value
+        what = "; ".join(f"{bid}: {describe_results(r)}" for bid, r in loaded.items())
+        self._message(f"Loaded into `{name}`: {what}.")
+        return value
+
+    # ------------------------------------------------------------------ internals
+
+    def _running_count(self) -> int:
+        return sum(1 for b in self._batches.values() if b is None or not b.is_terminal)
+
+    def _tick(self) -> bool | None:
+        if self._closed:
+            return None
+        ok = self.refresh()
+        return None if self.done else ok
+
+    def _render(self) -> None:
+        now = self._now()
+        by_status: dict[str, int] = {}
+        for b in self._batches.values():
+            if b is not None:
+                by_status[b.status] = by_status.get(b.status, 0) + 1
+        summary = " ".join(f"{badge(s)}&nbsp;{n}" for s, n in sorted(by_status.items()))
+        n = len(self._ids)
+        title = f"All {n} batches finished" if self.done else f"Monitoring {n} batch{'es' if n != 1 else ''}"
+        updated = "finished" if self.done else self._updated_text()
+        set_if_changed(
+            self._header,
+            "value",
+            "<div class='bx-header' style='font-family:var(--jp-ui-font-family,sans-serif);font-size:13px'>"
+            f"<b>{title}</b> {self._offline_marker()} · {summary} · <span class='bx-updated'>{updated}</span></div>",
+        )
+        for bid in self._ids:
+            b = self._batches[bid]
+            set_if_changed(self._row_html[bid], "value", monitor_row_html(bid, b, now))
+            _show(self._row_cancel[bid], b is not None and b.is_cancellable)
+        _show(self._footer, self.done)
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return "<BatchMonitor (closed)>"
+        now = self._now()
+        running = self._running_count()
+        head = f"BatchMonitor: {len(self._ids)} batches, " + (f"{running} running" if running else "all finished")
+        head += " [offline fake]" if self.offline else ""
+        lines = [head]
+        for bid in self._ids:
+            b = self._batches[bid]
+            lines.append(f"  {batch_text(b, now, eta=True)}" if b is not None else f"  {bid}  (not loaded)")
+        if self._error:
+            lines.append(f"  ! refresh failed: {self._error}")
+        return "\n".join(lines)

@@ -1,0 +1,229 @@
+"""Batch operations on a tenant: create, view as the API would, cancel, settle result files.
+
+Called by `app.py` (HTTP) and by `FakeBatchesAPI`'s test-author controls, always under the
+fake's lock. A batch's status comes from `lifecycle.observe`; its output and error files
+are written the first time anything sees it terminal, stamped with the terminal time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from typing import Any
+
+from . import responders, validation
+from .lifecycle import Schedule, Timings, View, observe
+from .state import BatchRecord, Blob, FileRecord, Tenant
+
+__all__ = ["ENDPOINTS", "OUTPUT_FILE_SECONDS", "new_batch", "batch_view", "batch_dict", "settle", "ensure_answers"]
+
+ENDPOINTS = (
+    "/v1/responses",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+    "/v1/images/generations",
+    "/v1/images/edits",
+    "/v1/videos",
+)
+OUTPUT_FILE_SECONDS = 30 * 86_400
+
+
+def _hex(*parts: str) -> str:
+    return hashlib.sha1("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+def new_batch(
+    tenant: Tenant,
+    *,
+    batch_id: str,
+    seq: int,
+    now: int,
+    endpoint: str,
+    input_file_id: str,
+    completion_window: str,
+    metadata: dict[str, str] | None,
+    output_expires_seconds: int | None,
+    timings: Timings,
+    rng: random.Random,
+    is_supported_model: Callable[[str], bool] | None,
+) -> BatchRecord:
+    """Validate the input file now and fix the batch's schedule; the outcome is revealed later."""
+    source = tenant.files.get(input_file_id)
+    model = None
+    requests: list[dict] = []
+    if source is None:
+        errors: list[dict] | None = [validation.missing_file_error(input_file_id, tenant.organization)]
+    else:
+        result = validation.validate_input(
+            source.blob.iter_lines(), endpoint, is_supported_model=is_supported_model
+        )
+        errors = result.errors or None
+        requests = [] if errors else result.requests
+        model = result.model
+    n = len(requests)
+    schedule = Schedule(
+        created_at=now,
+        validated_at=now + timings.validation,
+        expires_at=now + timings.window,
+        n=n,
+        errors=errors,
+        finalizing_seconds=timings.finalizing,
+        cancelling_seconds=timings.cancelling,
+    )
+    order = list(range(n))
+    rng.shuffle(order)  # output is deliberately not in input order (reference §9.4)
+    schedule.plan_lines(schedule.validated_at, timings.processing_span(n), order)
+    record = BatchRecord(
+        id=batch_id,
+        seq=seq,
+        endpoint=endpoint,
+        input_file_id=input_file_id,
+        completion_window=completion_window,
+        metadata=metadata,
+        schedule=schedule,
+        model=model,
+        requests=requests,
+        output_expires_seconds=output_expires_seconds,
+    )
+    tenant.batches[batch_id] = record
+    tenant.batch_ids.append(batch_id)
+    return record
+
+
+def ensure_answers(record: BatchRecord, responder: Any) -> list[tuple[int, dict]]:
+    """Every line's (status_code, body), computed once, the first time anything needs it."""
+    if record.answers is None:
+        created = record.schedule.validated_at
+        record.answers = [
+            responders.answer(record.endpoint, line["custom_id"], line["body"], created=created, responder=responder)
+            for line in record.requests
+        ]
+    return record.answers
+
+
+def batch_view(record: BatchRecord, now: float) -> View:
+    return observe(record.schedule, now)
+
+
+def _usage_of(body: dict) -> tuple[int, int, int, int]:
+    usage = body.get("usage") if isinstance(body, dict) else None
+    if not isinstance(usage, dict):
+        return 0, 0, 0, 0
+    inp = usage.get("input_tokens", usage.get("prompt_tokens", 0)) or 0
+    out = usage.get("output_tokens", usage.get("completion_tokens", 0)) or 0
+    cached = (usage.get("input_tokens_details") or {}).get("cached_tokens", 0) or 0
+    reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0) or 0
+    return int(inp), int(out), int(cached), int(reasoning)
+
+
+def batch_dict(record: BatchRecord, view: View, responder: Any) -> dict[str, Any]:
+    """The Batch object exactly as the API returns it: every key, null when unset."""
+    counts = {"total": view.counts_total, "completed": 0, "failed": 0}
+    usage = None
+    if view.counts_total:
+        answers = ensure_answers(record, responder)
+        totals = [0, 0, 0, 0]
+        for index in record.schedule.done_indexes(view.processed_until):
+            status_code, body = answers[index]
+            counts["completed" if status_code < 400 else "failed"] += 1
+            for i, value in enumerate(_usage_of(body)):
+                totals[i] += value
+        if view.status == "expired":
+            counts["failed"] = view.counts_total - counts["completed"]
+        usage = {
+            "input_tokens": totals[0],
+            "input_tokens_details": {"cached_tokens": totals[2]},
+            "output_tokens": totals[1],
+            "output_tokens_details": {"reasoning_tokens": totals[3]},
+            "total_tokens": totals[0] + totals[1],
+        }
+    errors = None
+    if view.status == "failed":
+        data = record.schedule.errors or record.schedule.fail_errors or [
+            {"code": "failed", "message": "The batch failed.", "param": None, "line": None}
+        ]
+        errors = {"object": "list", "data": data}
+    return {
+        "id": record.id,
+        "object": "batch",
+        "endpoint": record.endpoint,
+        "model": record.model,
+        "errors": errors,
+        "input_file_id": record.input_file_id,
+        "completion_window": record.completion_window,
+        "status": view.status,
+        "output_file_id": record.output_file_id,
+        "error_file_id": record.error_file_id,
+        "created_at": view.stamps["created_at"],
+        "in_progress_at": view.stamps["in_progress_at"],
+        "expires_at": view.stamps["expires_at"],
+        "finalizing_at": view.stamps["finalizing_at"],
+        "completed_at": view.stamps["completed_at"],
+        "failed_at": view.stamps["failed_at"],
+        "expired_at": view.stamps["expired_at"],
+        "cancelling_at": view.stamps["cancelling_at"],
+        "cancelled_at": view.stamps["cancelled_at"],
+        "request_counts": counts,
+        "usage": usage,
+        "metadata": record.metadata,
+    }
+
+
+_EXPIRED_ERROR = {
+    "code": "batch_expired",
+    "message": "This request could not be executed before the completion window expired.",
+}
+
+
+def settle(tenant: Tenant, record: BatchRecord, view: View, responder: Any, new_file_id: Callable[[], str]) -> None:
+    """Write the output and error files of a batch seen terminal (once; stamped at the terminal time)."""
+    if record.settled or view.terminal_at is None:
+        return
+    record.settled = True
+    if view.status == "failed" or not view.counts_total:
+        return
+    answers = ensure_answers(record, responder)
+    out: list[bytes] = []
+    err: list[bytes] = []
+    done = record.schedule.done_indexes(view.processed_until)
+    for index in done:
+        status_code, body = answers[index]
+        custom_id = record.requests[index]["custom_id"]
+        line = {
+            "id": f"batch_req_{_hex(record.id, custom_id)}",
+            "custom_id": custom_id,
+            "response": {"status_code": status_code, "request_id": f"req_{_hex(record.id, custom_id, 'r')}", "body": body},
+            "error": None,
+        }
+        (out if status_code < 400 else err).append(json.dumps(line, separators=(",", ":")).encode())
+    if view.status == "expired":
+        finished = set(done)
+        for index, line_in in enumerate(record.requests):
+            if index not in finished:
+                custom_id = line_in["custom_id"]
+                line = {
+                    "id": f"batch_req_{_hex(record.id, custom_id)}",
+                    "custom_id": custom_id,
+                    "response": None,
+                    "error": _EXPIRED_ERROR,
+                }
+                err.append(json.dumps(line, separators=(",", ":")).encode())
+    at = view.terminal_at
+    keep = record.output_expires_seconds or OUTPUT_FILE_SECONDS
+    for lines, suffix, attr in ((out, "output", "output_file_id"), (err, "error", "error_file_id")):
+        if not lines:
+            continue
+        file_id = new_file_id()
+        tenant.files[file_id] = FileRecord(
+            id=file_id,
+            filename=f"batch_{record.id.removeprefix('batch_')}_{suffix}.jsonl",
+            purpose="batch_output",
+            created_at=at,
+            blob=Blob.from_bytes(b"\n".join(lines) + b"\n"),
+            expires_at=at + keep,
+        )
+        setattr(record, attr, file_id)

@@ -1,0 +1,171 @@
+"""Files API pieces: streaming multipart upload with the batch-input rules, and File views.
+
+`parse_upload` reads the multipart body chunk by chunk (python-multipart's push parser)
+straight into a `BlobWriter`, so a large upload never sits in memory; past the size limit
+it keeps draining the body but stores nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from python_multipart import MultipartParser
+from python_multipart.multipart import parse_options_header
+
+from .state import Blob, BlobWriter
+from .wire import Request
+
+__all__ = [
+    "PURPOSES",
+    "UNDOWNLOADABLE",
+    "MAX_BATCH_FILE_BYTES",
+    "MAX_FILE_BYTES",
+    "MAX_BATCH_LINES",
+    "BATCH_FILE_SECONDS",
+    "Upload",
+    "UploadError",
+    "parse_upload",
+]
+
+PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+UNDOWNLOADABLE = ("assistants", "user_data")
+MAX_BATCH_FILE_BYTES = 200 * 1024 * 1024
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_BATCH_LINES = 50_000
+BATCH_FILE_SECONDS = 30 * 86_400
+
+
+class UploadError(Exception):
+    """A 400 for the upload, with the API's `param` and `code`."""
+
+    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.param, self.code = message, param, code
+
+
+@dataclass
+class Upload:
+    fields: dict[str, str] = field(default_factory=dict)
+    filename: str | None = None
+    blob: Blob | None = None
+    size: int = 0
+    lines: int = 0
+
+
+class _Collector:
+    """python-multipart callbacks: text fields into `fields`, the `file` part into a BlobWriter."""
+
+    def __init__(self, limit: int) -> None:
+        self.upload = Upload()
+        self.limit = limit
+        self.too_large = False
+        self._headers: dict[bytes, bytes] = {}
+        self._name: bytes = b""
+        self._value: list[bytes] = []
+        self._writer: BlobWriter | None = None
+        self._header_field = b""
+        self._header_value = b""
+
+    def callbacks(self) -> dict:
+        return {
+            "on_part_begin": self.part_begin,
+            "on_header_field": lambda d, s, e: setattr(self, "_header_field", self._header_field + d[s:e]),
+            "on_header_value": lambda d, s, e: setattr(self, "_header_value", self._header_value + d[s:e]),
+            "on_header_end": self.header_end,
+            "on_headers_finished": self.headers_finished,
+            "on_part_data": self.part_data,
+            "on_part_end": self.part_end,
+        }
+
+    def part_begin(self) -> None:
+        self._headers, self._value, self._writer = {}, [], None
+
+    def header_end(self) -> None:
+        self._headers[self._header_field.lower()] = self._header_value
+        self._header_field = self._header_value = b""
+
+    def headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        self._name = options.get(b"name", b"")
+        if b"filename" in options or self._name == b"file":
+            self.upload.filename = options.get(b"filename", b"").decode("utf-8", "replace")
+            self._writer = BlobWriter()
+            if self.upload.fields.get("purpose") == "batch":  # sent first: refuse early past 200 MB
+                self.limit = min(self.limit, MAX_BATCH_FILE_BYTES)
+
+    def part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self._writer is None:
+            self._value.append(chunk)
+            return
+        if self.too_large:
+            return  # keep draining, store nothing
+        if self._writer.size + len(chunk) > self.limit:
+            self.too_large = True
+            self._writer.abort()
+            return
+        self._writer.write(chunk)
+
+    def part_end(self) -> None:
+        if self._writer is not None:
+            if not self.too_large:
+                self.upload.size = self._writer.size
+                self.upload.lines = self._writer.lines
+                self.upload.blob = self._writer.finish()
+            self._writer = None
+        else:
+            self.upload.fields[self._name.decode("utf-8", "replace")] = b"".join(self._value).decode(
+                "utf-8", "replace"
+            )
+
+
+def parse_upload(request: Request) -> Upload:
+    """Parse and check `POST /files`; raises `UploadError` with the API's wording."""
+    ctype, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if ctype != b"multipart/form-data" or not boundary:
+        for _ in request.iter_body():
+            pass
+        raise UploadError("Invalid Content-Type header: expected multipart/form-data with a boundary.")
+    collector = _Collector(limit=MAX_FILE_BYTES)
+    parser = MultipartParser(boundary, collector.callbacks())
+    for chunk in request.iter_body():
+        parser.write(chunk)
+    parser.finalize()
+    upload = collector.upload
+    purpose = upload.fields.get("purpose")
+    if not purpose:
+        _discard(upload)
+        raise UploadError("Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter")
+    if purpose not in PURPOSES:
+        _discard(upload)
+        allowed = ", ".join(f"'{p}'" for p in PURPOSES)
+        raise UploadError(
+            f"Invalid value: '{purpose}'. Supported values are: {allowed}.", param="purpose", code="invalid_value"
+        )
+    if upload.filename is None:
+        raise UploadError("Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
+    if collector.too_large or upload.blob is None:
+        _discard(upload)
+        raise UploadError("File is too large.", param="file")
+    if purpose == "batch":
+        if not upload.filename.lower().endswith(".jsonl"):
+            _discard(upload)
+            raise UploadError("Invalid file format for Batch API. Must be .jsonl", param="file")
+        if upload.size > MAX_BATCH_FILE_BYTES:
+            _discard(upload)
+            raise UploadError("File is too large.", param="file")
+        if upload.lines > MAX_BATCH_LINES:
+            _discard(upload)
+            raise UploadError(
+                f"Batch input files may contain at most {MAX_BATCH_LINES:,} requests; this file has "
+                f"{upload.lines:,} lines.",
+                param="file",
+            )
+    return upload
+
+
+def _discard(upload: Upload) -> None:
+    if upload.blob is not None:
+        upload.blob.discard()
+        upload.blob = None

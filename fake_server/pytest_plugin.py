@@ -1,0 +1,52 @@
+"""pytest fixtures for fake_server (loaded through the `pytest11` entry point).
+
+fake_batches           a fresh FakeBatchesAPI on a ManualClock, per test
+fake_batches_server    a loopback server (one per session) with a fresh fake per test: `.base_url`, `.fake`
+fake_batches_session   a requests.Session wired in-process to `fake_batches`
+fake_openai_client     openai.OpenAI wired in-process to `fake_batches` (strict validation, no retries)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+def _new_fake() -> Any:
+    from fake_server.clock import ManualClock
+    from fake_server.fake import FakeBatchesAPI
+
+    return FakeBatchesAPI(clock=ManualClock())
+
+
+@pytest.fixture
+def fake_batches() -> Any:
+    return _new_fake()
+
+
+@pytest.fixture(scope="session")
+def _fake_batches_loopback() -> Iterator[Any]:
+    from fake_server.server import serve
+
+    with serve(_new_fake()) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_batches_server(_fake_batches_loopback: Any) -> Any:
+    _fake_batches_loopback.fake = _new_fake()  # same socket, nothing left over from other tests
+    return _fake_batches_loopback
+
+
+@pytest.fixture
+def fake_batches_session(fake_batches: Any) -> Iterator[Any]:
+    with fake_batches.requests_session() as session:
+        yield session
+
+
+@pytest.fixture
+def fake_openai_client(fake_batches: Any) -> Any:
+    pytest.importorskip("openai", reason="fake_openai_client needs the openai package (pip install openai)")
+    return fake_batches.openai_client(max_retries=0, _strict_response_validation=True)

@@ -1,0 +1,281 @@
+"""The loopback door: `serve(fake)` runs the fake as a real HTTP/1.1 server in a daemon thread.
+
+    with serve(fake) as server:
+        OpenAI(api_key="sk-x", base_url=server.base_url).batches.list()
+
+Built on `http.server.ThreadingHTTPServer` with keep-alive and TCP_NODELAY (without it every
+request stalls ~40 ms on Nagle). Upload bodies are streamed to the fake chunk by chunk
+(Content-Length or chunked), downloads go out chunked, and `wire.DropConnection` closes the
+socket with no response. With `control=True`, `/__fake__/...` exposes reset, clock and state
+to loopback clients (for a fake in another process).
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import json
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from .wire import DropConnection, Request, Response, json_response
+
+__all__ = ["serve", "ServerHandle"]
+
+_CHUNK = 64 * 1024
+_CONTROL = "/__fake__/"
+
+
+class ServerHandle:
+    """A running loopback server: `.base_url` (``http://HOST:PORT/v1``), `.host`, `.port`, `.fake`, `.stop()`.
+
+    `.fake` may be replaced while the server runs; the next request goes to the new fake.
+    """
+
+    def __init__(self, fake: Any, server: _Server, thread: threading.Thread) -> None:
+        self.fake = fake
+        self._server = server
+        self._thread = thread
+        self._lock = threading.Lock()
+        self._stopped = False
+        self.host: str = str(server.server_address[0])
+        self.port: int = int(server.server_address[1])
+        netloc = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        self.url = f"http://{netloc}"
+        self.base_url = f"{self.url}/v1"
+
+    @property
+    def control(self) -> bool:
+        return self._server.control
+
+    def stop(self) -> None:
+        """Stop serving and close open keep-alive connections (idempotent)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.close_connections()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "running"
+        return f"<ServerHandle {self.base_url} {state}>"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    control = False
+    handle: ServerHandle
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._open_lock:
+            self._open.add(sock)
+        return sock, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            open_sockets, self._open = list(self._open), set()
+        for sock in open_sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def version_string(self) -> str:
+        return "fake_server"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass  # no per-request lines on stderr
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = self._body(headers)
+        request = Request(self.command, url.path, url.query, headers, body)
+        try:
+            if url.path.startswith(_CONTROL):
+                response = self._control(request)
+            else:
+                response = self.server.handle.fake.handle(request)
+        except DropConnection:
+            self._drain(body)
+            self.close_connection = True
+            return
+        except Exception as err:  # a bug in the fake: answer 500, and show it
+            traceback.print_exc()
+            response = json_response(
+                500,
+                {
+                    "error": {
+                        "message": f"fake_server internal error: {err!r}",
+                        "type": "server_error",
+                        "param": None,
+                        "code": None,
+                    }
+                },
+            )
+        self._drain(body)
+        self._send(response)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+    # ------------------------------------------------------------ bodies
+
+    def _body(self, headers: dict[str, str]) -> Iterator[bytes]:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return _read_chunked(self.rfile)
+        length = int(headers.get("content-length") or 0)
+        return _read_length(self.rfile, length)
+
+    def _drain(self, body: Iterator[bytes]) -> None:
+        try:
+            for _ in body:
+                pass
+        except (OSError, ValueError):
+            self.close_connection = True
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        skip = {"content-length", "transfer-encoding", "connection", "server", "date"}
+        for name, value in response.headers.items():
+            if name.lower() not in skip:
+                self.send_header(name, value)
+        head_only = self.command == "HEAD"
+        if isinstance(response.body, (bytes, bytearray)):
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if not head_only:
+                self.wfile.write(response.body)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunks = response.iter_body()
+        try:
+            if not head_only:
+                for chunk in chunks:
+                    if chunk:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
+        finally:
+            close = getattr(response.body, "close", None)
+            if callable(close):
+                close()
+
+    # ------------------------------------------------------------ control plane
+
+    def _control(self, request: Request) -> Response:
+        fake = self.server.handle.fake
+        if not self.server.control:
+            return _error(
+                404,
+                f"Invalid URL ({request.method} {request.path}): the control plane is off "
+                "(serve(..., control=True) or --control)",
+            )
+        if not ipaddress.ip_address(self.client_address[0].split("%")[0]).is_loopback:
+            return _error(403, "the control plane answers loopback clients only")
+        action = (request.method, request.path[len(_CONTROL) :].rstrip("/"))
+        if action == ("POST", "reset"):
+            fake.reset()
+            return json_response(200, {"ok": True})
+        if action == ("GET", "clock"):
+            return json_response(200, {"now": fake.clock.now()})
+        if action == ("POST", "clock"):
+            try:
+                payload = json.loads(request.read() or b"{}")
+                if "set" in payload:
+                    fake.clock.set(float(payload["set"]))
+                else:
+                    fake.advance(float(payload.get("advance", 0)))
+            except (ValueError, TypeError, AttributeError) as err:
+                return _error(400, f"bad clock request: {err}")
+            return json_response(200, {"now": fake.clock.now()})
+        if action == ("GET", "state"):
+            return json_response(
+                200, {"now": fake.clock.now(), "batches": fake.batches(), "files": fake.files()}
+            )
+        return _error(404, f"Invalid URL ({request.method} {request.path})")
+
+
+def _error(status: int, message: str) -> Response:
+    return json_response(
+        status, {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+    )
+
+
+def _read_length(rfile: io.BufferedIOBase, length: int) -> Iterator[bytes]:
+    remaining = length
+    while remaining > 0:
+        data = rfile.read(min(remaining, _CHUNK))
+        if not data:
+            raise ConnectionError("client closed the connection mid-body")
+        remaining -= len(data)
+        yield data
+
+
+def _read_chunked(rfile: io.BufferedIOBase) -> Iterator[bytes]:
+    while True:
+        line = rfile.readline(1024)
+        if not line:
+            raise ConnectionError("client closed the connection mid-body")
+        size = int(line.split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return
+        yield from _read_length(rfile, size)
+        rfile.readline(1024)  # the CRLF after each chunk
+
+
+def serve(fake: Any, host: str = "127.0.0.1", port: int = 0, *, control: bool = False) -> ServerHandle:
+    """Serve `fake` on `host:port` (0: any free port) in a daemon thread; returns a running `ServerHandle`."""
+    server_class = _Server6 if ":" in host else _Server
+    server = server_class((host, port), _Handler)
+    server.control = control
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"fake_server:{server.server_address[1]}",
+        daemon=True,
+    )
+    server.handle = ServerHandle(fake, server, thread)
+    thread.start()
+    return server.handle

@@ -1,0 +1,542 @@
+"""BatchesClient on the wire: headers, retries, idempotency, errors, streaming, pagination.
+
+First half: a scripted adapter (exact wire control). Second half: the real FakeBatchesAPI through
+its requests door.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import traceback
+
+import pytest
+import requests
+from requests_toolbelt import MultipartEncoder
+
+from batches_ext import _retry
+from batches_ext.client import USER_AGENT, BatchesClient
+from batches_ext.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    InputError,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+)
+
+from .conftest import CANARY, batch_payload, error_payload
+
+# ------------------------------------------------------------------ retry policy (pure)
+
+
+def test_backoff_schedule_and_jitter_bounds():
+    assert [_retry.backoff_delay(n, rand=lambda: 0.0) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    low = _retry.backoff_delay(0, rand=lambda: 0.999999)
+    assert 0.375 < low <= 0.5
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after": "1.5"}, 1.5),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "0"}, 1.0),  # not > 0: backoff (n=1)
+        ({"retry-after": "61"}, 1.0),  # above the 60 s cap: backoff
+        ({"retry-after": "soon"}, 1.0),
+        ({}, 1.0),
+    ],
+)
+def test_retry_delay_honours_server_hints_within_cap(headers, expected):
+    assert _retry.retry_delay(1, headers, rand=lambda: 0.0) == expected
+
+
+def test_retry_after_http_date():
+    delay = _retry.retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:05 GMT"}, now=lambda: 1445412480.0)
+    assert delay == 5.0
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "retry"),
+    [
+        (408, {}, True), (429, {}, True), (500, {}, True), (503, {}, True),
+        (400, {}, False), (404, {}, False), (409, {}, False),
+        (500, {"x-should-retry": "false"}, False), (400, {"x-should-retry": "true"}, True),
+    ],
+)
+def test_which_statuses_retry(status, headers, retry):
+    assert _retry.should_retry_status(status, requests.structures.CaseInsensitiveDict(headers)) is retry
+
+
+# ------------------------------------------------------------------ headers and construction
+
+
+def test_headers_timeout_and_no_routing_headers_by_default(scripted, adapter):
+    adapter.queue(200, batch_payload())
+    scripted.retrieve_batch("batch_1")
+    seen = adapter.seen[0]
+    assert seen.method == "GET" and seen.url == "https://api.test/v1/batches/batch_1"
+    assert seen.headers["Authorization"] == f"Bearer {CANARY}"
+    assert seen.headers["User-Agent"] == USER_AGENT and USER_AGENT.startswith("batches_ext/")
+    assert "OpenAI-Organization" not in seen.headers and "OpenAI-Project" not in seen.headers
+    assert "Idempotency-Key" not in seen.headers
+    assert seen.timeout == (10.0, 60.0)
+
+
+def test_routing_headers_when_set(adapter, monkeypatch):
+    session = requests.Session()
+    session.mount("https://api.test/", adapter)
+    client = BatchesClient(api_key="sk-x", base_url="https://api.test/v1", organization="org-1",
+                           project="proj_1", session=session, timeout=5)
+    adapter.queue(200, batch_payload())
+    client.retrieve_batch("batch_1")
+    h = adapter.seen[0].headers
+    assert h["OpenAI-Organization"] == "org-1" and h["OpenAI-Project"] == "proj_1"
+    assert adapter.seen[0].timeout == (5.0, 5.0)
+
+
+def test_no_key_anywhere_is_config_error(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        BatchesClient()
+
+
+def test_client_repr_hides_key(scripted):
+    assert CANARY not in repr(scripted) and CANARY not in repr(scripted.settings)
+    assert "https://api.test/v1" in repr(scripted)
+
+
+def test_empty_ids_are_rejected_client_side(scripted, adapter):
+    for call in (scripted.retrieve_batch, scripted.cancel_batch, scripted.retrieve_file, scripted.delete_file):
+        with pytest.raises(ValueError):
+            call("")
+    assert adapter.seen == []
+
+
+def test_create_sends_json_body(scripted, adapter):
+    adapter.queue(200, batch_payload(metadata={"a": "b"}))
+    b = scripted.create_batch("file-in", metadata={"a": "b"})
+    sent = json.loads(adapter.seen[0].body)
+    assert sent == {"input_file_id": "file-in", "endpoint": "/v1/chat/completions", "completion_window": "24h",
+                    "metadata": {"a": "b"}}
+    assert adapter.seen[0].headers["Content-Type"] == "application/json"
+    assert b.metadata == {"a": "b"} and b.request_id == "req_1"
+
+
+# ------------------------------------------------------------------ retries
+
+
+def test_post_retries_keep_one_idempotency_key(scripted, adapter, sleeps):
+    adapter.queue(500, error_payload("boom", "server_error")).queue(502, b"bad gateway").queue(200, batch_payload())
+    scripted.create_batch("file-in")
+    keys = {s.headers["Idempotency-Key"] for s in adapter.seen}
+    assert len(adapter.seen) == 3 and len(keys) == 1 and keys.pop().startswith("batches_ext-")
+    assert sleeps == [0.5, 1.0]
+
+
+def test_each_post_call_gets_a_new_idempotency_key(scripted, adapter):
+    adapter.queue(200, batch_payload()).queue(200, batch_payload())
+    scripted.create_batch("file-in")
+    scripted.create_batch("file-in")
+    assert adapter.seen[0].headers["Idempotency-Key"] != adapter.seen[1].headers["Idempotency-Key"]
+
+
+def test_429_retry_after_is_honoured(scripted, adapter, sleeps):
+    adapter.queue(429, error_payload("slow down", "requests"), {"retry-after": "2"}).queue(200, batch_payload())
+    assert scripted.retrieve_batch("batch_1").id == "batch_1"
+    assert sleeps == [2.0]
+
+
+def test_retries_exhausted_raise_the_last_error(scripted, adapter, sleeps):
+    for _ in range(3):
+        adapter.queue(429, error_payload("Rate limit reached", "requests", "rate_limit_exceeded"),
+                      {"retry-after-ms": "100"})
+    with pytest.raises(RateLimitError) as info:
+        scripted.list_batches()
+    assert len(adapter.seen) == 3 and sleeps == [0.1, 0.1]
+    assert info.value.code == "rate_limit_exceeded" and info.value.request_id == "req_3"
+
+
+def test_409_is_final_after_one_request(scripted, adapter, sleeps):
+    adapter.queue(409, error_payload("Cannot cancel a batch with status 'completed'."))
+    with pytest.raises(ConflictError, match="Cannot cancel a batch with status 'completed'"):
+        scripted.cancel_batch("batch_1")
+    assert len(adapter.seen) == 1 and sleeps == []
+
+
+def test_x_should_retry_overrides(scripted, adapter, sleeps):
+    adapter.queue(503, error_payload("no"), {"x-should-retry": "false"})
+    with pytest.raises(InternalServerError):
+        scripted.retrieve_batch("batch_1")
+    adapter.queue(400, error_payload("try again"), {"x-should-retry": "true"}).queue(200, batch_payload())
+    scripted.retrieve_batch("batch_1")
+    assert len(adapter.seen) == 3
+
+
+def test_408_and_connection_errors_and_timeouts_are_retried(scripted, adapter, sleeps):
+    adapter.queue(408, b"").queue_error(requests.ConnectionError("reset")).queue_error(requests.ReadTimeout("slow"))
+    with pytest.raises(APITimeoutError):
+        scripted.retrieve_batch("batch_1")
+    assert len(adapter.seen) == 3 and sleeps == [0.5, 1.0]
+
+
+def test_max_retries_zero_means_one_attempt(adapter):
+    session = requests.Session()
+    session.mount("https://api.test/", adapter)
+    client = BatchesClient(api_key="sk-x", base_url="https://api.test/v1", max_retries=0, session=session)
+    adapter.queue(500, error_payload("boom"))
+    with pytest.raises(InternalServerError):
+        client.retrieve_batch("batch_1")
+    assert len(adapter.seen) == 1
+
+
+# ------------------------------------------------------------------ errors never leak the key
+
+
+def _everything_about(err: BaseException) -> str:
+    parts = [str(err), repr(err), repr(err.args), "".join(traceback.format_exception(err))]
+    parts += [repr(v) for v in vars(err).values()]
+    seen_chain = err.__cause__ or err.__context__
+    while seen_chain is not None:
+        parts.append(repr(seen_chain))
+        seen_chain = seen_chain.__cause__ or seen_chain.__context__
+    return "\n".join(parts)
+
+
+def test_connection_error_has_no_chained_request_and_no_key(scripted, adapter):
+    for _ in range(3):
+        adapter.queue_error(requests.ConnectionError("connection reset by peer"))
+    with pytest.raises(APIConnectionError) as info:
+        scripted.retrieve_batch("batch_1")
+    err = info.value
+    assert err.__cause__ is None and err.__context__ is None
+    assert "connection reset by peer" in str(err) and "GET https://api.test/v1/batches/batch_1" in str(err)
+    assert CANARY not in _everything_about(err) and "Authorization" not in _everything_about(err)
+
+
+def test_status_error_shape_and_no_key(scripted, adapter):
+    adapter.queue(401, error_payload(f"Incorrect API key provided: {CANARY}.", code="invalid_api_key"),
+                  {"x-request-id": "req_abc"})
+    with pytest.raises(Exception) as info:
+        scripted.retrieve_batch("batch_1")
+    err = info.value
+    assert type(err).__name__ == "AuthenticationError" and err.code == "invalid_api_key"
+    assert str(err).startswith("401 Unauthorized: Incorrect API key provided: sk-***")
+    assert str(err).endswith("(request req_abc)")
+    assert CANARY not in _everything_about(err)
+
+
+def test_404_envelope(scripted, adapter):
+    adapter.queue(404, error_payload("No such File object: file-x", param="id"), {"x-request-id": "req_abc"})
+    with pytest.raises(NotFoundError) as info:
+        scripted.retrieve_file("file-x")
+    assert str(info.value) == "404 Not Found: No such File object: file-x (request req_abc)"
+    assert info.value.param == "id"
+
+
+def test_non_json_error_body(scripted, adapter):
+    adapter.queue(400, b"<html>nope</html>")
+    with pytest.raises(BadRequestError, match="nope"):
+        scripted.retrieve_batch("batch_1")
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def _parts(body: bytes, content_type: str) -> dict[str, bytes]:
+    boundary = content_type.split("boundary=")[1].encode()
+    out = {}
+    for part in body.split(b"--" + boundary)[1:-1]:
+        head, _, value = part.partition(b"\r\n\r\n")
+        name = head.split(b'name="')[1].split(b'"')[0].decode()
+        if b'filename="' in head:
+            out["filename"] = head.split(b'filename="')[1].split(b'"')[0]
+        out[name] = value[:-2]
+    return out
+
+
+FILE = {"id": "file-1", "object": "file", "bytes": 3, "created_at": 1, "filename": "in.jsonl", "purpose": "batch",
+        "status": "processed", "expires_at": None}
+
+
+def test_upload_bytes_is_multipart_with_purpose_and_default_filename(scripted, adapter):
+    adapter.queue(200, FILE)
+    f = scripted.upload_file(b'{"a":1}\n')
+    seen = adapter.seen[0]
+    parts = _parts(seen.body, seen.headers["Content-Type"])
+    assert parts["purpose"] == b"batch" and parts["file"] == b'{"a":1}\n' and parts["filename"] == b"input.jsonl"
+    assert "Idempotency-Key" in seen.headers and f.id == "file-1"
+
+
+def test_upload_is_streamed_by_an_encoder(scripted, monkeypatch, tmp_path):
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(b"x\n" * 10)
+    bodies = []
+
+    def fake_request(method, url, data=None, **kw):
+        bodies.append(data)
+        raise requests.ConnectionError("stop")
+
+    monkeypatch.setattr(scripted._session, "request", fake_request)
+    with pytest.raises(APIConnectionError):
+        scripted.upload_file(path)
+    assert len(bodies) == 3 and all(isinstance(b, MultipartEncoder) for b in bodies)
+
+
+def test_upload_path_is_reopened_for_each_retry(scripted, adapter, tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_bytes(b'{"n":1}\n')
+    adapter.queue(500, error_payload("boom")).queue(200, FILE)
+    scripted.upload_file(path, purpose="batch")
+    bodies = [_parts(s.body, s.headers["Content-Type"]) for s in adapter.seen]
+    assert [b["file"] for b in bodies] == [b'{"n":1}\n'] * 2 and bodies[1]["filename"] == b"mine.jsonl"
+    keys = {s.headers["Idempotency-Key"] for s in adapter.seen}
+    assert len(keys) == 1
+
+
+def test_upload_seekable_file_is_rewound_and_named(scripted, adapter):
+    fileobj = io.BytesIO(b"HEAD" + b'{"k":2}\n')
+    fileobj.read(4)  # the caller's position is where the upload starts
+    adapter.queue(503, b"").queue(200, FILE)
+    scripted.upload_file(fileobj, filename="named.jsonl")
+    bodies = [_parts(s.body, s.headers["Content-Type"]) for s in adapter.seen]
+    assert [b["file"] for b in bodies] == [b'{"k":2}\n'] * 2 and bodies[0]["filename"] == b"named.jsonl"
+
+
+class _Pipe(io.RawIOBase):
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def seekable(self) -> bool:
+        return False
+
+
+def test_upload_unseekable_stream_is_spooled_then_retried(scripted, adapter):
+    adapter.queue(500, error_payload("boom")).queue(200, FILE)
+    scripted.upload_file(_Pipe(b'{"a":1}\n'))
+    bodies = [_parts(s.body, s.headers["Content-Type"]) for s in adapter.seen]
+    assert [b["file"] for b in bodies] == [b'{"a":1}\n'] * 2 and bodies[0]["filename"] == b"input.jsonl"
+
+
+def test_upload_real_file_object_resumes_from_its_position(scripted, adapter, tmp_path):
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(b"skip\n" + b'{"z":0}\n')
+    adapter.queue(500, error_payload("boom")).queue(200, FILE)
+    with open(path, "rb") as fileobj:
+        fileobj.readline()
+        scripted.upload_file(fileobj)
+        assert not fileobj.closed
+    bodies = [_parts(s.body, s.headers["Content-Type"]) for s in adapter.seen]
+    assert [b["file"] for b in bodies] == [b'{"z":0}\n'] * 2 and bodies[0]["filename"] == b"f.jsonl"
+
+
+def test_upload_rejects_text_mode_and_missing_paths(scripted, adapter, tmp_path):
+    with pytest.raises(InputError, match="'rb'"):
+        scripted.upload_file(io.StringIO("x"))
+    with pytest.raises(InputError, match="no such file"):
+        scripted.upload_file(tmp_path / "absent.jsonl")
+    assert adapter.seen == []
+
+
+# ------------------------------------------------------------------ downloads and pagination
+
+
+def test_file_content_streams_chunks_and_lines_decode_across_chunks(scripted, adapter):
+    text = '{"é":1}\r\n{"b":"ü"}\n\nlast'.encode()
+    adapter.queue(200, text).queue(200, text)
+    chunks = list(scripted.file_content("file-1", chunk_size=3))
+    assert b"".join(chunks) == text and max(map(len, chunks)) <= 3
+    assert adapter.seen[0].headers["Accept"] == "application/binary"
+    assert list(scripted.iter_file_lines("file-1", chunk_size=3)) == ['{"é":1}', '{"b":"ü"}', "", "last"]
+
+
+def test_file_content_error_raises_at_call_time(scripted, adapter):
+    adapter.queue(404, error_payload("No such File object: file-z"))
+    with pytest.raises(NotFoundError):
+        scripted.file_content("file-z")
+
+
+def test_iter_batches_follows_last_id_and_stops_on_empty_page(scripted, adapter):
+    adapter.queue(200, {"object": "list", "data": [batch_payload("b3"), batch_payload("b2")], "has_more": True,
+                        "first_id": "b3", "last_id": "IGNORED"})
+    adapter.queue(200, {"object": "list", "data": [], "has_more": True, "first_id": None, "last_id": None})
+    ids = [b.id for b in scripted.iter_batches(page_size=2)]
+    assert ids == ["b3", "b2"]
+    assert "after" not in adapter.seen[0].url and "limit=2" in adapter.seen[0].url
+    assert "after=b2" in adapter.seen[1].url
+
+
+def test_list_batches_page(scripted, adapter):
+    adapter.queue(200, {"object": "list", "data": [batch_payload("b1")], "has_more": False, "first_id": "b1",
+                        "last_id": "b1"})
+    page = scripted.list_batches(limit=5, after="b0")
+    assert (len(page), page.has_more, page.first_id, page.last_id) == (1, False, "b1", "b1")
+    assert "limit=5" in adapter.seen[0].url and "after=b0" in adapter.seen[0].url
+
+
+def test_delete_file(scripted, adapter):
+    adapter.queue(200, {"id": "file-1", "object": "file", "deleted": True})
+    assert scripted.delete_file("file-1") is True
+    assert adapter.seen[0].method == "DELETE"
+
+
+# ------------------------------------------------------------------ against the fake (requests door)
+
+CHAT_LINES = b"".join(
+    json.dumps({"custom_id": f"request-{i}", "method": "POST", "url": "/v1/chat/completions",
+                "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"hi {i}"}]}}).encode()
+    + b"\n"
+    for i in range(1, 4)
+)
+
+
+@pytest.fixture
+def fake():
+    pytest.importorskip("fake_server.transports")
+    from fake_server import FakeBatchesAPI, ManualClock
+
+    return FakeBatchesAPI(clock=ManualClock())
+
+
+@pytest.fixture
+def live(fake, sleeps, monkeypatch):
+    """A client on the fake's requests door, with the canary key and recorded sleeps."""
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+        monkeypatch.delenv(var, raising=False)
+    client = BatchesClient(api_key=CANARY, session=fake.requests_session())
+    client._sleep = sleeps.append
+    client._random = lambda: 0.0
+    return client
+
+
+def _posts(fake, path_tail):
+    return [r for r in fake.requests if r.method == "POST" and r.path.endswith(path_tail)]
+
+
+def test_fake_full_lifecycle(live, fake, tmp_path):
+    path = tmp_path / "prompts.jsonl"
+    path.write_bytes(CHAT_LINES)
+    uploaded = live.upload_file(path)
+    assert (uploaded.filename, uploaded.purpose, uploaded.bytes) == ("prompts.jsonl", "batch", len(CHAT_LINES))
+    assert live.retrieve_file(uploaded.id).id == uploaded.id
+    assert b"".join(live.file_content(uploaded.id)) == CHAT_LINES
+
+    batch = live.create_batch(uploaded.id, metadata={"run": "t1"})
+    assert batch.status == "validating" and batch.metadata == {"run": "t1"} and batch.request_id
+    assert not batch.is_terminal and batch.is_cancellable
+
+    fake.advance_until(batch.id, "completed")
+    done = live.retrieve_batch(batch.id)
+    assert done.status == "completed" and done.is_terminal and done.request_counts.total == 3
+    lines = [json.loads(line) for line in live.iter_file_lines(done.output_file_id)]
+    assert sorted(line["custom_id"] for line in lines) == ["request-1", "request-2", "request-3"]
+
+    assert done.output_file_id in {f.id for f in live.iter_files()}
+    assert done.output_file_id in {f.id for f in live.list_files(purpose="batch_output")}
+    assert live.delete_file(done.output_file_id) is True
+    with pytest.raises(NotFoundError):
+        live.retrieve_file(done.output_file_id)
+
+
+def test_fake_cancel_running_then_409_on_completed_after_one_request(live, fake):
+    running = fake.seed_batch("in_progress")
+    assert live.cancel_batch(running["id"]).status in ("cancelling", "cancelled")
+    completed = fake.seed_batch("completed")
+    before = len(_posts(fake, "/cancel"))
+    with pytest.raises(ConflictError, match="Cannot cancel a batch with status 'completed'") as info:
+        live.cancel_batch(completed["id"])
+    assert len(_posts(fake, "/cancel")) == before + 1
+    assert info.value.request_id and info.value.request_id.startswith("req_")
+
+
+def test_fake_429_retry_after_is_honoured(live, fake, sleeps):
+    seeded = fake.seed_batch("completed")
+    fake.faults.fail_next(429, retry_after=1)
+    assert live.retrieve_batch(seeded["id"]).id == seeded["id"]
+    assert sleeps == [1.0]
+
+
+def test_fake_500_is_retried_with_backoff(live, fake, sleeps):
+    file_id = fake.upload(CHAT_LINES)["id"]
+    fake.faults.fail_next(500)
+    batch = live.create_batch(file_id)
+    assert sleeps == [0.5] and len(fake.batches()) == 1 and fake.batches()[0]["id"] == batch.id
+
+
+def test_fake_lost_create_response_is_retried_without_a_duplicate(live, fake, sleeps):
+    file_id = fake.upload(CHAT_LINES)["id"]
+    fake.faults.drop_next(after_commit=True, method="POST", path="/batches$")
+    batch = live.create_batch(file_id)
+    assert [b["id"] for b in fake.batches()] == [batch.id]
+    posts = _posts(fake, "/batches")
+    assert len(posts) == 2 and len({p.headers["idempotency-key"] for p in posts}) == 1
+    assert sleeps == [0.5]
+
+
+def test_fake_dropped_connections_exhaust_retries(live, fake):
+    fake.faults.drop_next(3, method="GET")
+    with pytest.raises(APIConnectionError) as info:
+        live.list_batches()
+    assert info.value.__context__ is None and CANARY not in _everything_about(info.value)
+
+
+def test_fake_pagination_over_2500_batches(live, fake):
+    for _ in range(2500):
+        fake.seed_batch("completed", requests=1)
+    expected = [b["id"] for b in fake.batches()]
+    got = [b.id for b in live.iter_batches(page_size=100)]
+    assert got == expected and len(set(got)) == 2500
+    pages = [r for r in fake.requests if r.method == "GET" and r.path.endswith("/batches")]
+    assert len(pages) == 25
+    page = live.list_batches(limit=7)
+    assert len(page) == 7 and page.has_more and page.last_id == page[-1].id
+
+
+def test_fake_wrong_key_never_shows_the_key(fake):
+    from fake_server import FakeBatchesAPI, ManualClock
+
+    strict = FakeBatchesAPI(clock=ManualClock(), api_keys=["sk-the-right-one"])
+    client = BatchesClient(api_key=CANARY, session=strict.requests_session())
+    with pytest.raises(Exception) as info:
+        client.list_batches()
+    assert type(info.value).__name__ == "AuthenticationError" and str(info.value).startswith("401 Unauthorized")
+    assert CANARY not in _everything_about(info.value) and CANARY not in repr(client)
+
+
+def test_fake_routing_headers_scope_the_tenant(fake, monkeypatch):
+    monkeypatch.delenv("OPENAI_PROJECT_ID", raising=False)
+    client = BatchesClient(api_key="sk-t", organization="org-mine", project="proj_1",
+                           session=fake.requests_session())
+    file_id = client.upload_file(CHAT_LINES).id
+    client.create_batch(file_id)
+    assert len(fake.batches(organization="org-mine", project="proj_1")) == 1
+    assert fake.batches(organization="org-other") == []
+
+
+def test_offline_client(fake, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    client = BatchesClient.offline(fake)
+    assert client.is_offline and client.fake is fake and "offline=True" in repr(client)
+    assert client.settings.api_key == "sk-offline-fake"
+    f = client.upload_file(CHAT_LINES, filename="x.jsonl")
+    assert client.create_batch(f.id).status == "validating"
+    fresh = BatchesClient.offline(speed=600)
+    assert fresh.fake is not None and fresh.fake is not fake and fresh.list_batches().data == []
+
+
+def test_upload_rejections_come_back_as_bad_request(live):
+    with pytest.raises(BadRequestError, match="Must be .jsonl"):
+        live.upload_file(b"{}\n", filename="notes.txt")

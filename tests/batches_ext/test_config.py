@@ -1,0 +1,59 @@
+"""Settings: argument > environment > default, sources, and a repr that hides the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from batches_ext.config import DEFAULT_BASE_URL, Settings
+from batches_ext.errors import ConfigError
+
+from .conftest import CANARY
+
+
+def test_defaults_with_empty_environment():
+    s = Settings.resolve(env={})
+    assert (s.api_key, s.base_url, s.organization, s.project) == (None, DEFAULT_BASE_URL, None, None)
+    assert (s.timeout, s.connect_timeout, s.max_retries) == (60.0, 10.0, 2)
+    assert s.request_timeout == (10.0, 60.0)
+    assert set(s.sources.values()) == {"default"}
+
+
+def test_environment_then_argument_wins():
+    env = {"OPENAI_API_KEY": "sk-env", "OPENAI_BASE_URL": "http://proxy/v1/", "OPENAI_ORG_ID": "org-e",
+           "OPENAI_PROJECT_ID": "proj_e"}
+    s = Settings.resolve(env=env)
+    assert (s.api_key, s.base_url, s.organization, s.project) == ("sk-env", "http://proxy/v1", "org-e", "proj_e")
+    assert s.sources["api_key"] == "environment"
+    s = Settings.resolve(env=env, api_key="sk-arg", organization="org-a")
+    assert s.api_key == "sk-arg" and s.organization == "org-a" and s.project == "proj_e"
+    assert s.sources["api_key"] == "argument" and s.sources["project"] == "environment"
+    assert s.sources["timeout"] == "default"
+
+
+def test_reads_os_environ_by_default(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-os")
+    monkeypatch.setenv("OPENAI_ORG_ID", "")
+    s = Settings.resolve()
+    assert s.api_key == "sk-from-os" and s.organization is None
+
+
+def test_repr_and_str_hide_the_key():
+    s = Settings.resolve(env={}, api_key=CANARY)
+    assert CANARY not in repr(s) and CANARY not in str(s) and "<set>" in repr(s)
+    assert "CANARY" not in f"{s}"
+
+
+def test_missing_key_is_a_config_error_with_guidance():
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        Settings.resolve(env={}).require_api_key()
+
+
+@pytest.mark.parametrize("bad", [{"timeout": 0}, {"timeout": "soon"}, {"max_retries": -1},
+                                 {"max_retries": 1.5}, {"colour": "red"}])
+def test_bad_values_raise_config_error(bad):
+    with pytest.raises(ConfigError):
+        Settings.resolve(env={}, **bad)
+
+
+def test_short_timeout_caps_connect_timeout():
+    assert Settings.resolve(env={}, timeout=3).request_timeout == (3.0, 3.0)

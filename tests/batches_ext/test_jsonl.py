@@ -1,0 +1,294 @@
+"""jsonl: building request lines, writing/reading JSONL, and preflight with the server's rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import tracemalloc
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from batches_ext.errors import InputError
+from batches_ext.jsonl import (
+    Preflight,
+    build_requests,
+    dumps_jsonl,
+    iter_jsonl,
+    preflight,
+    write_jsonl,
+)
+from fake_server.validation import validate_input
+
+
+def line(custom_id: str = "request-1", model: str = "gpt-4o-mini", **body: object) -> dict:
+    return {
+        "custom_id": custom_id,
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": model, "messages": [{"role": "user", "content": "hi"}], **body},
+    }
+
+
+def jsonl(*objs: object) -> bytes:
+    return b"".join(json.dumps(o).encode() + b"\n" for o in objs)
+
+
+# ---------------------------------------------------------------------------------------------- build
+
+
+def test_prompts_become_chat_requests_with_stable_ids_system_and_defaults() -> None:
+    lines = build_requests(["Hi", "Bye"], model="gpt-4o-mini", system="Be brief.", temperature=0)
+    assert [x["custom_id"] for x in lines] == ["request-1", "request-2"]
+    assert lines[0] == {
+        "custom_id": "request-1",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+            "temperature": 0,
+        },
+    }
+    assert build_requests(["Hi", "Bye"], model="m") == build_requests(["Hi", "Bye"], model="m")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body"),
+    [
+        ("/v1/embeddings", {"model": "m", "input": "text"}),
+        ("/v1/responses", {"model": "m", "input": "text"}),
+        ("/v1/completions", {"model": "m", "prompt": "text"}),
+    ],
+)
+def test_prompt_shape_follows_the_endpoint(endpoint: str, body: dict) -> None:
+    [req] = build_requests(["text"], model="m", endpoint=endpoint)
+    assert req["url"] == endpoint and req["body"] == body
+
+
+def test_moderations_need_no_model_and_responses_take_system_as_instructions() -> None:
+    assert build_requests(["x"], endpoint="/v1/moderations")[0]["body"] == {"input": "x"}
+    body = build_requests(["x"], model="m", endpoint="/v1/responses", system="S")[0]["body"]
+    assert body == {"model": "m", "instructions": "S", "input": "x"}
+
+
+def test_message_lists_bodies_and_full_lines() -> None:
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}]
+    full = line("mine", model="m")
+    reqs = build_requests([messages, {"messages": messages, "max_tokens": 5}, full], model="m", id_prefix="q")
+    assert reqs[0]["body"] == {"model": "m", "messages": messages}
+    assert reqs[1]["body"] == {"model": "m", "messages": messages, "max_tokens": 5}
+    assert reqs[1]["custom_id"] == "q2"
+    assert reqs[2] == full  # a complete request line is kept as is
+
+
+def test_a_body_keeps_its_own_model_and_keys_over_defaults() -> None:
+    [req] = build_requests([{"model": "other", "messages": [], "temperature": 1}], model="m", temperature=0)
+    assert req["body"] == {"model": "other", "messages": [], "temperature": 1}
+
+
+def test_pandas_series_and_dataframe_column_with_index_ids() -> None:
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"prompt": ["a", "b"]}, index=["x7", "y9"])
+    by_index = build_requests(df["prompt"], model="m", ids="index")
+    assert [r["custom_id"] for r in by_index] == ["x7", "y9"]
+    assert by_index[1]["body"]["messages"][-1]["content"] == "b"
+    assert [r["custom_id"] for r in build_requests(df, model="m")] == ["request-1", "request-2"]
+    with pytest.raises(InputError, match="one column"):
+        build_requests(pd.DataFrame({"a": [1], "b": [2]}), model="m")
+
+
+def test_build_errors_name_the_item() -> None:
+    with pytest.raises(InputError, match="item 2: no model"):
+        build_requests([{"model": "m", "messages": []}, {"messages": []}])
+    with pytest.raises(InputError, match="item 2: expected a prompt.*missing value"):
+        build_requests(["a", None], model="m")
+    with pytest.raises(InputError, match="duplicate custom_id 'a'") as info:
+        build_requests(["x", "y"], model="m", ids=["a", "a"])
+    assert info.value.line == 2
+    with pytest.raises(InputError, match="unsupported endpoint"):
+        build_requests(["x"], model="m", endpoint="/v1/nope")
+
+
+# ---------------------------------------------------------------------------------------------- write / read
+
+
+def test_dumps_write_and_iter_round_trip(tmp_path) -> None:
+    lines = build_requests(["héllo", "two"], model="m")
+    data = dumps_jsonl(lines)
+    assert data.count(b"\n") == 2 and "héllo".encode() in data
+    path = write_jsonl(lines, tmp_path / "in.jsonl")
+    assert path.read_bytes() == data
+    assert list(iter_jsonl(path)) == lines == list(iter_jsonl(data))
+    assert os.listdir(tmp_path) == ["in.jsonl"]  # no temporary file left behind
+
+
+def test_write_jsonl_failure_keeps_the_old_file(tmp_path) -> None:
+    target = tmp_path / "in.jsonl"
+    target.write_bytes(b"old\n")
+    with pytest.raises(InputError, match="line 2"):
+        write_jsonl([line(), {"bad": float("nan")}], target)
+    assert target.read_bytes() == b"old\n"
+    assert os.listdir(tmp_path) == ["in.jsonl"]
+
+
+def test_iter_jsonl_names_the_bad_line() -> None:
+    with pytest.raises(InputError, match="line 2") as info:
+        list(iter_jsonl(b'{"a": 1}\nnope\n'))
+    assert info.value.line == 2
+
+
+# ---------------------------------------------------------------------------------------------- preflight
+
+
+def test_clean_input_reports_sizes_endpoint_and_model(tmp_path) -> None:
+    data = jsonl(line("a"), line("b"))
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(data)
+    for source in (data, path, str(path), [line("a"), line("b")]):
+        report = preflight(source)
+        assert (report.lines, report.endpoint, report.model, report.problems) == (
+            2, "/v1/chat/completions", "gpt-4o-mini", [])
+        assert report.ok and not report.needs_split
+        assert report.raise_for_problems() is report
+    assert preflight(data).bytes == len(data)
+
+
+def codes(report: Preflight) -> list[tuple[int | None, str]]:
+    return [(p.line, p.code) for p in report.problems]
+
+
+def test_each_rule_is_reported_on_its_line() -> None:
+    bad_url = line("u")
+    bad_url["url"] = "/v1/embeddings"
+    get = line("g")
+    get["method"] = "GET"
+    no_body = {"custom_id": "nb", "method": "POST", "url": "/v1/chat/completions"}
+    data = b"".join([
+        jsonl(line("a")),  # 1 ok
+        b"not json\n",  # 2
+        jsonl([1, 2]),  # 3 not an object
+        jsonl(no_body),  # 4
+        jsonl(get),  # 5
+        jsonl(bad_url),  # 6
+        jsonl(line("s", stream=True)),  # 7
+        jsonl(line("m", model="gpt-other")),  # 8
+        jsonl(line("a")),  # 9 duplicate
+        b"\n",  # 10 blank line in the middle
+        jsonl({**line("nm"), "body": {"messages": []}}),  # 11 no model
+    ])
+    report = preflight(data)
+    assert codes(report) == [
+        (2, "invalid_json_line"),
+        (3, "invalid_json_line"),
+        (4, "missing_required_parameter"),
+        (5, "invalid_value"),
+        (6, "invalid_url"),
+        (7, "streaming_unsupported"),
+        (8, "mismatched_model"),
+        (9, "duplicate_custom_id"),
+        (10, "invalid_json_line"),
+        (11, "invalid_request"),
+    ]
+    assert report.lines == 11
+
+
+def test_preflight_agrees_with_the_fake_servers_validation() -> None:
+    get = line("g")
+    get["method"] = "GET"
+    raw = [
+        json.dumps(line("a")).encode(), b"{oops", json.dumps(line("a")).encode(), json.dumps(get).encode(),
+        json.dumps(line("s", stream=True)).encode(), json.dumps(line("z", model="other")).encode(),
+        json.dumps({"custom_id": "x", "method": "POST", "url": "/v1/chat/completions"}).encode(),
+    ]
+    ours = preflight(b"\n".join(raw), "/v1/chat/completions")
+    server = validate_input(raw, "/v1/chat/completions")
+    assert codes(ours) == [(e["line"], e["code"]) for e in server.errors]
+
+
+def test_bom_and_nan_are_not_json() -> None:
+    data = b"\xef\xbb\xbf" + jsonl(line("a")) + b'{"custom_id": "b", "x": NaN}\n'
+    assert [c for c in codes(preflight(data, "/v1/chat/completions")) if c[1] == "invalid_json_line"] == [
+        (1, "invalid_json_line"), (2, "invalid_json_line")]
+
+
+def test_raise_for_problems_names_the_first_bad_line_and_carries_all() -> None:
+    report = preflight(jsonl(line("request-1"), line("request-2"), line("request-1"), line("x", stream=True)))
+    with pytest.raises(InputError) as info:
+        report.raise_for_problems()
+    err = info.value
+    assert str(err).startswith("line 3: duplicate custom_id 'request-1'")
+    assert "1 more problem" in str(err)
+    assert err.line == 3
+    assert [(p.line, p.code) for p in err.problems] == [(3, "duplicate_custom_id"), (4, "streaming_unsupported")]
+
+
+def test_endpoint_given_or_inferred() -> None:
+    data = jsonl(line("a"))
+    assert codes(preflight(data, "/v1/embeddings")) == [(1, "invalid_url"), (1, "invalid_request")]
+    bad = line("a")
+    bad["url"] = "/v1/whatever"
+    assert (None, "invalid_endpoint") in codes(preflight(jsonl(bad)))
+
+
+def test_empty_and_limits() -> None:
+    assert codes(preflight(b"")) == [(None, "empty_file")]
+    assert codes(preflight([])) == [(None, "empty_file")]
+    data = jsonl(*(line(f"r{i}") for i in range(5)))
+    report = preflight(data, max_lines=3)
+    assert report.needs_split and codes(report) == [(None, "too_many_requests")]
+    assert report.line_problems() == []
+    report.raise_for_problems(allow_split=True)
+    with pytest.raises(InputError, match="5 requests, more than 3"):
+        report.raise_for_problems()
+    by_bytes = preflight(data, max_bytes=100)
+    assert by_bytes.needs_split and codes(by_bytes) == [(None, "file_too_large")]
+
+
+def test_problem_list_is_bounded() -> None:
+    report = preflight(b"x\n" * 50, "/v1/chat/completions", max_problems=10)
+    assert len(report.problems) == 11
+    assert report.problems[-1].code == "too_many_problems" and "40 more" in report.problems[-1].message
+
+
+def test_preflight_streams_a_path(tmp_path) -> None:
+    path = tmp_path / "big.jsonl"
+    body_text = "x" * 5000
+    with open(path, "wb") as handle:
+        for i in range(2000):  # ~10 MB
+            handle.write(json.dumps(line(f"r{i}", extra=body_text)).encode() + b"\n")
+    tracemalloc.start()
+    try:
+        report = preflight(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.ok and report.lines == 2000
+    assert peak < 3 * 1024 * 1024  # never the whole 10 MB file
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_preflight_never_crashes_on_arbitrary_bytes(data: bytes) -> None:
+    report = preflight(data)
+    assert report.bytes == len(data)
+    assert all(isinstance(p.line, (int, type(None))) for p in report.problems)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["custom_id", "method", "url", "body", "model", "stream", "messages", "input"]),
+        inner, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(json_values, max_size=8), st.sampled_from([None, "/v1/chat/completions", "/v1/embeddings"]))
+def test_preflight_never_crashes_on_json_shaped_garbage(values: list, endpoint: str | None) -> None:
+    data = b"".join(json.dumps(v).encode() + b"\n" for v in values)
+    from_bytes = preflight(data, endpoint)
+    from_list = preflight(values, endpoint)
+    assert codes(from_bytes) == codes(from_list)

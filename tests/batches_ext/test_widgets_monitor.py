@@ -1,0 +1,198 @@
+"""BatchMonitor, headless: one row per batch with progress, elapsed and ETA; Cancel per row (method and
+Button.click()); polling stops when every batch is terminal and Results appear; wait(); the error line on
+a 500; model counts back to baseline after close(); the plain-text fallback."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from batches_ext.client import BatchesClient
+from batches_ext.errors import ConflictError, WaitTimeout
+from batches_ext.widgets import BatchMonitor, model_count
+from fake_server import FakeBatchesAPI, ManualClock
+
+
+def _shown(w) -> bool:
+    return w.layout.display != "none"
+
+
+@pytest.fixture
+def fake() -> FakeBatchesAPI:
+    return FakeBatchesAPI(clock=ManualClock())
+
+
+@pytest.fixture
+def client(fake: FakeBatchesAPI) -> BatchesClient:
+    return BatchesClient.offline(fake, max_retries=0)
+
+
+@pytest.fixture
+def make_monitor(client: BatchesClient):
+    made: list[BatchMonitor] = []
+
+    def make(ids, **kw) -> BatchMonitor:
+        kw.setdefault("auto_refresh", False)
+        kw.setdefault("namespace", {})
+        monitor = BatchMonitor(client, ids, **kw)
+        made.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in made:
+        monitor.close()
+
+
+def test_one_row_per_batch_with_progress_elapsed_and_eta(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=100)
+    b = fake.seed_batch("validating", requests=10)
+    monitor = make_monitor([a["id"], b["id"]])
+    assert monitor.batch_ids == [a["id"], b["id"]]
+    assert [x.status for x in monitor.batches] == ["in_progress", "validating"]
+    fake.advance(120)
+    monitor.refresh()
+    row = monitor.parts[f"row:{a['id']}"].value
+    done = monitor.batches[0].request_counts.completed
+    assert 0 < done < 100
+    assert f"{done}/100" in row and "elapsed 2m 00s" in row
+    assert "ETA —" not in row and "ETA" in row  # an estimate once lines finish
+    assert "Monitoring 2 batches" in monitor.parts["header"].value
+    assert "offline fake" in monitor.parts["header"].value
+
+
+def test_cancel_by_method_and_by_button(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=50)
+    b = fake.seed_batch("in_progress", requests=50)
+    monitor = make_monitor([a["id"], b["id"]])
+    buttons = monitor.cancel_buttons
+    assert all(_shown(button) for button in buttons.values())
+
+    assert monitor.cancel(a["id"]).status in ("cancelling", "cancelled")
+    buttons[b["id"]].click()
+    assert fake.batch(b["id"])["status"] in ("cancelling", "cancelled")
+    assert "Cancel requested" in monitor.message
+    assert not any(_shown(button) for button in buttons.values())
+
+    fake.advance(3600)
+    monitor.refresh()
+    assert [x.status for x in monitor.batches] == ["cancelled", "cancelled"]
+    assert monitor.done and "cancelled" in monitor.parts[f"row:{a['id']}"].value
+
+
+def test_cancel_of_finished_batch_is_reported(fake, make_monitor):
+    a = fake.seed_batch("completed", requests=2)
+    monitor = make_monitor(a["id"])
+    with pytest.raises(ConflictError):
+        monitor.cancel(a["id"])
+    assert "Cannot cancel" in monitor.message
+    monitor.cancel_buttons[a["id"]].click()  # a stale click is reported, not raised
+    assert "Cannot cancel" in monitor.message
+
+
+def test_results_offered_only_when_all_terminal(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=10)
+    b = fake.seed_batch("completed", requests=10)
+    monitor = make_monitor([a["id"], b["id"]])
+    assert not monitor.done and not monitor.results_offered
+    fake.advance(24 * 3600)
+    monitor.refresh()
+    assert monitor.done
+    assert monitor.results_offered
+    assert "All 2 batches finished" in monitor.parts["header"].value
+
+
+def test_results_load_into_the_named_variable(fake, make_monitor):
+    pytest.importorskip("batches_ext.jobs")
+    a = fake.seed_batch("completed", requests=3)
+    b = fake.seed_batch("completed", requests=2)
+    ns: dict = {}
+    monitor = make_monitor([a["id"], b["id"]], namespace=ns)
+    monitor.controls["var"].value = "res"
+    monitor.controls["results"].click()
+    assert set(ns["res"]) == {a["id"], b["id"]}, monitor.message
+    assert len(ns["res"][a["id"]]) == 3
+    single = make_monitor(a["id"], namespace=ns)
+    assert len(single.load_results("one")) == 3 and "one" in ns
+
+
+def test_polling_thread_stops_when_all_terminal(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=10)
+    monitor = make_monitor([a["id"]], auto_refresh=True, interval=0.01)
+    assert monitor.refreshing
+    fake.advance(24 * 3600)
+    monitor.refresher_thread.join(5)
+    assert not monitor.refreshing and monitor.done
+    assert monitor.batches[0].status == "completed"
+
+
+def test_wait_blocks_until_terminal(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=10)
+    monitor = make_monitor([a["id"]], auto_refresh=True, interval=0.01)
+    timer = threading.Timer(0.1, fake.advance, args=(24 * 3600,))
+    timer.start()
+    try:
+        batches = monitor.wait(timeout=10)
+    finally:
+        timer.cancel()
+    assert [b.status for b in batches] == ["completed"]
+
+
+def test_wait_without_thread_polls_and_times_out(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=10)
+    monitor = make_monitor([a["id"]], interval=0.01)
+    started = time.monotonic()
+    with pytest.raises(WaitTimeout, match="1 of 1 batches still running"):
+        monitor.wait(timeout=0.1)
+    assert time.monotonic() - started < 2
+    fake.advance(24 * 3600)
+    assert monitor.wait(timeout=1)[0].status == "completed"
+
+
+def test_failed_refresh_keeps_rows_and_shows_error_line(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=10)
+    monitor = make_monitor([a["id"]])
+    row = monitor.parts[f"row:{a['id']}"].value
+    fake.faults.fail_next(500, path="/batches/", times=1)
+    assert monitor.refresh() is False
+    assert monitor.parts[f"row:{a['id']}"].value == row
+    assert monitor.batches[0].status == "in_progress"
+    assert "refresh failed" in monitor.parts["error"].value and "500" in monitor.error
+    assert monitor.refresh() and monitor.parts["error"].value == ""
+
+
+def test_model_count_back_to_baseline_after_close(fake, client):
+    baseline = model_count()
+    ids = [fake.seed_batch("in_progress", requests=10)["id"] for _ in range(3)]
+    monitor = BatchMonitor(client, ids, auto_refresh=False, namespace={})
+    alive = model_count()
+    for _ in range(5):
+        fake.advance(30)
+        monitor.refresh()
+    assert model_count() == alive
+    monitor.close()
+    assert model_count() == baseline
+
+
+def test_accepts_batches_and_job_like_objects(fake, client, make_monitor):
+    a = fake.seed_batch("completed", requests=1)
+    b = fake.seed_batch("completed", requests=1)
+    batch = client.retrieve_batch(a["id"])
+
+    class JobLike:
+        batch_ids = [a["id"], b["id"], a["id"]]
+
+    assert make_monitor(batch).batch_ids == [a["id"]]
+    assert make_monitor(JobLike()).batch_ids == [a["id"], b["id"]]
+    with pytest.raises(ValueError):
+        make_monitor([])
+
+
+def test_text_fallback(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=10)
+    monitor = make_monitor([a["id"]])
+    text = repr(monitor)
+    assert text.splitlines()[0] == "BatchMonitor: 1 batches, 1 running [offline fake]"
+    assert a["id"] in text and "in_progress" in text and "0/10" in text
+    assert monitor._repr_mimebundle_()["text/plain"] == text
