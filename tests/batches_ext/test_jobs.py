@@ -1,0 +1,307 @@
+"""jobs: submit / wait / results / retry_failed against the in-process fake (ManualClock, no real sleeps)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from batches_ext.client import BatchesClient
+from batches_ext.errors import InputError, JobError, WaitTimeout
+from batches_ext.jobs import JOB_KEY, PART_KEY, RETRY_KEY, Job, find_job, results, retry_failed, submit, wait
+from batches_ext.jsonl import build_requests, dumps_jsonl, write_jsonl
+from batches_ext.models import Batch
+from fake_server import FakeBatchesAPI, LineError, ManualClock
+
+FAIL_IDS = {"request-2", "request-5"}
+
+
+def failing_responder(line: Any) -> Any:
+    if line.custom_id in FAIL_IDS:
+        raise LineError("This request is bad.", code="invalid_request", param="messages")
+    return None
+
+
+@pytest.fixture
+def fake() -> FakeBatchesAPI:
+    return FakeBatchesAPI(clock=ManualClock(), responder=failing_responder)
+
+
+@pytest.fixture
+def client(fake: FakeBatchesAPI) -> BatchesClient:
+    return BatchesClient.offline(fake)
+
+
+def prompts(n: int, model: str = "gpt-4o-mini") -> list[dict]:
+    return build_requests([f"Prompt {i}" for i in range(1, n + 1)], model=model)
+
+
+def ids(res: Any) -> list[str]:
+    return [r.custom_id for r in res]
+
+
+# ---------------------------------------------------------------------------------------------- happy path
+
+
+def test_build_submit_wait_results_in_input_order(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    lines = prompts(20)
+    job = submit(client, lines, metadata={"run": "7"})
+    assert isinstance(job, Job) and len(job.batch_ids) == 1 and job.lines == 20
+    [created] = fake.batches()
+    assert created["metadata"] == {"run": "7", JOB_KEY: job.id, PART_KEY: "1/1"}
+    assert dumps_jsonl(lines) == fake.file_content(created["input_file_id"])
+
+    updates: list[str] = []
+    [batch] = wait(client, job, on_update=lambda b: updates.append(b.status), sleep=fake.advance)
+    assert batch.status == "completed"
+    assert updates[0] == "validating" and updates[-1] == "completed" and "in_progress" in updates
+
+    output = [json.loads(x)["custom_id"] for x in fake.file_content(batch.output_file_id).splitlines()]
+    assert output != sorted(output, key=lambda c: int(c.split("-")[1]))  # the fake shuffles its output
+    res = results(client, job)
+    assert ids(res) == [x["custom_id"] for x in lines]
+    assert [r.input for r in res] == lines
+    assert res[0].status == "ok" and res[0].text == "Echo: Prompt 1" and res[0].batch_id == batch.id
+    assert res.batches[0].id == batch.id
+
+
+def test_single_batch_targets_return_a_batch(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    job = submit(client, prompts(3))
+    batch = wait(client, job.batch_ids[0], sleep=fake.advance)
+    assert isinstance(batch, Batch) and batch.status == "completed"
+    assert wait(client, batch, sleep=fake.advance).id == batch.id
+    assert ids(results(client, batch)) == ["request-1", "request-2", "request-3"]
+    assert "Job(" in repr(job) and job.id in job._repr_html_()
+
+
+def test_submit_takes_a_path_bytes_or_prompts(fake: FakeBatchesAPI, client: BatchesClient, tmp_path) -> None:
+    lines = prompts(3)
+    path = write_jsonl(lines, tmp_path / "mine.jsonl")
+    for source in (path, str(path), dumps_jsonl(lines)):
+        job = submit(client, source)
+        assert fake.file_content(fake.batch(job.batch_ids[0])["input_file_id"]) == dumps_jsonl(lines)
+    job = submit(client, ["a", "b"], model="gpt-4o-mini")
+    assert fake.batch(job.batch_ids[0])["model"] == "gpt-4o-mini"
+    names = {f["filename"] for f in fake.files()}
+    assert "mine.jsonl" in names
+
+
+def test_preflight_blocks_bad_input_before_any_upload(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    lines = prompts(3)
+    lines[2]["custom_id"] = "request-1"
+    with pytest.raises(InputError, match="line 3: duplicate custom_id 'request-1'"):
+        submit(client, lines)
+    with pytest.raises(InputError, match="model 'gpt-4o-mini', not 'other'"):
+        submit(client, prompts(2), model="other")
+    with pytest.raises(InputError, match="set by batches_ext"):
+        submit(client, prompts(2), metadata={JOB_KEY: "x"})
+    assert fake.files() == [] and fake.batches() == []
+
+
+# ---------------------------------------------------------------------------------------------- error shapes
+
+
+def test_response_filled_error_lines(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    job = submit(client, prompts(6))
+    wait(client, job, sleep=fake.advance)
+    res = results(client, job)
+    assert ids(res) == [f"request-{i}" for i in range(1, 7)]
+    assert [r.custom_id for r in res.errors] == ["request-2", "request-5"]
+    bad = res[1]
+    assert (bad.status, bad.status_code, bad.error_code, bad.error_message) == (
+        "error", 400, "invalid_request", "This request is bad.")
+    assert bad.body["error"]["param"] == "messages"
+
+
+def test_reserved_error_model_fails_every_line(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    # One model per batch: the reserved model "fake-error-400" has to be the whole file's model.
+    job = submit(client, [{"model": "fake-error-400", "messages": [{"role": "user", "content": "x"}]}] * 3)
+    [batch] = wait(client, job, sleep=fake.advance)
+    assert batch.status == "completed" and batch.request_counts.failed == 3 and batch.output_file_id is None
+    res = results(client, job)
+    assert [(r.status, r.status_code, r.error_code) for r in res] == [("error", 400, "invalid_request")] * 3
+
+
+def test_expired_batch_gives_partial_results(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    job = submit(client, prompts(10))
+    batch_id = job.batch_ids[0]
+    fake.advance_until(batch_id, "in_progress")
+    fake.advance(20)  # a few lines done (5 s each)
+    fake.expire(batch_id)
+    [batch] = wait(client, job, sleep=fake.advance)
+    assert batch.status == "expired"
+    res = results(client, job)
+    assert ids(res) == [f"request-{i}" for i in range(1, 11)]
+    statuses = {r.status for r in res}
+    assert "expired" in statuses and "ok" in statuses
+    expired = res.where("expired")
+    assert all(r.error_code == "batch_expired" and r.status_code is None and r.body is None for r in expired)
+    assert len(res.ok) + len(res.where("error")) + len(expired) == 10
+
+
+def test_cancelled_batch_gives_partial_results(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    job = submit(client, prompts(10))
+    batch_id = job.batch_ids[0]
+    fake.advance_until(batch_id, "in_progress")
+    fake.advance(20)
+    client.cancel_batch(batch_id)
+    with pytest.raises(JobError, match="still cancelling"):
+        results(client, job)
+    assert wait(client, batch_id, sleep=fake.advance).status == "cancelled"
+    res = results(client, job)
+    assert ids(res) == [f"request-{i}" for i in range(1, 11)]
+    done = [r for r in res if r.status in ("ok", "error")]
+    assert 0 < len(done) < 10
+    assert all(r.status == "cancelled" and r.input is not None for r in res if r not in done)
+
+
+def test_failed_validation_marks_lines_not_run(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    lines = prompts(3)
+    lines[1]["body"]["stream"] = True
+    file_id = fake.upload(lines)["id"]
+    batch = fake.create_batch(file_id)
+    assert wait(client, batch["id"], sleep=fake.advance).status == "failed"
+    res = results(client, batch["id"])
+    assert [r.status for r in res] == ["not_run"] * 3
+    assert res[1].error_code == "streaming_unsupported"
+    with pytest.raises(JobError, match="failed validation"):
+        retry_failed(client, batch["id"])
+
+
+# ---------------------------------------------------------------------------------------------- split
+
+
+def test_split_by_lines_into_parts_each_within_the_limit(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    lines = prompts(2500)
+    job = submit(client, lines, max_lines=1000, metadata={"team": "a"})
+    assert len(job.batch_ids) == 3
+    assert [(p.index, p.lines, p.first_line) for p in job.parts] == [(1, 1000, 1), (2, 1000, 1001), (3, 500, 2001)]
+    for part in job.parts:
+        batch = fake.batch(part.batch_id)
+        assert batch["metadata"] == {"team": "a", JOB_KEY: job.id, PART_KEY: f"{part.index}/3"}
+        content = fake.file_content(batch["input_file_id"])
+        assert content.count(b"\n") == part.lines and len(content) == part.bytes
+    assert b"".join(fake.file_content(p.input_file_id) for p in job.parts) == dumps_jsonl(lines)
+
+    final = wait(client, job, sleep=fake.advance, poll_interval=600)
+    assert [b.status for b in final] == ["completed"] * 3
+    res = results(client, job)
+    assert ids(res) == [x["custom_id"] for x in lines]
+    assert {r.batch_id for r in res[:1000]} == {job.batch_ids[0]} and res[2499].batch_id == job.batch_ids[2]
+    assert [r.custom_id for r in res.errors] == ["request-2", "request-5"]
+    # explicit inputs give the same table without re-reading the input files
+    assert results(client, job, inputs=lines) == res
+    assert find_job(client, job.id).batch_ids == job.batch_ids  # rebuilt from the batches' metadata
+
+
+def test_split_by_bytes_streams_from_a_path(fake: FakeBatchesAPI, client: BatchesClient, tmp_path) -> None:
+    lines = prompts(300)
+    path = write_jsonl(lines, tmp_path / "in.jsonl")
+    limit = 10_000
+    job = submit(client, path, max_bytes=limit)
+    assert len(job.batch_ids) > 1
+    assert all(p.bytes <= limit for p in job.parts)
+    assert sum(p.lines for p in job.parts) == 300
+    assert b"".join(fake.file_content(p.input_file_id) for p in job.parts) == path.read_bytes()
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_real_split_past_50000_lines(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    data = b"".join(
+        b'{"custom_id":"%d","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[]}}\n' % i
+        for i in range(50_001)
+    )
+    job = submit(client, data)
+    assert [(p.lines, p.first_line) for p in job.parts] == [(50_000, 1), (1, 50_001)]
+    assert [fake.batch(b)["metadata"][PART_KEY] for b in job.batch_ids] == ["1/2", "2/2"]
+    final = wait(client, job, sleep=fake.advance, poll_interval=3600)
+    assert [(b.status, b.request_counts.total) for b in final] == [("completed", 50_000), ("completed", 1)]
+
+
+# ---------------------------------------------------------------------------------------------- wait
+
+
+class ScriptedClient:
+    """retrieve_batch answers from a list of (status, completed) states, the last one repeating."""
+
+    def __init__(self, states: list[tuple[str, int]]) -> None:
+        self.states = states
+        self.calls = 0
+
+    def retrieve_batch(self, batch_id: str) -> Batch:
+        status, done = self.states[min(self.calls, len(self.states) - 1)]
+        self.calls += 1
+        return Batch.from_dict({"id": batch_id, "status": status,
+                                "request_counts": {"total": 10, "completed": done, "failed": 0}})
+
+
+def test_wait_backs_off_while_unchanged_and_resets_on_change() -> None:
+    states = [("validating", 0)] * 4 + [("in_progress", 1), ("in_progress", 2)] + [("in_progress", 2)] * 6 + [
+        ("completed", 10)]
+    sleeps: list[float] = []
+    updates: list[tuple[str, int]] = []
+    batch = wait(ScriptedClient(states), "batch_x", poll_interval=4, max_interval=20, sleep=sleeps.append,
+                 on_update=lambda b: updates.append((b.status, b.request_counts.completed)))
+    assert batch.status == "completed"
+    assert sleeps == [4, 6, 9, 13.5, 4, 6, 9, 13.5, 20, 20, 20, 20]
+    assert updates == [("validating", 0), ("in_progress", 1), ("in_progress", 2), ("completed", 10)]
+
+
+def test_wait_timeout_raises_with_the_last_state() -> None:
+    sleeps: list[float] = []
+    with pytest.raises(WaitTimeout, match="gave up after 10s: batch_x in_progress") as info:
+        wait(ScriptedClient([("in_progress", 3)]), "batch_x", poll_interval=4, timeout=10, sleep=sleeps.append)
+    assert sleeps == [4, 6]  # the last sleep is cut to the time left
+    assert info.value.batch.status == "in_progress"
+
+
+def test_wait_on_the_fake_never_sleeps_for_real(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    job = submit(client, prompts(3))
+    start = fake.clock.now()
+    with pytest.raises(WaitTimeout):
+        wait(client, job, poll_interval=1, timeout=5, sleep=fake.advance)
+    assert fake.clock.now() - start == 5
+
+
+# ---------------------------------------------------------------------------------------------- retry
+
+
+def test_retry_failed_resubmits_only_failed_and_expired_lines(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    lines = prompts(10)
+    job = submit(client, lines)
+    batch_id = job.batch_ids[0]
+    fake.advance_until(batch_id, "in_progress")
+    fake.advance(25)
+    fake.expire(batch_id)
+    wait(client, job, sleep=fake.advance)
+    first = results(client, job)
+    wanted = [r.custom_id for r in first if r.status in ("error", "expired")]
+    assert wanted and len(wanted) < 10
+
+    retry = retry_failed(client, job)
+    batch = fake.batch(retry.batch_ids[0])
+    assert batch["metadata"][RETRY_KEY] == batch_id and retry.retry_of == batch_id
+    sent = [json.loads(x) for x in fake.file_content(batch["input_file_id"]).splitlines()]
+    by_id = {x["custom_id"]: x for x in lines}
+    assert [x["custom_id"] for x in sent] == wanted
+    assert sent == [by_id[c] for c in wanted]  # the original request lines, same custom_ids
+
+    wait(client, retry, sleep=fake.advance)
+    again = results(client, retry)
+    assert ids(again) == wanted
+    assert {r.custom_id for r in again.errors} == FAIL_IDS & set(wanted)
+
+
+def test_retry_failed_of_a_split_job_and_nothing_to_retry(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    job = submit(client, prompts(12), max_lines=5)
+    wait(client, job, sleep=fake.advance)
+    retry = retry_failed(client, job)
+    assert fake.batch(retry.batch_ids[0])["metadata"][RETRY_KEY] == job.id
+    wait(client, retry, sleep=fake.advance)
+    fake.responder = None  # the service recovered
+    again = retry_failed(client, retry)
+    wait(client, again, sleep=fake.advance)
+    assert [r.status for r in results(client, again)] == ["ok", "ok"]
+    with pytest.raises(JobError, match="nothing to retry"):
+        retry_failed(client, again)
