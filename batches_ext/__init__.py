@@ -37,7 +37,7 @@ _EXPORTS = {
     "results": "jobs",
     "retry_failed": "jobs",
     "Job": "jobs",
-    "Results": "results",
+    "Results": "resultset",
     "BatchTable": "widgets",
     "BatchMonitor": "widgets",
 }

@@ -39,7 +39,7 @@ from .jsonl import (
     preflight,
 )
 from .models import Batch
-from .results import ResultLine, ResultRow, Results, parse_result_line
+from .resultset import ResultLine, ResultRow, Results, parse_result_line
 
 __all__ = [
     "JOB_KEY",
@@ -138,7 +138,8 @@ def submit(
     Raises InputError (before any upload) when a line breaks the Batch API's rules.
     """
     data, path = _materialise(source, endpoint, model)
-    report = preflight(path if path is not None else data, endpoint, max_lines=max_lines, max_bytes=max_bytes)
+    streamed: str | bytes = path if path is not None else (data or b"")
+    report = preflight(streamed, endpoint, max_lines=max_lines, max_bytes=max_bytes)
     report.raise_for_problems(allow_split=True)
     if model is not None and report.model not in (None, model):
         raise InputError(f"the input uses model {report.model!r}, not {model!r}")
@@ -147,7 +148,7 @@ def submit(
     job_id = f"job_{uuid.uuid4().hex[:20]}"
     stem = _stem(filename or (Path(path).name if path is not None else None), job_id)
     if report.needs_split:
-        plan = _plan_parts(path if path is not None else data, endpoint, max_lines, max_bytes)
+        plan = _plan_parts(streamed, endpoint, max_lines, max_bytes)
     else:
         plan = [(0, report.bytes, report.lines, 1)]
     job = Job(job_id, [], [], endpoint, dict(user_meta), retry_of=user_meta.get(RETRY_KEY))

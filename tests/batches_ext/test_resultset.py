@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batches_ext.errors import InputError
-from batches_ext.results import ResultRow, Results, parse_result_line
+from batches_ext.resultset import ResultRow, Results, parse_result_line
 
 OK = {
     "id": "batch_req_1",

@@ -121,7 +121,7 @@ def response_text(body: Any) -> str | None:
     output = body.get("output")
     if isinstance(output, list):
         parts = [
-            c.get("text")
+            str(c["text"])
             for item in output if isinstance(item, dict) and isinstance(item.get("content"), list)
             for c in item["content"] if isinstance(c, dict) and isinstance(c.get("text"), str)
         ]
