@@ -12,7 +12,9 @@ Choices where the reference is silent:
 * `body.model` is optional for `/v1/moderations` (and the image/video endpoints, whose real
   APIs default it); an empty string counts as missing;
 * a `mismatched_model` is reported against the first model seen in the file, on every line
-  that names a different one; lines without a model are not compared;
+  that names a different one; lines without a model, or with one of the fake's reserved
+  `fake-error-NNN` models (fake_server.responders), are not compared, so a test can fail chosen
+  lines of an otherwise normal file;
 * past `MAX_REQUESTS` lines the remaining lines are only counted, not checked or kept;
 * strict JSON: `NaN` / `Infinity` are not parseable, nor is anything that is not UTF-8.
 """
@@ -207,6 +209,8 @@ class _Checker:
         if not self.supported(model):
             self.fail("model_not_found", f"The provided model '{model}' is not supported by the Batch API.",
                       "body.model", line)
+        if model.startswith(_RESERVED_PREFIX):
+            return  # the fake's per-line failure models mix with the batch's one real model
         if self.first_model is None:
             self.first_model = model
         elif model != self.first_model:
@@ -217,6 +221,9 @@ class _Checker:
                 "body.model",
                 line,
             )
+
+
+_RESERVED_PREFIX = "fake-error-"
 
 
 def _error(code: str, message: str, param: str | None, line: int | None) -> dict:

@@ -218,3 +218,15 @@ def test_list_is_newest_first_with_truthful_cursor_paging(fake: FakeBatchesAPI) 
     assert last == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
     assert call(fake, "GET", "/batches", query="limit=abc").status == 400
     assert call(fake, "GET", "/batches", query="after=batch_unknown").status == 400
+
+
+def test_reserved_error_models_fail_chosen_lines_of_a_normal_file(fake: FakeBatchesAPI) -> None:
+    lines = chat_lines(3)
+    lines[1]["body"]["model"] = "fake-error-400"
+    batch = create(fake, lines)
+    fake.advance(10_000)
+    done = get(fake, batch["id"])
+    assert done["status"] == "completed" and done["model"] == "gpt-4o-mini"
+    assert done["request_counts"] == {"total": 3, "completed": 2, "failed": 1}
+    [error] = content_lines(fake, done["error_file_id"])
+    assert error["custom_id"] == "request-2" and error["response"]["status_code"] == 400
