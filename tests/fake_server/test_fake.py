@@ -162,3 +162,44 @@ def test_concurrent_creates_lose_nothing(fake: FakeBatchesAPI) -> None:
     assert not errors
     ids = [b["id"] for b in fake.batches()]
     assert len(ids) == len(set(ids)) == 200
+
+
+def test_default_timings_finish_100_requests_in_about_ten_real_seconds(fake: FakeBatchesAPI) -> None:
+    from fake_server import DEFAULT_SPEED
+
+    batch = create(fake, chat_lines(100))
+    done = fake.advance_until(batch["id"], "completed")
+    real_seconds = (done["completed_at"] - done["created_at"]) / DEFAULT_SPEED
+    assert 7 <= real_seconds <= 12
+
+
+def test_concurrent_clients_on_the_loopback_server_lose_no_update(fake: FakeBatchesAPI) -> None:
+    import requests
+
+    file_id = upload(fake, jsonl(chat_lines(2))).json()["id"]
+    body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
+    made: list[str] = []
+    errors: list[BaseException] = []
+
+    with fake.serve() as server:
+
+        def worker() -> None:
+            session = requests.Session()
+            try:
+                for _ in range(15):
+                    r = session.post(server.base_url + "/batches", json=body, headers={"Authorization": f"Bearer {KEY}"})
+                    made.append(r.json()["id"])
+                    session.post(f"{server.base_url}/batches/{made[-1]}/cancel",
+                                 headers={"Authorization": f"Bearer {KEY}"}).raise_for_status()
+            except BaseException as err:  # pragma: no cover - reported below
+                errors.append(err)
+
+        threads = [threading.Thread(target=worker) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors
+    held = {b["id"]: b["status"] for b in fake.batches()}
+    assert sorted(held) == sorted(made) and len(made) == 90
+    assert set(held.values()) == {"cancelling"}
