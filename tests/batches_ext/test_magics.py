@@ -113,3 +113,28 @@ def test_load_ext_is_light() -> None:
             "print(sorted(m for m in ('requests', 'ipywidgets', 'pandas', 'fake_server') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_watch_table_and_unload_close_every_widget(shell) -> None:
+    from batches_ext.widgets import live_views
+
+    sh, fake = shell
+    batch = fake.seed_batch("in_progress", requests=5)
+    monitor = sh.run_line_magic("batches", f"watch {batch['id']}")
+    table = sh.run_line_magic("batches", "table")
+    assert batch["id"] in monitor.batch_ids and batch["id"] in table.batch_ids
+    assert len(live_views()) >= 2
+    sh.run_line_magic("unload_ext", "batches_ext")
+    assert live_views() == [] and table.closed and monitor.closed
+    sh.run_line_magic("load_ext", "batches_ext")
+    sh.magics_manager.registry["BatchesMagics"]._offline = BatchesClient.offline(fake)
+
+
+def test_completion_offers_subcommands_then_recent_ids(shell) -> None:
+    sh, fake = shell
+    batch = fake.seed_batch("completed")
+    sh.run_line_magic("batches", f"get {batch['id']}")
+    _, first = sh.complete("", "%batches ")
+    assert "list" in first and "create" in first
+    _, second = sh.complete("", "%batches get ")
+    assert batch["id"] in second
