@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -27,3 +28,5 @@ def test_notebook_runs_offline_without_errors(path: Path, monkeypatch: pytest.Mo
     assert "offline fake" in text
     assert "'completed'" in text and "'cancelled'" in text
     assert os.environ.get("OPENAI_API_KEY") is None
+    state = json.dumps(nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}))
+    assert "completed" in state and "cancelled" in state  # the saved widget views hold the final statuses
