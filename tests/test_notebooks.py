@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,11 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = sorted(p for p in (Path(__file__).parent.parent / "notebooks").glob("*.ipynb")
                    if not p.name.endswith(".executed.ipynb"))
+# What a reader must see in each notebook's outputs (every notebook must at least run cleanly).
+EXPECTED = {
+    "quickstart.ipynb": ["offline fake", "'completed'", "'cancelled'"],
+    "testing_with_the_fake.ipynb": ["'completed'", "429: 429", "batches now held: 2", "'expired'"],
+}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -25,8 +29,8 @@ def test_notebook_runs_offline_without_errors(path: Path, monkeypatch: pytest.Mo
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
-    assert "offline fake" in text
-    assert "'completed'" in text and "'cancelled'" in text
-    assert os.environ.get("OPENAI_API_KEY") is None
-    state = json.dumps(nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}))
-    assert "completed" in state and "cancelled" in state  # the saved widget views hold the final statuses
+    for needle in EXPECTED.get(path.name, []):
+        assert needle in text
+    if path.name == "quickstart.ipynb":
+        state = json.dumps(nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}))
+        assert "completed" in state and "cancelled" in state  # the saved widget views hold the final statuses
