@@ -149,7 +149,7 @@ class BatchesMagics(Magics):
         if args.output:
             res.save(args.output)
         if args.var:
-            if not args.var.isidentifier():
+            if not args.var.isidentifier() or self.shell is None:
                 raise UsageError(f"%batches results --as: {args.var!r} is not a valid variable name")
             self.shell.user_ns[args.var] = res
         return res
@@ -230,7 +230,7 @@ class BatchesMagics(Magics):
             value = getattr(settings, name, None)
             shown = ("set" if value else "not set") if name == "api_key" else value
             source = settings.sources.get(name, "default")
-            if name != "api_key" and getattr(self, name, "") and source == "argument":
+            if name != "api_key" and getattr(self, name, None) and source == "argument":
                 source = "%config"
             print(f"{name:13} {shown!s:40} ({source})")
         for name in ("poll_interval", "page_size", "fake_speed"):

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import app
 from . import batches as ops
-from .clock import Clock, ManualClock, SystemClock
+from .clock import Clock, SystemClock
 from .faults import FaultPlan
 from .lifecycle import TERMINAL, Timings, observe
 from .state import BatchRecord, Blob, FileRecord, Tenant
@@ -134,7 +134,7 @@ class FakeBatchesAPI:
     def files(self, organization: str | None = None, project: str | None = None) -> list[dict]:
         """Files (inputs and batch outputs) as the API would return them, newest first."""
         with self._lock:
-            out = []
+            out: list[dict] = []
             for tenant in self._select(organization, project):
                 self._settle_all(tenant)
                 out.extend(f.to_dict() for f in tenant.files.values())

@@ -128,7 +128,7 @@ def parse_upload(request: Request) -> Upload:
             pass
         raise UploadError("Invalid Content-Type header: expected multipart/form-data with a boundary.")
     collector = _Collector(limit=MAX_FILE_BYTES)
-    parser = MultipartParser(boundary, collector.callbacks())
+    parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
     for chunk in request.iter_body():
         parser.write(chunk)
     parser.finalize()

@@ -169,7 +169,7 @@ class Tenant:
     files: dict[str, FileRecord] = field(default_factory=dict)  # insertion order = creation order
     batches: dict[str, BatchRecord] = field(default_factory=dict)
     batch_ids: list[str] = field(default_factory=list)  # creation order, for cursor paging
-    idempotency: dict[str, tuple[str, str, Any]] = field(default_factory=dict)
+    idempotency: dict[str, tuple[str, int, Any]] = field(default_factory=dict)
 
     def discard(self) -> None:
         for record in self.files.values():

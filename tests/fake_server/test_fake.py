@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from fake_server import DropConnection, FakeBatchesAPI, ManualClock
-from tests.fake_server.calls import KEY, CHAT, call, chat_lines, create, get, jsonl, upload
+from tests.fake_server.calls import CHAT, KEY, call, chat_lines, create, get, jsonl, upload
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from fake_server import FakeBatchesAPI, ManualClock
-from tests.fake_server.calls import call, chat_lines, create, upload, jsonl
+from tests.fake_server.calls import call, chat_lines, create, jsonl, upload
 
 jsonschema = pytest.importorskip("jsonschema")
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "openapi.json"
