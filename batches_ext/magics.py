@@ -237,6 +237,9 @@ class BatchesMagics(Magics):
             print(f"{name:13} {getattr(self, name)!s:40} (%config)")
 
 
+BatchesMagics.batches.__doc__ = (BatchesMagics.batches.__doc__ or "") + "\n\n" + help_text()  # `%batches?`
+
+
 class _DryRun:
     def __init__(self, report: Any) -> None:
         self.report = report

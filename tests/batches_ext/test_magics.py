@@ -138,3 +138,9 @@ def test_completion_offers_subcommands_then_recent_ids(shell) -> None:
     assert "list" in first and "create" in first
     _, second = sh.complete("", "%batches get ")
     assert batch["id"] in second
+
+
+def test_question_mark_shows_the_full_help(shell) -> None:
+    sh, _ = shell
+    doc = sh.find_line_magic("batches").__doc__
+    assert all(word in doc for word in ("create", "results", "--dry-run", "fake", "config"))
