@@ -237,7 +237,9 @@ class BatchesMagics(Magics):
             print(f"{name:13} {getattr(self, name)!s:40} (%config)")
 
 
-BatchesMagics.batches.__doc__ = (BatchesMagics.batches.__doc__ or "") + "\n\n" + help_text()  # `%batches?`
+BatchesMagics.batches.__doc__ = "\n\n".join(  # `%batches?`: the whole help, every subcommand's options
+    [BatchesMagics.batches.__doc__ or "", help_text()] + [help_text(name) for name in SUBCOMMANDS]
+)
 
 
 class _DryRun:
