@@ -1,103 +1,117 @@
-"""The `%batches` / `%%batches` magics: parse, call the core, return self-rendering values.
+"""The `%batches` / `%%batches` magics: parse, call the core, return values that render themselves.
 
-No HTTP here: everything goes through `BatchesClient` and the job helpers. User mistakes and
-API errors become one-line `UsageError`s (the cell fails, no traceback); the API key is read
-from `OPENAI_API_KEY` when a client is built and is never a trait, printed or stored.
+No HTTP here: everything goes through `BatchesClient` (held by `MagicSession`) and the job helpers.
+User mistakes and API errors become one-line `UsageError`s (the cell fails, no traceback). The API
+key is read from `OPENAI_API_KEY` when the client is built; it is never a trait, printed or stored.
+
+Display: a subcommand returns its value (Batch, BatchList, Results, Job, DryRun, SettingsView, or a
+widget for `table` / `watch`) and displays nothing itself, so `b = %batches get ID` shows nothing and
+`%batches get ID` shows the value once. The one exception is `create --watch`, which displays a
+monitor and returns the Batch. While the offline fake is on, the HTML of Batch / Results / Job in
+this shell carries the "offline fake" marker (display formatters registered on load, by name, so
+loading imports none of those modules).
 """
 
 from __future__ import annotations
 
-import html
+import keyword
 import os
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Float, Int, Unicode
+from traitlets import Float, Int, TraitError, Unicode, validate
 
-from ._magic_parser import SUBCOMMANDS, help_text, parse
+from ._magic_parser import (
+    HelpShown,
+    cell_lines,
+    complete,
+    full_help,
+    help_text,
+    parse,
+    remove_completer,
+    split_meta,
+)
+from ._magic_session import MagicSession
+from ._magic_views import BatchList, DryRun, SettingsView
 
-__all__ = ["BatchesMagics", "BatchList", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["BatchesMagics", "BatchList", "DryRun", "SettingsView", "load_ipython_extension",
+           "unload_ipython_extension"]
 
-_NO_KEY = "No API key: set OPENAI_API_KEY, or run `%batches fake on` to use the offline fake."
-
-
-class BatchList(list):
-    """What `%batches list` returns: a list of `Batch` that renders as one table."""
-
-    offline = False
-
-    def _repr_html_(self) -> str:
-        marker = "<p><b>offline fake</b></p>" if self.offline else ""
-        rows = "".join(
-            f"<tr><td><code>{html.escape(b.id)}</code></td><td>{html.escape(str(b.status))}</td>"
-            f"<td>{b.request_counts.completed}/{b.request_counts.failed}/{b.request_counts.total}</td>"
-            f"<td>{html.escape(str(b.endpoint))}</td></tr>"
-            for b in self
-        )
-        return (f"{marker}<table><tr><th>id</th><th>status</th><th>done/failed/total</th><th>endpoint</th></tr>"
-                f"{rows}</table><p>{len(self)} batch(es)</p>")
-
-    def __repr__(self) -> str:
-        head = "offline fake\n" if self.offline else ""
-        return head + "\n".join(f"{b.id}  {b.status}" for b in self) + f"\n{len(self)} batch(es)"
+_SCAN_LIMIT = 1000  # most batches `list --status` examines without --all
+# (module, class name, render function): HTML printers registered while the extension is loaded
+_PRINTERS = (
+    ("batches_ext.models", "Batch", "batch_html"),
+    ("batches_ext.resultset", "Results", "results_html"),
+    ("batches_ext.jobs", "Job", "job_html"),
+)
 
 
 @magics_class
 class BatchesMagics(Magics):
-    """`%batches SUBCOMMAND ...` — see `%batches help`. Settings: `%config BatchesMagics.<name> = value`."""
+    """`%batches SUBCOMMAND ...`; settings: `%config BatchesMagics.<name> = value` (never the API key)."""
 
-    base_url = Unicode("", help="API base URL ('' = OPENAI_BASE_URL or the default)").tag(config=True)
-    organization = Unicode("", help="OpenAI-Organization ('' = OPENAI_ORG_ID)").tag(config=True)
-    project = Unicode("", help="OpenAI-Project ('' = OPENAI_PROJECT_ID)").tag(config=True)
-    poll_interval = Float(5.0, help="seconds between polls of watch/monitor").tag(config=True)
-    page_size = Int(25, help="rows per page of the table").tag(config=True)
-    fake_speed = Float(60.0, help="simulated seconds per real second of `%batches fake on`").tag(config=True)
+    base_url = Unicode("", help="API base URL ('' = OPENAI_BASE_URL, else https://api.openai.com/v1)").tag(config=True)
+    organization = Unicode("", help="OpenAI-Organization header ('' = OPENAI_ORG_ID)").tag(config=True)
+    project = Unicode("", help="OpenAI-Project header ('' = OPENAI_PROJECT_ID)").tag(config=True)
+    timeout = Float(60.0, help="read timeout of one API call, seconds").tag(config=True)
+    max_retries = Int(2, help="retries of a failed API call (429, 5xx, connection errors)").tag(config=True)
+    poll_interval = Float(5.0, help="seconds between refreshes of the table and monitor widgets").tag(config=True)
+    page_size = Int(25, help="rows per page of the table; default --limit of `list`").tag(config=True)
+    fake_speed = Float(None, allow_none=True,
+                       help="simulated seconds per real second of `%batches fake on` (None: the fake's default)"
+                       ).tag(config=True)
+
+    @validate("timeout", "poll_interval")
+    def _positive(self, proposal: Any) -> float:
+        if not proposal.value > 0:
+            raise TraitError(f"BatchesMagics.{proposal.trait.name} must be > 0, got {proposal.value!r}")
+        return proposal.value
+
+    @validate("fake_speed")
+    def _speed(self, proposal: Any) -> float | None:
+        if proposal.value is not None and not proposal.value > 0:
+            raise TraitError(f"BatchesMagics.fake_speed must be > 0, got {proposal.value!r}")
+        return proposal.value
+
+    @validate("page_size", "max_retries")
+    def _counts(self, proposal: Any) -> int:
+        low = 1 if proposal.trait.name == "page_size" else 0
+        if proposal.value < low:
+            raise TraitError(f"BatchesMagics.{proposal.trait.name} must be >= {low}, got {proposal.value!r}")
+        return proposal.value
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._client: Any = None
-        self._offline: Any = None
-        self.recent: list[str] = []
+        self.session = MagicSession(self)
 
     # -------------------------------------------------------------- entry point
 
     @line_cell_magic
     def batches(self, line: str = "", cell: str | None = None) -> Any:
-        """Run OpenAI Batch API jobs: `%batches help` lists the subcommands."""
-        args = parse(line)
+        try:
+            args = parse(line)
+        except HelpShown:
+            return None
         if cell is not None and args.command != "create":
-            raise UsageError("%%batches: only `create` takes a cell body")
+            raise UsageError(f"%%batches {args.command}: only `create` takes a cell body (use %batches {line})")
         from .errors import BatchesError
 
         try:
             return getattr(self, f"_do_{args.command}")(args, cell)
+        except HelpShown:
+            return None
         except BatchesError as err:
-            raise UsageError(str(err)) from None
+            raise UsageError(f"%batches {args.command}: {err}") from None
         except OSError as err:
-            raise UsageError(f"{err.strerror or err}: {err.filename}" if err.filename else str(err)) from None
+            where = f": {err.filename}" if getattr(err, "filename", None) else ""
+            raise UsageError(f"%batches {args.command}: {err.strerror or err}{where}") from None
 
-    # -------------------------------------------------------------- client
+    batches.__doc__ = full_help()  # `%batches?`: the whole help, every subcommand's options
 
     @property
-    def client(self) -> Any:
-        if self._offline is not None:
-            return self._offline
-        if self._client is None:
-            if not os.environ.get("OPENAI_API_KEY"):
-                raise UsageError(_NO_KEY)
-            from .client import BatchesClient
-
-            self._client = BatchesClient(base_url=self.base_url or None, organization=self.organization or None,
-                                         project=self.project or None)
-        return self._client
-
-    def _remember(self, *ids: str) -> None:
-        for batch_id in ids:
-            if batch_id in self.recent:
-                self.recent.remove(batch_id)
-            self.recent.insert(0, batch_id)
-        del self.recent[50:]
+    def _namespace(self) -> Any:
+        return self.shell.user_ns if self.shell is not None else None
 
     # -------------------------------------------------------------- subcommands
 
@@ -105,200 +119,241 @@ class BatchesMagics(Magics):
         print(help_text(args.topic))
 
     def _do_table(self, args: Any, cell: Any) -> Any:
+        client = self.session.client()
         from .widgets import BatchTable
 
-        return BatchTable(self.client, page_size=self.page_size, interval=self.poll_interval,
-                          namespace=self.shell.user_ns if self.shell else None)
+        return self.session.track(BatchTable(client, page_size=self.page_size, interval=self.poll_interval,
+                                             namespace=self._namespace))
 
     def _do_list(self, args: Any, cell: Any) -> BatchList:
-        client = self.client
-        batches = list(client.iter_batches()) if args.all else list(client.list_batches(limit=args.limit))
-        if args.status:
-            wanted = {s.strip() for s in args.status.split(",") if s.strip()}
-            batches = [b for b in batches if b.status in wanted]
-        out = BatchList(batches)
-        out.offline = bool(getattr(client, "is_offline", False))
-        self._remember(*[b.id for b in reversed(out)])
-        return out
+        client = self.session.client()
+        wanted = set(args.status or ())
+        limit = args.limit or min(self.page_size, 100)
+        note = f"status {', '.join(args.status)}" if wanted else ""
+        if args.all:
+            found = [b for b in client.iter_batches(page_size=100) if not wanted or b.status in wanted]
+        elif wanted:
+            found, scanned = [], 0
+            for b in client.iter_batches(page_size=100):
+                scanned += 1
+                if b.status in wanted:
+                    found.append(b)
+                if len(found) >= limit or scanned >= _SCAN_LIMIT:
+                    break
+            if scanned >= _SCAN_LIMIT:
+                note += f"; scanned the newest {_SCAN_LIMIT:,} (use --all for every batch)"
+        else:
+            found = list(client.list_batches(limit=limit))
+        self.session.remember(*reversed(found))
+        return BatchList(found, offline=self.session.offline, note=note)
 
     def _do_get(self, args: Any, cell: Any) -> Any:
-        batch = self.client.retrieve_batch(args.id)
-        self._remember(batch.id)
+        batch = self.session.client().retrieve_batch(args.id)
+        self.session.remember(batch)
         return batch
 
     def _do_cancel(self, args: Any, cell: Any) -> Any:
-        done = [self.client.cancel_batch(i) for i in args.ids]
-        self._remember(*args.ids)
-        return done[0] if len(done) == 1 else BatchList(done)
+        from .errors import BatchesError
+
+        client = self.session.client()
+        done, failed = [], []
+        for batch_id in dict.fromkeys(args.ids):
+            try:
+                done.append(client.cancel_batch(batch_id))
+            except BatchesError as err:
+                failed.append(f"{batch_id}: {err}")
+        self.session.remember(*done)
+        if failed:
+            ok = f"cancelling {', '.join(b.id for b in done)}; " if done else ""
+            raise UsageError(f"%batches cancel: {ok}could not cancel {'; '.join(failed)}")
+        return done[0] if len(done) == 1 else BatchList(done, offline=self.session.offline)
 
     def _do_watch(self, args: Any, cell: Any) -> Any:
-        ids = args.ids or self.recent[:1]
+        ids: list[str] = []
+        for given in args.ids:
+            target = self._resolve(given)
+            ids.extend(target.batch_ids if hasattr(target, "batch_ids") else [target])
+        ids = ids or self.session.unfinished() or self.session.recent[:1]
         if not ids:
-            raise UsageError("%batches watch: name a batch id (no recent batch in this session)")
-        from .widgets import BatchMonitor
-
-        return BatchMonitor(self.client, ids, interval=self.poll_interval,
-                            namespace=self.shell.user_ns if self.shell else None)
+            raise UsageError("%batches watch: name a batch id (this session has not seen a batch yet)")
+        return self._monitor(ids)
 
     def _do_results(self, args: Any, cell: Any) -> Any:
+        if args.var is not None and (not args.var.isidentifier() or keyword.iskeyword(args.var)):
+            raise UsageError(f"%batches results --as: {args.var!r} is not a valid variable name")
+        client = self.session.client()
         from .jobs import results
 
-        res = results(self.client, args.id)
+        res = results(client, self._resolve(args.id))
+        self.session.remember(*res.batches)
         if args.errors:
             res = res.errors
         if args.output:
-            res.save(args.output)
-        if args.var:
-            if not args.var.isidentifier() or self.shell is None:
-                raise UsageError(f"%batches results --as: {args.var!r} is not a valid variable name")
+            try:
+                res.save(args.output)
+            except ValueError as err:
+                raise UsageError(f"%batches results -o: {err}") from None
+        if args.var and self.shell is not None:
             self.shell.user_ns[args.var] = res
         return res
 
     def _do_retry(self, args: Any, cell: Any) -> Any:
+        client = self.session.client()
         from .jobs import retry_failed
 
-        job = retry_failed(self.client, args.id)
-        self._remember(*job.batch_ids)
-        return job
+        return self._submitted(client, retry_failed(client, self._resolve(args.id)))
 
     def _do_create(self, args: Any, cell: Any) -> Any:
-        from .jobs import submit
-        from .jsonl import build_requests, preflight
-
-        metadata = {}
-        for pair in args.meta:
-            key, sep, value = pair.partition("=")
-            if not sep or not key:
-                raise UsageError(f"%batches create --meta: expected KEY=VALUE, got {pair!r}")
-            metadata[key] = value
-        if args.window != "24h":
-            raise UsageError(f"%batches create --window: only '24h' is supported, not {args.window!r}")
+        metadata, path = split_meta(args.meta, args.path)
         if cell is not None:
-            source: Any = _cell_source(cell, args)
-        elif args.path:
-            if not os.path.exists(args.path):
-                raise UsageError(f"%batches create: no such file {args.path!r}")
-            source = args.path
+            if path:
+                raise UsageError(f"%%batches create: the cell holds the requests; drop {path!r} from the line")
+            source: Any = self._cell_requests(cell, args)
         else:
-            raise UsageError("%batches create: give a JSONL path, or use %%batches create with prompts in the cell")
-        if isinstance(source, list) and source and not isinstance(source[0], dict) or (
-            isinstance(source, list) and source and "custom_id" not in source[0]
-        ):
-            if not args.model:
-                raise UsageError("%%batches create: --model is required when the cell holds prompts")
-            source = build_requests(source, model=args.model, endpoint=args.endpoint or "/v1/chat/completions",
-                                    system=args.system)
-        report = preflight(source, args.endpoint)
-        report.raise_for_problems(allow_split=True)
+            if not path:
+                raise UsageError("%batches create: give a JSONL path, or use %%batches create --model M "
+                                 "with one prompt per line in the cell")
+            if not os.path.isfile(path):
+                raise UsageError(f"%batches create: no such file {path!r} (cwd {os.getcwd()})")
+            if args.system:
+                raise UsageError("%batches create: --system applies to prompts in a %%batches cell, not to a file")
+            source = path
         if args.dry_run:
-            return _DryRun(report)
-        job = submit(self.client, source, endpoint=args.endpoint or report.endpoint, metadata=metadata or None)
-        self._remember(*job.batch_ids)
+            from .jsonl import preflight
+
+            report = preflight(source, args.endpoint)
+            report.raise_for_problems(allow_split=True)
+            return DryRun(report, offline=self.session.offline)
+        client = self.session.client()
+        from .jobs import submit
+
+        model = args.model if cell is None else None
+        job = submit(client, source, endpoint=args.endpoint, model=model, metadata=metadata or None,
+                     completion_window=args.window)
+        value = self._submitted(client, job)
         if args.watch:
-            from .widgets import BatchMonitor
+            from IPython.display import display
 
-            return BatchMonitor(self.client, job, interval=self.poll_interval)
-        return self.client.retrieve_batch(job.batch_ids[0]) if len(job.batch_ids) == 1 else job
+            display(self._monitor(job.batch_ids))
+        return value
 
-    def _do_fake(self, args: Any, cell: Any) -> Any:
+    def _do_fake(self, args: Any, cell: Any) -> None:
+        session = self.session
         if args.action == "on":
-            from .client import BatchesClient
-
-            self._offline = BatchesClient.offline(speed=args.speed or self.fake_speed)
-            print(f"offline fake on (speed {args.speed or self.fake_speed:g}x): no network, no key needed")
+            speed = args.speed or self.fake_speed
+            client = session.fake_on(speed=speed)
+            print(f"offline fake on ({client.fake.clock!r}): no network, no key needed, nothing is billed. "
+                  "`%batches fake off` returns to the real API.")
         elif args.action == "off":
-            self._offline = None
-            print("offline fake off: using the real API")
+            was = session.fake_off()
+            print("offline fake off: using the real API" if was else "offline fake was already off")
         elif args.action == "advance":
-            if self._offline is None:
-                raise UsageError("%batches fake advance: the fake is off (run `%batches fake on`)")
-            if args.seconds is None or args.seconds < 0:
-                raise UsageError("%batches fake advance: give a number of seconds >= 0")
-            self._offline.fake.advance(args.seconds)
+            session.advance(args.seconds)
             print(f"offline fake: clock advanced {args.seconds:g} s")
         else:
-            print(f"offline fake on: {self._offline.fake!r}" if self._offline is not None else "offline fake off")
+            print(session.fake_status())
 
-    def _do_config(self, args: Any, cell: Any) -> None:
-        if self._offline is not None:
-            print("offline fake: on (settings below apply when it is off)")
-        from .config import Settings
+    def _do_config(self, args: Any, cell: Any) -> SettingsView:
+        return SettingsView(self.session.settings_rows(), offline=self.session.offline)
 
-        settings = Settings.resolve(base_url=self.base_url or None, organization=self.organization or None,
-                                    project=self.project or None)
-        for name in ("api_key", "base_url", "organization", "project", "timeout", "max_retries"):
-            value = getattr(settings, name, None)
-            shown = ("set" if value else "not set") if name == "api_key" else value
-            source = settings.sources.get(name, "default")
-            if name != "api_key" and getattr(self, name, None) and source == "argument":
-                source = "%config"
-            print(f"{name:13} {shown!s:40} ({source})")
-        for name in ("poll_interval", "page_size", "fake_speed"):
-            print(f"{name:13} {getattr(self, name)!s:40} (%config)")
+    # -------------------------------------------------------------- helpers
 
+    def _resolve(self, target: str) -> Any:
+        """A batch id, or the Job behind a `job_...` id (rebuilt from the batches' metadata)."""
+        if target.startswith("job_"):
+            from .jobs import find_job
 
-BatchesMagics.batches.__doc__ = "\n\n".join(  # `%batches?`: the whole help, every subcommand's options
-    [BatchesMagics.batches.__doc__ or "", help_text()] + [help_text(name) for name in SUBCOMMANDS]
-)
+            return find_job(self.session.client(), target)
+        return target
 
+    def _monitor(self, ids: Any) -> Any:
+        client = self.session.client()
+        for batch_id in [i for i in ids if isinstance(i, str)]:  # a mistyped id fails the cell, not the widget
+            self.session.remember(client.retrieve_batch(batch_id))
+        from .widgets import BatchMonitor
 
-class _DryRun:
-    def __init__(self, report: Any) -> None:
-        self.report = report
-
-    def __repr__(self) -> str:
-        r = self.report
-        split = "yes (several batches)" if r.needs_split else "no"
-        return (f"dry run: {r.lines:,} lines, {r.bytes:,} bytes, endpoint {r.endpoint}, model {r.model}, "
-                f"split: {split}; nothing created")
-
-
-def _cell_source(cell: str, args: Any) -> list[Any]:
-    import json
-
-    rows = [line for line in cell.splitlines() if line.strip()]
-    if not rows:
-        raise UsageError("%%batches create: the cell is empty (one prompt per line, or JSONL request lines)")
-    parsed: list[Any] = []
-    for row in rows:
         try:
-            value = json.loads(row)
-        except ValueError:
-            return [r.strip() for r in rows]
-        if not isinstance(value, dict):
-            return [r.strip() for r in rows]
-        parsed.append(value)
-    return parsed
+            monitor = BatchMonitor(client, ids, interval=self.poll_interval, namespace=self._namespace)
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"%batches watch: {err}") from None
+        return self.session.track(monitor)
+
+    def _submitted(self, client: Any, job: Any) -> Any:
+        """The Batch of a one-part job (fetched fresh), else the Job; either way its ids are remembered."""
+        self.session.remember(*job.batch_ids)
+        if len(job.batch_ids) == 1:
+            batch = client.retrieve_batch(job.batch_ids[0])
+            self.session.remember(batch)
+            return batch
+        return job
+
+    def _cell_requests(self, cell: str, args: Any) -> list[Any]:
+        lines = cell_lines(cell)
+        if lines and all(isinstance(v, dict) and ("custom_id" in v or "body" in v) for v in lines):
+            if args.system:
+                raise UsageError("%%batches create: --system applies to prompts; the cell holds request lines")
+            return lines  # full request lines: preflight checks them as the server would, by line
+        if not args.model:
+            raise UsageError("%%batches create: --model is required when the cell holds prompts "
+                             "(e.g. %%batches create --model gpt-4o-mini)")
+        from .jsonl import build_requests
+
+        return build_requests(lines, model=args.model, endpoint=args.endpoint or "/v1/chat/completions",
+                              system=args.system)
 
 
-def _complete(self: Any, event: Any) -> list[str]:
-    words = event.line.split()
-    if len(words) <= 1 or (len(words) == 2 and not event.line.endswith(" ")):
-        return SUBCOMMANDS
-    magics = _INSTANCES[-1] if _INSTANCES else None
-    return list(magics.recent) if magics else []
+# ------------------------------------------------------------------ display formatters
 
 
-_INSTANCES: list[BatchesMagics] = []
+def _printer(magics: BatchesMagics, render_name: str) -> Any:
+    def html_printer(obj: Any) -> str:
+        from . import render
+
+        return str(getattr(render, render_name)(obj, offline=magics.session.offline))
+
+    return html_printer
+
+
+def _html_formatter(shell: Any) -> Any:
+    formatter = getattr(shell, "display_formatter", None)
+    return formatter.formatters.get("text/html") if formatter is not None else None
+
+
+# ------------------------------------------------------------------ load / unload
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    if any(m.shell is ipython for m in _INSTANCES):
+    """Register `BatchesMagics` (once per shell), its completer and its HTML printers. No network, no widgets."""
+    current = ipython.magics_manager.registry.get("BatchesMagics")
+    if isinstance(current, BatchesMagics) and ipython.magics_manager.magics["line"].get("batches") is not None:
         return
-    magics = BatchesMagics(ipython)
-    _INSTANCES.append(magics)
+    magics = BatchesMagics(shell=ipython)
     ipython.register_magics(magics)
-    ipython.set_hook("complete_command", _complete, str_key="%batches")
+    for key in ("%batches", "%%batches"):
+        ipython.set_hook("complete_command", complete, str_key=key)
+    html = _html_formatter(ipython)
+    if html is not None:
+        for module, name, render_name in _PRINTERS:
+            html.for_type_by_name(module, name, _printer(magics, render_name))
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    """Close every widget the extension made (stopping its refresh thread), drop the fake, unregister all."""
     import sys
 
+    magics = ipython.magics_manager.registry.pop("BatchesMagics", None)
+    if isinstance(magics, BatchesMagics):
+        magics.session.close()
     widgets = sys.modules.get("batches_ext.widgets")
     if widgets is not None:
         widgets.close_all()
-    for magics in [m for m in _INSTANCES if m.shell is ipython]:
-        _INSTANCES.remove(magics)
-        ipython.magics_manager.registry.pop("BatchesMagics", None)
-        for kind in ("line", "cell"):
-            ipython.magics_manager.magics[kind].pop("batches", None)
+    for kind in ("line", "cell"):
+        table = ipython.magics_manager.magics[kind]
+        bound = table.get("batches")
+        if bound is not None and getattr(bound, "__self__", None) is magics:
+            del table["batches"]
+    remove_completer(ipython)
+    html = _html_formatter(ipython)
+    if html is not None:
+        for module, name, _ in _PRINTERS:
+            html.pop(f"{module}.{name}", None)
