@@ -22,6 +22,7 @@ __all__ = [
     "progress_html",
     "batch_html",
     "batch_text",
+    "counts",
     "batches_html",
     "batches_text",
     "results_html",
@@ -68,7 +69,7 @@ def _utc(ts: Any) -> str:
         return str(ts)
 
 
-def _counts(b: Any) -> tuple[int, int, int]:
+def counts(b: Any) -> tuple[int, int, int]:
     c = getattr(b, "request_counts", None)
     if c is None:
         return 0, 0, 0
@@ -92,7 +93,7 @@ def badge(status: Any) -> str:
 
 def progress_html(b: Any, width: int = 140) -> str:
     """A two-colour bar (completed green, failed red) and `done/total`, plus the failures."""
-    done, failed, total = _counts(b)
+    done, failed, total = counts(b)
     ok = 100.0 * done / total if total else (100.0 if getattr(b, "status", "") == "completed" else 0.0)
     bad = 100.0 * failed / total if total else 0.0
     bar = (f"<span style='display:inline-block;width:{width}px;height:8px;background:#e9ecef;"
@@ -124,7 +125,7 @@ def _metadata(meta: Any) -> str:
 
 def batch_html(b: Any, *, offline: bool = False) -> str:
     """One batch: status, progress, timeline, files, metadata and validation errors."""
-    done, failed, total = _counts(b)
+    done, failed, total = counts(b)
     finished = getattr(b, "finished_at", None)
     rows = [
         ("requests", f"{progress_html(b)}"),
@@ -150,7 +151,7 @@ def batch_html(b: Any, *, offline: bool = False) -> str:
 
 
 def batch_text(b: Any, *, offline: bool = False) -> str:
-    done, failed, total = _counts(b)
+    done, failed, total = counts(b)
     head = f"[{OFFLINE_LABEL}] " if offline else ""
     return f"{head}{b.id}  {b.status}  {done + failed}/{total} done ({failed} failed)  {b.endpoint or ''}".rstrip()
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ..render import STATUS_COLOURS, badge, counts
+
 __all__ = [
     "STATUS_COLOURS",
     "badge",
@@ -26,18 +28,6 @@ __all__ = [
     "metadata_text",
 ]
 
-# status -> (background, text colour)
-STATUS_COLOURS: dict[str, tuple[str, str]] = {
-    "validating": ("#6c757d", "#fff"),
-    "in_progress": ("#0d6efd", "#fff"),
-    "finalizing": ("#6f42c1", "#fff"),
-    "cancelling": ("#ffc107", "#212529"),
-    "completed": ("#198754", "#fff"),
-    "failed": ("#dc3545", "#fff"),
-    "expired": ("#fd7e14", "#212529"),
-    "cancelled": ("#495057", "#fff"),
-}
-_UNKNOWN = ("#adb5bd", "#212529")
 _BORDER = "var(--jp-border-color2, #e0e0e0)"
 _MUTED = "var(--jp-ui-font-color2, #6c757d)"
 _FONT = "font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px;"
@@ -60,22 +50,9 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def badge(status: str) -> str:
-    bg, fg = STATUS_COLOURS.get(status, _UNKNOWN)
-    return (
-        f"<span class='bx-badge bx-{_e(status)}' style='background:{bg};color:{fg};padding:1px 7px;"
-        f"border-radius:9px;font-size:11px;white-space:nowrap'>{_e(status)}</span>"
-    )
-
-
-def _counts(b: Any) -> tuple[int, int, int]:
-    c = b.request_counts
-    return int(c.completed or 0), int(c.failed or 0), int(c.total or 0)
-
-
 def progress_bar(b: Any, width: int = 120) -> str:
     """A two-colour CSS bar (completed green, failed red) and `completed/total` with the failures."""
-    done, failed, total = _counts(b)
+    done, failed, total = counts(b)
     ok_pct = 100.0 * done / total if total else (100.0 if b.status == "completed" else 0.0)
     bad_pct = 100.0 * failed / total if total else 0.0
     label = f"{done}/{total}" + (f" <span style='color:#dc3545'>({failed} failed)</span>" if failed else "")
@@ -120,7 +97,7 @@ def eta_seconds(b: Any, now: float) -> float | None:
     """Remaining time from the rate since `in_progress_at`; None when it cannot be estimated yet."""
     if b.is_terminal:
         return 0.0
-    done, failed, total = _counts(b)
+    done, failed, total = counts(b)
     started = b.in_progress_at
     finished = done + failed
     if not started or not total or not finished or now <= started:
@@ -183,7 +160,7 @@ def _timeline(b: Any) -> list[tuple[str, int]]:
 
 def details_html(b: Any, now: float) -> str:
     """The selected batch: facts, files, every timestamp as a timeline, and its errors."""
-    done, failed, total = _counts(b)
+    done, failed, total = counts(b)
     facts = [
         ("endpoint", _e(b.endpoint)),
         ("model", _e(b.model or "—")),
@@ -250,9 +227,9 @@ def monitor_row_html(batch_id: str, b: Any | None, now: float) -> str:
 
 def batch_text(b: Any, now: float, *, eta: bool = False) -> str:
     """One plain-text line for `__repr__` fallbacks."""
-    done, failed, total = _counts(b)
-    counts = f"{done}/{total}" + (f" ({failed} failed)" if failed else "")
-    parts = [b.id, b.status, counts]
+    done, failed, total = counts(b)
+    progress = f"{done}/{total}" + (f" ({failed} failed)" if failed else "")
+    parts = [b.id, b.status, progress]
     if eta:
         parts.append("ETA " + ("done" if b.is_terminal else duration(eta_seconds(b, now))))
     else:
