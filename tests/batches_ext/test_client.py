@@ -405,7 +405,6 @@ CHAT_LINES = b"".join(
 
 @pytest.fixture
 def fake():
-    pytest.importorskip("fake_server.transports")
     from fake_server import FakeBatchesAPI, ManualClock
 
     return FakeBatchesAPI(clock=ManualClock())

@@ -104,7 +104,6 @@ def test_results_offered_only_when_all_terminal(fake, make_monitor):
 
 
 def test_results_load_into_the_named_variable(fake, make_monitor):
-    pytest.importorskip("batches_ext.jobs")
     a = fake.seed_batch("completed", requests=3)
     b = fake.seed_batch("completed", requests=2)
     ns: dict = {}
