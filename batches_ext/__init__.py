@@ -36,6 +36,7 @@ _EXPORTS = {
     "wait": "jobs",
     "results": "jobs",
     "retry_failed": "jobs",
+    "save_batch_files": "downloads",
     "Job": "jobs",
     "Results": "resultset",
     "BatchTable": "widgets",

@@ -20,7 +20,7 @@ __all__ = ["parse", "help_text", "full_help", "HelpShown", "split_meta", "cell_l
 
 STATUSES = ("validating", "in_progress", "finalizing", "completed", "failed", "expired", "cancelling", "cancelled")
 FAKE_ACTIONS = ("on", "off", "status", "advance")
-ID_COMMANDS = ("get", "cancel", "watch", "results", "retry")
+ID_COMMANDS = ("get", "cancel", "watch", "results", "retry", "download")
 _PROG = "%batches"
 
 
@@ -134,6 +134,11 @@ def _build() -> _Parser:
     p.add_argument("-o", "--output", default=None, metavar="PATH", help="also save to PATH (.jsonl or .csv), "
                    "atomically")
     p.add_argument("--as", dest="var", default=None, metavar="VAR", help="also store the Results in VAR")
+    p = add("download", "save a batch's output and error files (or one file) into a directory; returns the paths",
+            "ID is a batch id (saves <id>_output.jsonl and <id>_error.jsonl) or a file id (saved under its "
+            "filename, made safe). Files are streamed and written atomically, never outside DIR.")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("-o", "--output", default=".", metavar="DIR", help="the directory to save into (default: .)")
     p = add("retry", "a new batch from the failed and expired lines; returns the Batch (a Job when split)")
     p.add_argument("id", metavar="ID")
     p = add("fake", "route this kernel to the in-process fake (`fake on|off|status|advance SECONDS`)",

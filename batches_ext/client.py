@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -274,6 +276,15 @@ class BatchesClient:
     def download_file(self, file_id: str) -> bytes:
         """The whole file content in memory (small files; prefer `file_content` for large ones)."""
         return b"".join(self.file_content(file_id))
+
+    def save_file(self, file_id: str, dest: str | os.PathLike) -> Path:
+        """Stream the file to `dest` (a path, or a directory: the server's filename made safe), atomically.
+
+        Never writes outside `dest`; see `batches_ext.downloads`. Returns the path written.
+        """
+        from .downloads import save_file
+
+        return save_file(self, file_id, dest)
 
     # ------------------------------------------------------------------ transport
 

@@ -197,6 +197,24 @@ class BatchesMagics(Magics):
             self.shell.user_ns[args.var] = res
         return res
 
+    def _do_download(self, args: Any, cell: Any) -> list[str]:
+        from pathlib import Path
+
+        from .downloads import save_batch_files
+
+        folder = Path(args.output).expanduser()
+        if not folder.is_dir():
+            raise UsageError(f"%batches download -o: {args.output!r} is not a directory")
+        client = self.session.client()
+        if args.id.startswith("file-"):
+            return [str(client.save_file(args.id, folder))]
+        batch = client.retrieve_batch(args.id)
+        self.session.remember(batch)
+        saved = save_batch_files(client, batch, folder)
+        if not saved:
+            raise UsageError(f"%batches download: {batch.id} has no output or error file yet (status {batch.status})")
+        return [str(path) for path in saved.values()]
+
     def _do_retry(self, args: Any, cell: Any) -> Any:
         client = self.session.client()
         from .jobs import retry_failed

@@ -204,6 +204,18 @@ def test_results_of_a_partly_failed_batch_and_retry(shell, tmp_path) -> None:
     assert retried.metadata["batches_ext_retry_of"] == seeded["id"]
 
 
+def test_download_saves_a_batch_s_files_and_a_single_file(shell, tmp_path) -> None:
+    sh, fake = shell
+    seeded = fake.seed_batch("completed", requests=3, failed=1)
+    paths = sh.run_line_magic("batches", f"download {seeded['id']} -o {tmp_path}")
+    assert paths == [str(tmp_path / f"{seeded['id']}_output.jsonl"), str(tmp_path / f"{seeded['id']}_error.jsonl")]
+    assert [len(open(p).read().splitlines()) for p in paths] == [2, 1]
+    hostile = fake.upload(b"x\n", filename="../../../outside.jsonl")
+    assert sh.run_line_magic("batches", f"download {hostile['id']} -o {tmp_path}") == [str(tmp_path / "outside.jsonl")]
+    result, text, _ = run(sh, f"%batches download {fake.seed_batch('in_progress')['id']} -o {tmp_path}")
+    assert not result.success and "has no output or error file yet (status in_progress)" in text
+
+
 def test_fake_switch_status_advance_and_off(shell, monkeypatch) -> None:
     sh, fake = shell
     _, text, _ = run(sh, "%batches fake status")

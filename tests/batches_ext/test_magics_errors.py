@@ -74,6 +74,9 @@ def jsonl(tmp_path):
         ("%batches help nothing", ("unknown subcommand 'nothing'",)),
         ("%batches cancel job_nope", ("404",)),
         ("%batches results job_nope", ("no batch carries metadata",)),
+        ("%batches download batch_nope", ("%batches download: 404", "batch_nope")),
+        ("%batches download batch_x -o no/such/dir", ("'no/such/dir' is not a directory",)),
+        ("%batches download", ("the following arguments are required: ID",)),
     ],
 )
 def test_mistakes_are_one_line_and_fail_the_cell(shell, cell: str, needles: tuple[str, ...]) -> None:
