@@ -5,8 +5,8 @@
     res = results(client, job)                                            # rows in input order
     retry_failed(client, job)                                             # failed + expired lines again
 
-A `Job` is one or more batches tied by metadata ``batches_ext_job=<job id>`` and
-``batches_ext_part="i/n"``; input over 50,000 lines or 200 MB is split into parts that each fit,
+A `Job` (batches_ext._job) is one or more batches tied by metadata ``batches_ext_job=<job id>`` and
+``batches_ext_part="i/n"``; `results` lives in batches_ext._join. Input over 50,000 lines or 200 MB is split into parts that each fit,
 streamed from the source (a path is copied range by range to a temporary file; bytes are uploaded as
 slices), so the input is never held in memory twice. Every target argument takes a batch id, a
 `Batch`, a `Job`, or a list of those.
@@ -15,17 +15,17 @@ slices), so the input is never held in memory twice. Every target argument takes
 from __future__ import annotations
 
 import contextlib
-import html
 import os
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BatchesError, InputError, JobError, NotFoundError, WaitTimeout
+from ._job import JOB_KEY, PART_KEY, RETRY_KEY, Job, JobPart, Target, batch_ids, find_job
+from ._join import results
+from .errors import BatchesError, InputError, JobError, WaitTimeout
 from .jsonl import (
     MAX_BYTES,
     MAX_EMBEDDING_INPUTS,
@@ -34,12 +34,10 @@ from .jsonl import (
     build_requests,
     dumps_jsonl,
     embedding_inputs,
-    iter_jsonl,
     iter_raw_lines,
     preflight,
 )
 from .models import Batch
-from .resultset import ResultLine, ResultRow, Results, parse_result_line
 
 __all__ = [
     "JOB_KEY",
@@ -54,63 +52,8 @@ __all__ = [
     "find_job",
 ]
 
-JOB_KEY = "batches_ext_job"
-PART_KEY = "batches_ext_part"
-RETRY_KEY = "batches_ext_retry_of"
 _MAX_METADATA = 16
 _COPY_CHUNK = 1024 * 1024
-Target = Any  # str batch id | Batch | Job | list of those
-
-
-@dataclass(frozen=True)
-class JobPart:
-    """One batch of a job: its 1-based `index`, and which input lines it holds (`first_line` is 1-based)."""
-
-    index: int
-    batch_id: str
-    input_file_id: str
-    lines: int
-    bytes: int
-    first_line: int = 1
-
-
-@dataclass
-class Job:
-    """One or more batches submitted together (a split input), in input order."""
-
-    id: str
-    batch_ids: list[str]
-    parts: list[JobPart] = field(default_factory=list)
-    endpoint: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    retry_of: str | None = None
-
-    @property
-    def lines(self) -> int:
-        return sum(p.lines for p in self.parts)
-
-    def __len__(self) -> int:
-        return len(self.batch_ids)
-
-    def __repr__(self) -> str:
-        ids = ", ".join(self.batch_ids[:3]) + (f", +{len(self.batch_ids) - 3}" if len(self.batch_ids) > 3 else "")
-        n = len(self.batch_ids)
-        lines = f", {self.lines:,} lines" if self.parts else ""
-        retry = f", retry_of={self.retry_of!r}" if self.retry_of else ""
-        return f"Job({self.id!r}, {n} batch{'es' if n != 1 else ''}: {ids}{lines}{retry})"
-
-    def _repr_html_(self) -> str:
-        esc = html.escape
-        rows = "".join(
-            f"<tr><td>{p.index}/{len(self.parts)}</td><td>{esc(p.batch_id)}</td><td>{p.lines:,}</td>"
-            f"<td>{p.bytes:,}</td><td>{esc(p.input_file_id)}</td></tr>"
-            for p in self.parts
-        ) or "".join(f"<tr><td></td><td>{esc(b)}</td><td></td><td></td><td></td></tr>" for b in self.batch_ids)
-        head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("part", "batch", "lines", "bytes", "input"))
-        title = f"Job {esc(self.id)}" + (f" (retry of {esc(self.retry_of)})" if self.retry_of else "")
-        return (f"<div class='batches-ext-job'><p>{title}: {len(self.batch_ids)} batch(es), "
-                f"{esc(self.endpoint or '')}</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>"
-                f"</table></div>")
 
 
 # ---------------------------------------------------------------------------------------------- submit
@@ -264,48 +207,6 @@ def _discard(upload: Any, path: str | None) -> None:
             os.unlink(upload)
 
 
-# ---------------------------------------------------------------------------------------------- targets
-
-
-def _batch_ids(target: Target) -> tuple[list[str], bool]:
-    """(batch ids, single) for a batch id, Batch, Job or list of those."""
-    if isinstance(target, str):
-        return [target], True
-    if isinstance(target, Job):
-        return list(target.batch_ids), False
-    if isinstance(target, Batch) or (hasattr(target, "id") and hasattr(target, "status")):
-        return [target.id], True
-    if isinstance(target, (list, tuple)):
-        ids: list[str] = []
-        for item in target:
-            ids.extend(_batch_ids(item)[0])
-        return ids, False
-    raise TypeError(f"expected a batch id, Batch, Job or list of them, got {type(target).__name__}")
-
-
-def find_job(client: Any, job_id: str) -> Job:
-    """Rebuild a `Job` from the batches whose metadata names `job_id` (scans the batch list)."""
-    found: list[tuple[int, Batch]] = []
-    for batch in client.iter_batches():
-        meta = batch.metadata or {}
-        if meta.get(JOB_KEY) == job_id:
-            index = _part_index(meta.get(PART_KEY))
-            found.append((index, batch))
-    if not found:
-        raise JobError(f"no batch carries metadata {JOB_KEY}={job_id!r}")
-    found.sort(key=lambda ib: ib[0])
-    batches = [b for _, b in found]
-    user = {k: v for k, v in (batches[0].metadata or {}).items() if k not in (JOB_KEY, PART_KEY)}
-    return Job(job_id, [b.id for b in batches], [], batches[0].endpoint, user, retry_of=user.get(RETRY_KEY))
-
-
-def _part_index(value: Any) -> int:
-    try:
-        return int(str(value).split("/", 1)[0])
-    except ValueError:
-        return 0
-
-
 # ---------------------------------------------------------------------------------------------- wait
 
 
@@ -325,7 +226,7 @@ def wait(
     status or request counts change. `timeout` (seconds, counted as the larger of time slept and wall time)
     raises WaitTimeout with `.batch` the last state seen. `sleep` is injectable (tests advance a fake clock).
     """
-    ids, single = _batch_ids(target)
+    ids, single = batch_ids(target)
     if not ids:
         raise JobError("nothing to wait for: the target has no batches")
     latest: dict[str, Batch] = {}
@@ -364,104 +265,6 @@ def wait(
 def _state(batch: Batch) -> tuple[Any, ...]:
     c = batch.request_counts
     return batch.status, c.total, c.completed, c.failed
-
-
-# ---------------------------------------------------------------------------------------------- results
-
-
-def results(client: Any, target: Target, inputs: Any = None) -> Results:
-    """Every input's outcome, joined by custom_id, in input order (across a Job's parts).
-
-    Output and error files are streamed line by line (both error shapes). `inputs` (request lines, or a
-    JSONL path/bytes, in the order submitted) saves re-reading each batch's input file. Inputs with no
-    result line are "cancelled" in a cancelled batch and "not_run" otherwise (e.g. a failed batch, whose
-    validation errors are attached by line). Raises JobError if a batch is not finished yet.
-    """
-    ids, _ = _batch_ids(target)
-    batches = [client.retrieve_batch(b) for b in ids]
-    pending = [b for b in batches if not b.is_terminal]
-    if pending:
-        raise JobError(f"batch {pending[0].id} is still {pending[0].status}: wait() for it first")
-    found: dict[tuple[str | None, str], tuple[ResultLine, str]] = {}
-    flat = inputs is not None
-    for batch in batches:
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if file_id:
-                for n, text in enumerate(client.iter_file_lines(file_id), start=1):
-                    if text.strip():
-                        line = parse_result_line(text, n)
-                        found[(None if flat else batch.id, line.custom_id)] = (line, batch.id)
-    if flat:
-        owners = _owners(_load_inputs(inputs), batches, target)
-    else:
-        owners = [(line, batch) for batch in batches for line in _input_lines(client, batch)]
-    rows: list[ResultRow] = []
-    line_no, previous = 0, None
-    for request, batch in owners:
-        line_no = line_no + 1 if batch is previous else 1  # 1-based line within its batch's input file
-        previous = batch
-        custom_id = request.get("custom_id") if isinstance(request, dict) else None
-        hit = None
-        if isinstance(custom_id, str):
-            hit = found.pop((None if flat or batch is None else batch.id, custom_id), None)
-        if hit is not None:
-            rows.append(ResultRow.from_line(hit[0], request, hit[1]))
-        else:
-            rows.append(_missing_row(str(custom_id), request, batch, line_no))
-    for line, batch_id in found.values():  # result lines whose input we do not know
-        rows.append(ResultRow.from_line(line, None, batch_id))
-    return Results(rows, batches)
-
-
-def _load_inputs(inputs: Any) -> list[Any]:
-    if isinstance(inputs, (str, os.PathLike, bytes, bytearray, memoryview)):
-        return list(iter_jsonl(inputs))
-    return list(inputs)
-
-
-def _owners(lines: list[Any], batches: list[Batch], target: Target) -> list[tuple[Any, Batch | None]]:
-    """Pair each explicit input line with its batch: by the Job's part sizes, or the only batch."""
-    if len(batches) == 1:
-        return [(line, batches[0]) for line in lines]
-    by_id = {b.id: b for b in batches}
-    if isinstance(target, Job) and target.parts and target.lines == len(lines):
-        out: list[tuple[Any, Batch | None]] = []
-        for part in target.parts:
-            start = part.first_line - 1
-            out.extend((line, by_id.get(part.batch_id)) for line in lines[start:start + part.lines])
-        return out
-    return [(line, None) for line in lines]
-
-
-def _input_lines(client: Any, batch: Batch) -> Iterable[Any]:
-    """The request lines of a batch's input file (unparseable lines come back as None)."""
-    if not batch.input_file_id:
-        return []
-    try:
-        return [_parse_or_none(text) for text in client.iter_file_lines(batch.input_file_id)]
-    except NotFoundError as exc:
-        raise JobError(f"the input file {batch.input_file_id} of {batch.id} is gone; pass inputs= "
-                       f"(the request lines you submitted) to results()") from exc
-
-
-def _parse_or_none(text: str) -> Any:
-    value = _parse(text)
-    return value if isinstance(value, dict) else None
-
-
-def _missing_row(custom_id: str, request: Any, batch: Batch | None, line: int) -> ResultRow:
-    if batch is None:
-        return ResultRow(custom_id, "not_run", input=request)
-    if batch.status == "cancelled":
-        return ResultRow(custom_id, "cancelled", input=request, batch_id=batch.id, error_code="batch_cancelled",
-                         error_message="The batch was cancelled before this request ran.")
-    code = message = None
-    if batch.errors:
-        match = next((e for e in batch.errors if e.line == line), None) or next(
-            (e for e in batch.errors if e.line is None), None)
-        if match is not None:
-            code, message = match.code, match.message
-    return ResultRow(custom_id, "not_run", input=request, batch_id=batch.id, error_code=code, error_message=message)
 
 
 # ---------------------------------------------------------------------------------------------- retry

@@ -43,7 +43,7 @@ _SCAN_LIMIT = 1000  # most batches `list --status` examines without --all
 _PRINTERS = (
     ("batches_ext.models", "Batch", "batch_html"),
     ("batches_ext.resultset", "Results", "results_html"),
-    ("batches_ext.jobs", "Job", "job_html"),
+    ("batches_ext._job", "Job", "job_html"),
 )
 
 
