@@ -16,7 +16,7 @@ from typing import Any
 from ._lines import _BAD, _parse, dumps_line, iter_raw_lines
 from .errors import InputError
 
-__all__ = ["ENDPOINTS", "MAX_LINES", "MAX_BYTES", "MAX_EMBEDDING_INPUTS", "LIMIT_CODES", "Problem", "Preflight",
+__all__ = ["ENDPOINTS", "MAX_LINES", "MAX_BYTES", "MAX_EMBEDDING_INPUTS", "LIMIT_CODES", "FAKE_ERROR_PREFIX", "Problem", "Preflight",
            "preflight", "embedding_inputs"]
 
 ENDPOINTS = (
@@ -45,6 +45,7 @@ _REQUIRED_BODY = {
     "/v1/images/edits": "prompt",
     "/v1/videos": "prompt",
 }
+FAKE_ERROR_PREFIX = "fake-error-"  # fake_server's reserved models (fake_server.responders)
 _MODEL_OPTIONAL = frozenset({"/v1/moderations", "/v1/images/generations", "/v1/images/edits", "/v1/videos"})
 
 
@@ -114,14 +115,18 @@ def preflight(
     max_lines: int = MAX_LINES,
     max_bytes: int = MAX_BYTES,
     max_problems: int = _MAX_PROBLEMS,
+    unchecked_model_prefix: str | None = None,
 ) -> Preflight:
     """Check a batch input (path, bytes, or request dicts) with the server's rules, streaming it.
 
     endpoint: the batch endpoint; None infers it from the first line that has a string `url`.
     At most `max_problems` problems are kept (a last one says how many more there were).
+    unchecked_model_prefix: models starting with it are not held to the one-model rule (`submit` and the
+    magics pass FAKE_ERROR_PREFIX for the offline fake, whose `fake-error-NNN` models fail chosen lines).
     Never raises for bad content; OSError for an unreadable path.
     """
     checker = _Checker(endpoint, max_problems)
+    checker.unchecked_prefix = unchecked_model_prefix
     if isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
         for n, raw in enumerate(iter_raw_lines(source), start=1):
             checker.check(_parse(raw), n)
@@ -149,6 +154,7 @@ class _Checker:
         self.model: str | None = None
         self.count = 0
         self.embedding_inputs = 0
+        self.unchecked_prefix: str | None = None
 
     def fail(self, line: int | None, code: str, message: str) -> None:
         if len(self.problems) < self.max_problems:
@@ -201,6 +207,8 @@ class _Checker:
                 self.fail(n, "invalid_request", "missing body.model")
         elif not isinstance(model, str):
             self.fail(n, "invalid_type", f"body.model must be a string, got {type(model).__name__}")
+        elif self.unchecked_prefix and model.startswith(self.unchecked_prefix):
+            pass  # the offline fake's reserved failure models
         elif self.model is None:
             self.model = model
         elif model != self.model:

@@ -27,6 +27,7 @@ from ._job import JOB_KEY, PART_KEY, RETRY_KEY, Job, JobPart, Target, batch_ids,
 from ._join import results
 from .errors import BatchesError, InputError, JobError, WaitTimeout
 from .jsonl import (
+    FAKE_ERROR_PREFIX,
     MAX_BYTES,
     MAX_EMBEDDING_INPUTS,
     MAX_LINES,
@@ -82,7 +83,8 @@ def submit(
     """
     data, path = _materialise(source, endpoint, model)
     streamed: str | bytes = path if path is not None else (data or b"")
-    report = preflight(streamed, endpoint, max_lines=max_lines, max_bytes=max_bytes)
+    unchecked = FAKE_ERROR_PREFIX if getattr(client, "is_offline", False) else None
+    report = preflight(streamed, endpoint, max_lines=max_lines, max_bytes=max_bytes, unchecked_model_prefix=unchecked)
     report.raise_for_problems(allow_split=True)
     if model is not None and report.model not in (None, model):
         raise InputError(f"the input uses model {report.model!r}, not {model!r}")

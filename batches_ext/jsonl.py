@@ -22,6 +22,7 @@ from ._lines import _parse, atomic_open, dumps_jsonl, dumps_line, iter_jsonl, it
 from ._preflight import (
     _MODEL_OPTIONAL,
     ENDPOINTS,
+    FAKE_ERROR_PREFIX,
     LIMIT_CODES,
     MAX_BYTES,
     MAX_EMBEDDING_INPUTS,
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_EMBEDDING_INPUTS",
     "LIMIT_CODES",
+    "FAKE_ERROR_PREFIX",
     "Problem",
     "Preflight",
     "build_requests",

@@ -237,9 +237,10 @@ class BatchesMagics(Magics):
                 raise UsageError("%batches create: --system applies to prompts in a %%batches cell, not to a file")
             source = path
         if args.dry_run:
-            from .jsonl import preflight
+            from .jsonl import FAKE_ERROR_PREFIX, preflight
 
-            report = preflight(source, args.endpoint)
+            report = preflight(source, args.endpoint,
+                               unchecked_model_prefix=FAKE_ERROR_PREFIX if self.session.offline else None)
             report.raise_for_problems(allow_split=True)
             return DryRun(report, offline=self.session.offline)
         client = self.session.client()

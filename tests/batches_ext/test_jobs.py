@@ -305,3 +305,14 @@ def test_retry_failed_of_a_split_job_and_nothing_to_retry(fake: FakeBatchesAPI, 
     assert [r.status for r in results(client, again)] == ["ok", "ok"]
     with pytest.raises(JobError, match="nothing to retry"):
         retry_failed(client, again)
+
+
+def test_offline_submit_lets_fake_error_models_fail_chosen_lines(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    lines = prompts(3)
+    lines[1]["body"]["model"] = "fake-error-500"
+    job = submit(client, lines)
+    fake.advance_until(job.batch_ids[0], "completed")
+    assert [row.status for row in results(client, job)] == ["ok", "error", "ok"]
+    online = BatchesClient(api_key="sk-x", session=fake.requests_session())  # not offline: the real API's rule
+    with pytest.raises(InputError, match="mismatched_model|one model per batch"):
+        submit(online, lines)

@@ -292,3 +292,10 @@ def test_preflight_never_crashes_on_json_shaped_garbage(values: list, endpoint: 
     from_bytes = preflight(data, endpoint)
     from_list = preflight(values, endpoint)
     assert codes(from_bytes) == codes(from_list)
+
+
+def test_fake_error_models_are_exempt_from_the_one_model_rule_only_when_asked() -> None:
+    lines = [line("a"), line("b", model="fake-error-429"), line("c")]
+    assert [p.code for p in preflight(lines).problems] == ["mismatched_model"]
+    report = preflight(lines, unchecked_model_prefix="fake-error-")
+    assert report.ok and report.model == "gpt-4o-mini"
