@@ -12,7 +12,7 @@ import html
 import keyword
 import threading
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 import ipywidgets
@@ -95,6 +95,7 @@ class _View(ipywidgets.VBox):
     """Base of BatchTable and BatchMonitor (not public)."""
 
     _closed = True  # until __init__ has run: `close()` (also called by `__del__`) has nothing to do
+    _cancel_note: str | None = None  # the batch whose "Cancel requested" is on the message line
 
     def __init__(
         self,
@@ -215,7 +216,20 @@ class _View(ipywidgets.VBox):
     def _offline_marker(self) -> str:
         return _OFFLINE if self.offline else ""
 
+    def _cancel_requested(self, batch: Any) -> None:
+        """Say the cancel was requested; once the batch is terminal, `_settle_cancel_note` says how it ended."""
+        self._message(f"Cancel requested: {batch.id} is {batch.status}.")
+        self._cancel_note = batch.id
+
+    def _settle_cancel_note(self, batches: Iterable[Any]) -> None:
+        if self._cancel_note is None:
+            return
+        batch = next((b for b in batches if b is not None and b.id == self._cancel_note), None)
+        if batch is not None and batch.is_terminal:
+            self._message(f"{batch.id} is {batch.status}.")
+
     def _message(self, text: str, error: bool = False) -> None:
+        self._cancel_note = None  # a newer message replaces the cancel note
         style = _ERROR_STYLE if error else _INFO_STYLE
         value = f"<div class='bx-message' style='{style}'>{html.escape(text)}</div>" if text else ""
         set_if_changed(self._message_line, "value", value)

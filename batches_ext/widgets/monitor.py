@@ -157,6 +157,7 @@ class BatchMonitor(_View):
                 self._render()
                 return False
             self._record_ok()
+            self._settle_cancel_note(self._batches.values())
             self._render()
             if self.done:
                 self._done.set()
@@ -181,7 +182,7 @@ class BatchMonitor(_View):
             set_if_changed(button, "disabled", False)
         with self._lock:
             self._batches[batch_id] = batch
-            self._message(f"Cancel requested: {batch_id} is {batch.status}.")
+            self._cancel_requested(batch)
             self._render()
         return batch
 

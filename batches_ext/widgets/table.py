@@ -231,6 +231,7 @@ class BatchTable(_View):
             if selected is None:
                 self._selected = None
             self._record_ok()
+            self._settle_cancel_note([*self._rows, self._selected_batch])
             self._render()
             return True
 
@@ -314,7 +315,7 @@ class BatchTable(_View):
             self._rows = [batch if b.id == batch_id else b for b in self._rows]
             if self._selected == batch_id:
                 self._selected_batch = batch
-            self._message(f"Cancel requested: {batch_id} is {batch.status}.")
+            self._cancel_requested(batch)
             self._render()
         return batch
 

@@ -79,6 +79,7 @@ def test_cancel_by_method_and_by_button(fake, make_monitor):
     monitor.refresh()
     assert [x.status for x in monitor.batches] == ["cancelled", "cancelled"]
     assert monitor.done and "cancelled" in monitor.parts[f"row:{a['id']}"].value
+    assert monitor.message == f"{b['id']} is cancelled."  # the cancel note follows the batch to its end
 
 
 def test_cancel_of_finished_batch_is_reported(fake, make_monitor):

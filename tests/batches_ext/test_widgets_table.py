@@ -164,6 +164,7 @@ def test_cancel_by_method(fake, make_table):
     table.refresh()
     assert table.batches[0].status == "cancelled"
     assert "cancelled" in table.parts["body"].value
+    assert table.message == f"{b['id']} is cancelled."  # no stale "Cancel requested" once it has ended
 
 
 def test_cancel_by_button_click(fake, make_table):
