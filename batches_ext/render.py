@@ -20,6 +20,7 @@ __all__ = [
     "offline_marker_html",
     "badge",
     "progress_html",
+    "progress_label",
     "batch_html",
     "batch_text",
     "counts",
@@ -91,17 +92,26 @@ def badge(status: Any) -> str:
             f"border-radius:9px;font-size:11px;white-space:nowrap'>{_e(status)}</span>")
 
 
+def progress_label(b: Any) -> str:
+    """`processed/total` (processed = completed + failed), plus `, N failed` when any failed."""
+    done, failed, total = counts(b)
+    return f"{done + failed:,}/{total:,}" + (f", {failed:,} failed" if failed else "")
+
+
 def progress_html(b: Any, width: int = 140) -> str:
-    """A two-colour bar (completed green, failed red) and `done/total`, plus the failures."""
+    """A two-colour bar (completed green, failed red) and its `progress_label` (class bx-counts).
+
+    The one progress bar of the package: the static views and the live widgets both use it.
+    """
     done, failed, total = counts(b)
     ok = 100.0 * done / total if total else (100.0 if getattr(b, "status", "") == "completed" else 0.0)
     bad = 100.0 * failed / total if total else 0.0
-    bar = (f"<span style='display:inline-block;width:{width}px;height:8px;background:#e9ecef;"
+    bar = (f"<span style='display:inline-block;width:{width}px;height:8px;background:var(--jp-layout-color3,#e9ecef);"
            f"border-radius:4px;overflow:hidden;vertical-align:middle'>"
            f"<span style='display:inline-block;height:8px;width:{ok:.1f}%;background:#198754'></span>"
            f"<span style='display:inline-block;height:8px;width:{bad:.1f}%;background:#dc3545'></span></span>")
-    fails = f", {failed:,} failed" if failed else ""
-    return f"{bar} <span style='{_MUTED}'>{done + failed:,}/{total:,}{fails}</span>"
+    return (f"<span style='white-space:nowrap'>{bar} <span class='bx-counts' style='{_MUTED};"
+            f"font-variant-numeric:tabular-nums'>{progress_label(b)}</span></span>")
 
 
 def _header(title: str, offline: bool, extra: str = "") -> str:

@@ -2,22 +2,21 @@
 
 Pure functions of (batches, now): no widgets here, so rendering is easy to test and to diff (a view
 assigns the new string only when it differs from what is on screen). Every value that came from the
-API or the user is escaped. Colours read JupyterLab's CSS variables with light-theme fallbacks.
+API or the user is escaped. Colours read JupyterLab's CSS variables with light-theme fallbacks. The status
+badge, the progress bar and UTC stamps are batches_ext.render's, shared with the static views.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import Any
 
-from ..render import STATUS_COLOURS, badge, counts
+from ..render import STATUS_COLOURS, _utc, badge, counts, progress_html, progress_label
 
 __all__ = [
     "STATUS_COLOURS",
     "badge",
-    "progress_bar",
     "ago",
     "duration",
     "eta_seconds",
@@ -48,21 +47,6 @@ _TIMELINE = (
 
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def progress_bar(b: Any, width: int = 120) -> str:
-    """A two-colour CSS bar (completed green, failed red) and `completed/total` with the failures."""
-    done, failed, total = counts(b)
-    ok_pct = 100.0 * done / total if total else (100.0 if b.status == "completed" else 0.0)
-    bad_pct = 100.0 * failed / total if total else 0.0
-    label = f"{done}/{total}" + (f" <span style='color:#dc3545'>({failed} failed)</span>" if failed else "")
-    return (
-        f"<span style='display:inline-flex;align-items:center;gap:6px;white-space:nowrap'>"
-        f"<span style='display:inline-flex;width:{width}px;height:8px;background:var(--jp-layout-color3,#e9ecef);"
-        f"border-radius:4px;overflow:hidden'><span style='width:{ok_pct:.1f}%;background:#198754'></span>"
-        f"<span style='width:{bad_pct:.1f}%;background:#dc3545'></span></span>"
-        f"<span class='bx-counts' style='font-variant-numeric:tabular-nums'>{label}</span></span>"
-    )
 
 
 def ago(seconds: float | None) -> str:
@@ -106,12 +90,6 @@ def eta_seconds(b: Any, now: float) -> float | None:
     return max(0.0, (total - finished) / rate)
 
 
-def _utc(ts: int | float | None) -> str:
-    if ts is None:
-        return ""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def metadata_text(metadata: dict[str, Any] | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in (metadata or {}).items())
 
@@ -143,7 +121,7 @@ def table_html(batches: Sequence[Any], now: float, selected: str | None = None, 
             f"<td style='{_TD}'>{_e(b.endpoint)}</td>"
             f"<td style='{_TD}'>{_e(b.model or '—')}</td>"
             f"<td style='{_TD}' title='{_e(_utc(b.created_at))}'>{_e(created)}</td>"
-            f"<td style='{_TD}'>{progress_bar(b)}</td>"
+            f"<td style='{_TD}'>{progress_html(b)}</td>"
             f"<td style='{_TD}' title='{_e(meta)}'>{_e(_clip(meta))}</td>"
             "</tr>"
         )
@@ -195,7 +173,7 @@ def details_html(b: Any, now: float) -> str:
     return (
         f"<div class='bx-details' style='{_FONT}border:1px solid {_BORDER};border-radius:4px;padding:6px 8px'>"
         f"<div style='margin-bottom:4px'><code style='{_MONO}'>{_e(b.id)}</code> {badge(b.status)} "
-        f"{progress_bar(b, 160)}</div>"
+        f"{progress_html(b, 160)}</div>"
         f"<div style='display:flex;gap:24px;flex-wrap:wrap'>"
         f"<table>{fact_rows}</table>"
         f"<div><b>timeline</b><table class='bx-timeline'>{tl}</table></div></div>"
@@ -219,7 +197,7 @@ def monitor_row_html(batch_id: str, b: Any | None, now: float) -> str:
         f"<div class='bx-row' data-batch-id='{_e(b.id)}' style='{_FONT}'>"
         f"<span style='{cell};width:300px;{_MONO}'>{_e(b.id)}</span>"
         f"<span style='{cell};width:90px'>{badge(b.status)}</span>"
-        f"<span style='{cell};width:260px'>{progress_bar(b, 140)}</span>"
+        f"<span style='{cell};width:260px'>{progress_html(b, 140)}</span>"
         f"<span style='{cell};width:110px;color:{_MUTED}'>elapsed {_e(duration(elapsed))}</span>"
         f"<span style='{cell};width:90px;color:{_MUTED}'>ETA {_e(eta_text)}</span></div>"
     )
@@ -227,9 +205,7 @@ def monitor_row_html(batch_id: str, b: Any | None, now: float) -> str:
 
 def batch_text(b: Any, now: float, *, eta: bool = False) -> str:
     """One plain-text line for `__repr__` fallbacks."""
-    done, failed, total = counts(b)
-    progress = f"{done}/{total}" + (f" ({failed} failed)" if failed else "")
-    parts = [b.id, b.status, progress]
+    parts = [b.id, b.status, progress_label(b)]
     if eta:
         parts.append("ETA " + ("done" if b.is_terminal else duration(eta_seconds(b, now))))
     else:
