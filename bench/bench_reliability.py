@@ -53,7 +53,7 @@ def main() -> int:
         print(f"\n{area}")
         for f in (f for f in figures if f["area"] == area):
             value = f["value"]
-            text = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+            text = value if isinstance(value, str) else f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
             tag = "  (loss)" if f["loss"] else ""
             print(f"  {f['figure']:<52} {text:>14} {f['unit']:<6}{tag}")
     print(f"\nlosses, all areas: {report['losses']}")

@@ -29,8 +29,8 @@ class Report:
     test: str
     sink: list = field(repr=False)
 
-    def add(self, area: str, figure: str, value: float | int, unit: str = "") -> None:
-        """Record a figure held (throughput, inputs tried, faults survived...)."""
+    def add(self, area: str, figure: str, value: float | int | str, unit: str = "") -> None:
+        """Record a figure held (throughput, inputs tried, faults survived...); a str is shown as is."""
         self.sink.append({"area": area, "figure": figure, "value": value, "unit": unit,
                           "loss": False, "test": self.test})
 
@@ -54,7 +54,9 @@ def report(request: pytest.FixtureRequest) -> Report:
     return Report(request.node.nodeid.split("::", 1)[-1], request.config.stash[_FIGURES])
 
 
-def _number(value: float | int) -> str:
+def _number(value: float | int | str) -> str:
+    if isinstance(value, str):
+        return value
     if isinstance(value, float):
         return f"{value:,.1f}" if value >= 10 else f"{value:,.3g}"
     return f"{value:,}"
