@@ -4,8 +4,9 @@
         report.add("load", "operations held", 412.5, "ops/s")
         report.loss("load", "batches lost", 0)     # a loss figure; the summary totals them
 
-`pytest tests/reliability` ends with a "reliability report" section: one line per figure,
-grouped by area, then the total of every loss figure (it must be 0). The long variants are
+`pytest tests/reliability` ends with a "reliability report" section: one line per figure, grouped by
+area (counts several tests record under one name are added up), then the total of every loss figure
+(it must be 0); `BATCHES_RELIABILITY_REPORT=path.json` also writes them as JSON. The long variants are
 marked `slow` and deselected by default; `pytest -m slow tests/reliability` runs them.
 `bounded_or_long(bounded, long)` builds the two parametrizations of one test.
 """
@@ -62,20 +63,41 @@ def _number(value: float | int | str) -> str:
     return f"{value:,}"
 
 
+def _merged(figures: list[dict]) -> list[dict]:
+    """Counts (whole numbers with no unit) recorded under the same area and figure by several tests are
+    added up; every other figure (rates, sizes, text) is kept as recorded."""
+    merged: dict[tuple, dict] = {}
+    out: list[dict] = []
+    for f in figures:
+        if isinstance(f["value"], int) and not f["unit"]:
+            key = (f["area"], f["figure"], f["loss"])
+            if key in merged:
+                merged[key]["value"] += f["value"]
+                merged[key]["tests"] += 1
+                continue
+            merged[key] = {**f, "tests": 1}
+            out.append(merged[key])
+        else:
+            out.append({**f, "tests": 1})
+    return out
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     figures = config.stash.get(_FIGURES, [])
     if not figures:
         return
     write = terminalreporter.write_line
     terminalreporter.section("reliability report")
-    for area in dict.fromkeys(f["area"] for f in figures):
+    rows = _merged(figures)
+    for area in dict.fromkeys(f["area"] for f in rows):
         write(f"{area}:")
-        for f in (f for f in figures if f["area"] == area):
+        for f in (f for f in rows if f["area"] == area):
             value = f"{_number(f['value'])} {f['unit']}".rstrip()
-            write(f"  {f['figure']:<48} {value:>18}   [{f['test']}]")
+            where = f"{f['tests']} tests" if f["tests"] > 1 else f["test"]
+            write(f"  {f['figure']:<52} {value:>16}   [{where}]")
     losses = sum(f["value"] for f in figures if f["loss"])
     write(f"losses (lost or duplicated, all areas): {losses}" + ("" if losses == 0 else "   <-- MUST BE 0"))
     target = os.environ.get("BATCHES_RELIABILITY_REPORT")
     if target:
         with open(target, "w", encoding="utf-8") as out:
-            json.dump({"figures": figures, "losses": losses}, out, indent=1)
+            json.dump({"figures": rows, "losses": losses}, out, indent=1)
