@@ -59,7 +59,7 @@ def save_file(client: Any, file_id: str, dest: str | os.PathLike, *, chunk_size:
     if target.is_dir():
         name = safe_filename(client.retrieve_file(file_id).filename, safe_filename(f"{file_id}.jsonl", ""))
         target = target / name
-        if target.resolve().parent != Path(dest).resolve():  # belt and braces: never outside dest
+        if Path(name).name != name or target.parent.resolve() != Path(dest).resolve():  # belt and braces
             raise ValueError(f"refusing to save {file_id} outside {dest}")
     elif not target.parent.is_dir():
         raise FileNotFoundError(f"no such directory: {target.parent}")

@@ -140,6 +140,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._drain(body)
             self.close_connection = True
             return
+        except _ClientGone:  # the body ended early: nobody is left to answer, and nothing was stored
+            self.close_connection = True
+            return
+        except _BadFraming as err:
+            self.close_connection = True
+            self._send(_error(400, f"Bad request body: {err}"))
+            return
         except Exception as err:  # a bug in the fake: answer 500, and show it
             traceback.print_exc()
             response = json_response(
@@ -241,12 +248,20 @@ def _error(status: int, message: str) -> Response:
     )
 
 
+class _ClientGone(ConnectionError):
+    """The client closed the connection before its request body ended (a lying length, a cut upload)."""
+
+
+class _BadFraming(ValueError):
+    """The request body's chunked framing is not valid HTTP."""
+
+
 def _read_length(rfile: io.BufferedIOBase, length: int) -> Iterator[bytes]:
     remaining = length
     while remaining > 0:
         data = rfile.read(min(remaining, _CHUNK))
         if not data:
-            raise ConnectionError("client closed the connection mid-body")
+            raise _ClientGone("client closed the connection mid-body")
         remaining -= len(data)
         yield data
 
@@ -255,8 +270,11 @@ def _read_chunked(rfile: io.BufferedIOBase) -> Iterator[bytes]:
     while True:
         line = rfile.readline(1024)
         if not line:
-            raise ConnectionError("client closed the connection mid-body")
-        size = int(line.split(b";", 1)[0].strip(), 16)
+            raise _ClientGone("client closed the connection mid-body")
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _BadFraming(f"invalid chunk size line {line[:40]!r}") from None
         if size == 0:
             while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                 pass  # trailers

@@ -124,6 +124,19 @@ def test_dropped_connection_closes_the_socket_without_an_answer(
     assert session.get(f"{server.base_url}/batches", headers=auth).status_code == 200
 
 
+def test_bad_chunked_framing_is_a_400_and_a_cut_body_gets_no_answer(server: ServerHandle, auth: dict) -> None:
+    head = (f"POST /v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(head + b"zz\r\nhello\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 400 ")
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(head + b"400\r\n--b\r\n")
+        sock.shutdown(socket.SHUT_WR)  # the client is gone mid-chunk
+        assert sock.recv(4096) == b""  # closed without an answer: not a 500
+    assert server.fake.files() == []
+
+
 def test_control_plane(server: ServerHandle, session: requests.Session, auth: dict) -> None:
     server.fake.seed_batch("in_progress")
     now = session.get(f"{server.url}/__fake__/clock").json()["now"]
