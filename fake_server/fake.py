@@ -459,6 +459,8 @@ class FakeBatchesAPI:
                     s.forced_fail_at = now
                     s.fail_errors = errors
             elif action == "expire":
+                if status == "cancelling":
+                    raise ValueError(f"batch {batch_id} is cancelling: it can only end cancelled")
                 s.forced_expire_at = now
             elif action == "cancel":
                 s.cancelling_at = now

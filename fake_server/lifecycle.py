@@ -13,8 +13,9 @@ Choices where the reference is silent (documented in the README too):
   `cancelling_at`, lines finished before it are kept, and the batch is `cancelled`
   `Timings.cancelling` seconds later (0 gives an immediate `cancelled`);
 * lines a cancel drops are *not* written to the error file (counts stay what ran);
-* `expired` can happen from any non-terminal status once `expires_at` passes; every
-  unfinished line then goes to the error file as `batch_expired` and counts as failed.
+* `expired` can happen from `validating`, `in_progress` or `finalizing` once `expires_at` passes
+  (a batch already `cancelling` ends `cancelled`); every unfinished line then goes to the error
+  file as `batch_expired` and counts as failed.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class Schedule:
         if self.cancelled_at is not None:
             candidates.append((self.cancelled_at, 2, "cancelled"))
         expiry = self.forced_expire_at if self.forced_expire_at is not None else self.expires_at
-        candidates.append((expiry, 3, "expired"))
+        if self.cancelling_at is None or expiry < self.cancelling_at:  # a cancelling batch ends cancelled
+            candidates.append((expiry, 3, "expired"))
         at, _, status = min(candidates)
         return status, int(at)
 

@@ -101,3 +101,23 @@ def test_stamps_never_change_once_seen() -> None:
         for name, value in observe(s, t).stamps.items():
             if value is not None:
                 assert seen.setdefault(name, value) == value
+
+
+def test_a_batch_cancelling_when_its_window_ends_still_ends_cancelled() -> None:
+    s = schedule(n=10)
+    s.plan_lines(s.validated_at, 86_400, list(range(10)))  # slow lines: still running at expiry
+    s.cancelling_at = T0 + 86_400 - 10  # cancelled 10 s before the window ends; cancelling takes 30 s
+    assert observe(s, T0 + 86_400 + 5).status == "cancelling"
+    final = observe(s, T0 + 86_400 + 60)
+    assert final.status == "cancelled" and final.stamps["expired_at"] is None
+
+
+def test_expire_refuses_a_cancelling_batch() -> None:
+    from fake_server import FakeBatchesAPI, ManualClock
+
+    fake = FakeBatchesAPI(clock=ManualClock())
+    batch = fake.seed_batch("in_progress", requests=4)
+    fake.cancel(batch["id"])
+    with pytest.raises(ValueError, match="can only end cancelled"):
+        fake.expire(batch["id"])
+    assert fake.advance_until(batch["id"], "cancelled")["status"] == "cancelled"
