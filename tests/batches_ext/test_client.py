@@ -539,3 +539,16 @@ def test_offline_client(fake, monkeypatch):
 def test_upload_rejections_come_back_as_bad_request(live):
     with pytest.raises(BadRequestError, match="Must be .jsonl"):
         live.upload_file(b"{}\n", filename="notes.txt")
+
+
+def test_file_lines_that_are_not_utf8_are_an_input_error_naming_the_line():
+    from fake_server import FakeBatchesAPI, ManualClock
+
+    fake = FakeBatchesAPI(clock=ManualClock())
+    client = BatchesClient.offline(fake=fake)
+    file_id = fake.upload(b'{"a": 1}\n{"b": 2}\n\xff\xfe oops\n', filename="x.jsonl")["id"]
+    with pytest.raises(InputError, match=rf"file {file_id} is not valid UTF-8 \(line 3\)") as caught:
+        list(client.iter_file_lines(file_id))
+    assert caught.value.line == 3
+    with pytest.raises(InputError, match=r"\(line 41\)"):
+        list(client.iter_file_lines(fake.upload(b"ok\n" * 40 + b"\xc3(\n", filename="y.jsonl")["id"], chunk_size=7))
