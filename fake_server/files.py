@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
 from .state import Blob, BlobWriter
@@ -77,6 +78,13 @@ class _Collector:
             "on_part_end": self.part_end,
         }
 
+    def abort(self) -> None:
+        """Drop what a broken or cut body left behind: the part being written and any finished file."""
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+        _discard(self.upload)
+
     def part_begin(self) -> None:
         self._headers, self._value, self._writer = {}, [], None
 
@@ -129,9 +137,19 @@ def parse_upload(request: Request) -> Upload:
         raise UploadError("Invalid Content-Type header: expected multipart/form-data with a boundary.")
     collector = _Collector(limit=MAX_FILE_BYTES)
     parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
-    for chunk in request.iter_body():
-        parser.write(chunk)
-    parser.finalize()
+    chunks = request.iter_body()
+    try:
+        for chunk in chunks:
+            parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as exc:
+        collector.abort()
+        for _ in chunks:  # drain the rest, so a keep-alive connection stays in step
+            pass
+        raise UploadError("Invalid multipart/form-data body.") from exc
+    except BaseException:  # the body was cut off (client gone): nothing may stay on disk
+        collector.abort()
+        raise
     upload = collector.upload
     purpose = upload.fields.get("purpose")
     if not purpose:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import glob
 import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -135,6 +137,23 @@ def test_bad_chunked_framing_is_a_400_and_a_cut_body_gets_no_answer(server: Serv
         sock.shutdown(socket.SHUT_WR)  # the client is gone mid-chunk
         assert sock.recv(4096) == b""  # closed without an answer: not a 500
     assert server.fake.files() == []
+
+
+def test_an_upload_cut_off_after_spilling_to_disk_leaves_no_file(server: ServerHandle, auth: dict) -> None:
+    spilled = lambda: set(glob.glob(os.path.join(tempfile.gettempdir(), "fake_server-*")))  # noqa: E731
+    before = spilled()
+    head = (f"POST /v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 99999999\r\n\r\n").encode()
+    part = (b'--b\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--b\r\n'
+            b'Content-Disposition: form-data; name="file"; filename="big.jsonl"\r\n\r\n')
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(head + part + b'{"custom_id": "x"}\n' * 600_000)  # ~11 MB: past the 8 MiB spill threshold
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(4096) == b""
+    deadline = time.monotonic() + 5
+    while spilled() != before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert spilled() == before and server.fake.files() == []
 
 
 def test_control_plane(server: ServerHandle, session: requests.Session, auth: dict) -> None:
