@@ -1,20 +1,32 @@
-"""Fuzzing with hostile bytes, end to end: the fake's input validation over HTTP, the core's preflight and
-submit, and the result reader (download, decode, parse) each give every input a clean outcome.
+"""Fuzzing proves hostile input never crashes the fake or the core: every input gets a clean, documented outcome.
 
-A clean outcome is: a 4xx with OpenAI's error envelope, a batch that ends `failed` with errors naming
-their lines, a batch that runs, or the core's own `BatchesError` naming the problem. Never a 5xx, never
-an exception of another type. The inputs mix valid request lines with mutated ones (keys dropped, wrong
-types, wrong url or method, `stream: true`, duplicate ids, a second model), random JSON values, random
-bytes, BOMs, CRLF, NUL, invalid UTF-8, deep nesting, huge numbers, NaN and very long lines. The unit
-fuzzers in tests/fake_server/test_validation.py and tests/batches_ext/test_jsonl.py cover each function
-alone; these go through the doors a user's data takes, and check that the core's preflight agrees with
-the fake: input the preflight passes is never failed by the server's validation.
+Inputs are arbitrary bytes and structured-but-hostile JSONL: random JSON values per line, wrong types for
+`custom_id` / `method` / `url` / `body`, huge numbers, NaN and Infinity, deep nesting, invalid UTF-8, BOMs,
+CRLF, NUL bytes and very long lines. Targets and the outcomes allowed:
+
+* the fake's Files + Batches handler: uploading the bytes as a batch input and creating a batch answers
+  a 4xx with the API's 4-key error envelope, or the batch ends `failed` with `errors.data` entries
+  (code / message / param / line, the line inside the file), or it runs to `completed` with one result
+  line per input line. Never a 5xx, never an exception out of the handler. Hostile paths, query strings,
+  JSON bodies and upload forms are answered below 500 too, every refusal with the envelope;
+* `batches_ext.jsonl.preflight` returns a `Preflight` whose problems name lines of the input (the same
+  for bytes, a bytearray and a path; arbitrary Python objects never crash it), and agrees with the fake's validator on which lines are bad;
+  `iter_jsonl` yields the lines' values or raises the project's `InputError` naming the first bad line;
+* `batches_ext.jobs.submit` (offline) refuses bad input with `InputError`, and the server never fails a
+  batch it let through;
+* `batches_ext.resultset.parse_result_line` returns a `ResultLine` or raises `InputError`; never a
+  KeyError, TypeError, UnicodeDecodeError, RecursionError or anything else; reading any file the way
+  `results()` does (`iter_file_lines`, then parse) gives rows or a `BatchesError`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,198 +35,588 @@ from hypothesis import strategies as st
 from batches_ext.client import BatchesClient
 from batches_ext.errors import BatchesError, InputError
 from batches_ext.jobs import submit
-from batches_ext.jsonl import FAKE_ERROR_PREFIX, iter_jsonl, preflight
-from batches_ext.resultset import parse_result_line
+from batches_ext.jsonl import FAKE_ERROR_PREFIX, Preflight, iter_jsonl, iter_raw_lines, preflight
+from batches_ext.resultset import ResultLine, parse_result_line
 from fake_server import FakeBatchesAPI, ManualClock
+from tests.fake_server.calls import call, multipart
 from tests.reliability.conftest import bounded_or_long
 
-BASE = "https://fake.test/v1"
-TERMINAL = {"completed", "failed", "expired", "cancelled"}
-
-
-def _good(i: int) -> dict:
-    return {"custom_id": f"r-{i}", "method": "POST", "url": "/v1/chat/completions",
-            "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"hi {i}"}]}}
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-@st.composite
-def mutated(draw) -> bytes:
-    line = _good(draw(st.integers(0, 3)))
-    how = draw(st.sampled_from(["drop", "retype", "url", "method", "stream", "model", "body", "extra"]))
-    if how == "drop":
-        line.pop(draw(st.sampled_from(["custom_id", "method", "url", "body"])))
-    elif how == "retype":
-        line[draw(st.sampled_from(["custom_id", "method", "url", "body"]))] = draw(json_values)
-    elif how == "url":
-        line["url"] = draw(st.sampled_from(["/v1/embeddings", "/v1/nope", "", "v1/chat/completions"]))
-    elif how == "method":
-        line["method"] = draw(st.sampled_from(["GET", "post", ""]))
-    elif how == "stream":
-        line["body"]["stream"] = True
-    elif how == "model":
-        line["body"]["model"] = draw(st.sampled_from(["gpt-4.1", "", None, 7, "fake-error-500"]))
-    elif how == "body":
-        line["body"] = draw(json_values)
-    else:
-        line[draw(st.text(max_size=8))] = draw(json_values)
-    return json.dumps(line).encode()
-
-
-raw_lines = st.one_of(
-    st.builds(lambda i: json.dumps(_good(i)).encode(), st.integers(0, 5)),  # valid (duplicates possible)
-    mutated(),
-    st.builds(lambda v: json.dumps(v).encode(), json_values),
-    st.binary(max_size=60),
-    st.sampled_from([b"", b" ", b"\xef\xbb\xbf" + json.dumps(_good(9)).encode(), json.dumps(_good(8)).encode() + b"\r",
-                     b"\x00", b"\xff\xfe\xfd", b"[" * 3000 + b"]" * 3000, b'{"custom_id": 1e999999}', b"NaN",
-                     b'{"custom_id": "x", "body": ' + b"9" * 5000 + b"}", b"{" + b'"k": "' + b"x" * 70_000 + b'"}']),
-)
-endings = st.sampled_from([b"\n", b"", b"\r\n"])
-mixed = st.builds(lambda lines, end: b"\n".join(lines) + end, st.lists(raw_lines, max_size=8), endings)
-
-
-@st.composite
-def mostly_valid(draw) -> bytes:
-    """A valid file of 1-8 lines with at most one line swapped for a hostile one (half are left valid)."""
-    lines = [json.dumps(_good(i)).encode() for i in range(draw(st.integers(1, 8)))]
-    if draw(st.booleans()):
-        lines[draw(st.integers(0, len(lines) - 1))] = draw(raw_lines)
-    return b"\n".join(lines) + draw(endings)
-
-
-inputs = st.one_of(mixed, mostly_valid())
+ENDPOINTS = ("/v1/chat/completions", "/v1/embeddings", "/v1/responses", "/v1/completions", "/v1/moderations",
+             "/v1/images/generations", "/v1/images/edits", "/v1/videos")
+PROMPT_KEY = {"/v1/chat/completions": "messages", "/v1/embeddings": "input", "/v1/responses": "input",
+              "/v1/completions": "prompt", "/v1/moderations": "input", "/v1/images/generations": "prompt",
+              "/v1/images/edits": "prompt", "/v1/videos": "prompt"}
 COUNTS: Counter = Counter()
 
 
-def _envelope(answer) -> None:
-    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
-    error = answer.json()["error"]
-    assert set(error) == {"message", "type", "param", "code"} and error["message"]
+def _settings(examples: int) -> settings:
+    return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=list(HealthCheck))
 
 
-def _fuzz_settings(examples: int) -> settings:
-    return settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# ---------------------------------------------------------------------------------------------- strategies
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(-(10**40), 10**40),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+    st.sampled_from(["POST", "GET", "", "post", "/v1/chat/completions", "gpt-4o-mini", "fake-error-500",
+                     "fake-error-429", "\x00", "\ufeff", "\ud800", "a" * 300]),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
+BODY_EXTRAS = ("model", "messages", "input", "prompt", "stream", "dimensions", "encoding_format", "n", "size",
+               "max_tokens", "instructions", "temperature")
 
 
-def _run(examples: int, body) -> None:
-    given(data=inputs)(_fuzz_settings(examples)(body))()
+@st.composite
+def request_lines(draw: Any, endpoint: str) -> Any:
+    """A request line: mostly right, with any field possibly missing, of the wrong type, or hostile."""
+    shape = draw(st.sampled_from(["valid-ish", "valid-ish", "valid-ish", "any"]))
+    if shape == "any":
+        return draw(json_values)
+    line: dict[str, Any] = {
+        "custom_id": draw(st.one_of(st.text(max_size=12), st.sampled_from(["r-1", "r-2", "r-1"]), json_values)),
+        "method": draw(st.one_of(st.just("POST"), st.just("POST"), json_values)),
+        "url": draw(st.one_of(st.just(endpoint), st.just(endpoint), st.sampled_from(ENDPOINTS), json_values)),
+    }
+    body: dict[str, Any] = {
+        "model": draw(st.one_of(st.sampled_from(["gpt-4o-mini", "gpt-4o-mini", "fake-error-500", "fake-error-400",
+                                                 "other-model", ""]), json_values)),
+        PROMPT_KEY[endpoint]: draw(st.one_of(st.text(max_size=30), json_values)),
+    }
+    for key in draw(st.lists(st.sampled_from(BODY_EXTRAS), max_size=3)):
+        body[key] = draw(json_values)
+    line["body"] = draw(st.one_of(st.just(body), st.just(body), json_values))
+    for key in draw(st.lists(st.sampled_from(["custom_id", "method", "url", "body"]), max_size=2)):
+        line.pop(key, None)
+    return line
 
 
-@pytest.mark.parametrize("examples", bounded_or_long(300, 5000))
-def test_the_fake_answers_every_input_file_cleanly(examples: int, report) -> None:
+@st.composite
+def clean_lines(draw: Any, endpoint: str) -> dict:
+    """A valid request line whose prompt and extra body parameters are arbitrary (non-null) JSON."""
+    finite = st.recursive(
+        st.one_of(st.booleans(), st.integers(-(10**40), 10**40), st.floats(allow_nan=False, allow_infinity=False),
+                  st.text(max_size=20)),
+        lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+        max_leaves=10,
+    )
+    model = draw(st.sampled_from(["gpt-4o-mini"] * 3 + ["fake-error-400", "fake-error-500", "fake-error-429"]))
+    body = {"model": model, PROMPT_KEY[endpoint]: draw(st.one_of(st.text(max_size=30), finite))}
+    for key in draw(st.lists(st.sampled_from(BODY_EXTRAS[5:]), max_size=3)):
+        body[key] = draw(finite)
+    return {"custom_id": "", "method": "POST", "url": endpoint, "body": body}
+
+
+def _deep(depth: int, kind: str) -> bytes:
+    if kind == "array":
+        return b"[" * depth + b"]" * depth
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@st.composite
+def hostile_lines(draw: Any, endpoint: str) -> bytes:
+    """One raw line: a JSON encoding of a request line, or something that is not quite one."""
+    kind = draw(st.sampled_from(["json"] * 6 + ["binary", "deep", "huge_number", "nan", "long", "bad_utf8", "text"]))
+    if kind == "json":
+        raw = json.dumps(draw(request_lines(endpoint)), ensure_ascii=draw(st.booleans())).encode("utf-8",
+                                                                                              "surrogatepass")
+    elif kind == "binary":
+        raw = draw(st.binary(max_size=60))
+    elif kind == "deep":
+        depth = draw(st.sampled_from([50, 400, 900, 990, 1_000, 3_000, 50_000]))
+        inner = _deep(depth, draw(st.sampled_from(["array", "object"])))
+        raw = b'{"custom_id":"deep","method":"POST","url":"%s","body":%s}' % (endpoint.encode(), inner)
+        if draw(st.booleans()):
+            raw = inner
+    elif kind == "huge_number":
+        digits = draw(st.sampled_from([20, 400, 4_300, 4_301, 10_000]))
+        number = b"9" * digits + draw(st.sampled_from([b"", b".5", b"e999", b"e-999"]))
+        raw = b'{"custom_id":%s,"method":"POST","url":"%s","body":{"model":"gpt-4o-mini","n":%s}}' % (
+            number if draw(st.booleans()) else b'"n"', endpoint.encode(), number)
+    elif kind == "nan":
+        raw = b'{"custom_id":"nan","method":"POST","url":"%s","body":{"model":"gpt-4o-mini","%s":%s}}' % (
+            endpoint.encode(), PROMPT_KEY[endpoint].encode(), draw(st.sampled_from([b"NaN", b"Infinity", b"-Infinity"])))
+    elif kind == "long":
+        size = draw(st.sampled_from([10_000, 300_000]))
+        raw = json.dumps({"custom_id": "long", "method": "POST", "url": endpoint,
+                          "body": {"model": "gpt-4o-mini", PROMPT_KEY[endpoint]: "x" * size}}).encode()
+    elif kind == "bad_utf8":
+        raw = b'{"custom_id":"' + draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"])) + \
+            b'","method":"POST","url":"' + endpoint.encode() + b'","body":{"model":"gpt-4o-mini"}}'
+    else:
+        raw = draw(st.text(max_size=40)).encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 9)) == 0:  # sprinkle: a BOM, a NUL byte, a stray CR
+        raw = draw(st.sampled_from([b"\xef\xbb\xbf" + raw, raw + b"\x00", b"\x00" + raw, raw + b"\r"]))
+    return raw
+
+
+@st.composite
+def hostile_files(draw: Any) -> tuple[str, bytes]:
+    """(endpoint, file bytes): a few hostile lines joined by LF or CRLF, or arbitrary bytes."""
+    endpoint = draw(st.sampled_from(ENDPOINTS))
+    kind = draw(st.sampled_from(["hostile"] * 5 + ["clean"] * 4 + ["binary"]))
+    if kind == "binary":
+        return endpoint, draw(st.binary(max_size=300))
+    if kind == "clean":  # lines that pass validation, with hostile values where the endpoint takes any JSON
+        lines = draw(st.lists(clean_lines(endpoint), min_size=1, max_size=5))
+        for i, line in enumerate(lines):
+            line["custom_id"] = f"r-{i}"
+        return endpoint, b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    lines = draw(st.lists(hostile_lines(endpoint), min_size=0, max_size=6))
+    newline = draw(st.sampled_from([b"\n", b"\n", b"\r\n"]))
+    content = newline.join(lines)
+    if lines and draw(st.booleans()):
+        content += newline
+    if draw(st.integers(0, 7)) == 0:
+        content += draw(st.sampled_from([b"\n\n", b"\n", b"   ", b"\n\x00"]))
+    return endpoint, content
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _fuzz(area: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one input through `target`, counting it; an exception the target may not raise is a crash."""
+    COUNTS[f"{area} inputs"] += 1
+    try:
+        return target(*args, **kwargs)
+    except InputError:
+        raise
+    except AssertionError:
+        raise
+    except BaseException as exc:
+        COUNTS[f"{area} crashes"] += 1
+        raise AssertionError(f"{area}: {type(exc).__name__}: {str(exc)[:200]}") from exc
+
+
+def _handle(fake: FakeBatchesAPI, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+    answer = call(fake, method, path, body, **kw)
+    assert answer.status < 500, (method, path, answer.status, answer.read()[:300])
+    assert "x-request-id" in answer.headers
+    if answer.status >= 400:
+        envelope = answer.json()
+        assert set(envelope) == {"error"} and set(envelope["error"]) == {"message", "type", "param", "code"}, envelope
+        assert isinstance(envelope["error"]["message"], str) and envelope["error"]["message"]
+    return answer
+
+
+def _raw_lines(content: bytes) -> list[bytes]:
+    return list(iter_raw_lines(content))
+
+
+def _record(report: Any, area: str, target: str) -> None:
+    report.add("fuzzing", f"{target} inputs tried", COUNTS[f"{area} inputs"])
+    report.loss("fuzzing", f"{target} crashes", COUNTS[f"{area} crashes"])
+
+
+# ---------------------------------------------------------------------------------------------- (a) the fake
+
+
+def _fake_outcome(fake: FakeBatchesAPI, endpoint: str, content: bytes, filename: str) -> str:
+    """Upload, create, let it run; check the outcome is one the API documents. Returns it."""
+    body, ctype = multipart({"purpose": "batch"}, filename, content)
+    uploaded = _handle(fake, "POST", "/files", body, headers={"content-type": ctype})
+    if uploaded.status != 200:
+        return "upload 4xx"
+    file_id = uploaded.json()["id"]
+    created = _handle(fake, "POST", "/batches", {"input_file_id": file_id, "endpoint": endpoint,
+                                                 "completion_window": "24h"})
+    if created.status != 200:
+        return "create 4xx"
+    batch_id = created.json()["id"]
+    assert created.json()["status"] == "validating"
+    fake.advance(7_300)  # validation + at most 3,600 s of processing + finalizing
+    batch = _handle(fake, "GET", f"/batches/{batch_id}").json()
+    n = len(_raw_lines(content))
+    if batch["status"] == "failed":
+        data = batch["errors"]["data"]
+        assert data, batch
+        for error in data:
+            assert set(error) == {"code", "message", "param", "line"}, error
+            assert isinstance(error["code"], str) and isinstance(error["message"], str) and error["message"]
+            assert error["line"] is None or (isinstance(error["line"], int) and 1 <= error["line"] <= n), (error, n)
+        assert batch["output_file_id"] is None and batch["error_file_id"] is None
+        return "failed"
+    assert batch["status"] == "completed", batch
+    assert batch["errors"] is None
+    counts = batch["request_counts"]
+    assert counts["total"] == n and counts["completed"] + counts["failed"] == n, (counts, n)
+    ids = []
+    for key in ("output_file_id", "error_file_id"):
+        if batch[key]:
+            text = _handle(fake, "GET", f"/files/{batch[key]}/content").read()
+            ids += [_fuzz("parse_result_line", parse_result_line, raw).custom_id for raw in text.splitlines()]
+    assert len(ids) == len(set(ids)) == n, "every input line has exactly one result line"
+    return "completed"
+
+
+@given(case=hostile_files(), filename=st.sampled_from(["input.jsonl"] * 8 + ["x.JSONL", "in.txt", "", "a\\b.jsonl"]))
+def _run_fake_validator(case: tuple[str, bytes], filename: str) -> None:
+    endpoint, content = case
     fake = FakeBatchesAPI(clock=ManualClock())
-    http = fake.requests_session(BASE)
-    http.headers["Authorization"] = "Bearer sk-fuzz"
-    outcomes: Counter = Counter()
-
-    def one(data: bytes) -> None:
-        COUNTS["fake"] += 1
-        upload = http.post(BASE + "/files", files={"file": ("in.jsonl", data)}, data={"purpose": "batch"})
-        if upload.status_code != 200:
-            _envelope(upload)
-            outcomes["refused at upload"] += 1
-            return
-        create = http.post(BASE + "/batches", json={"input_file_id": upload.json()["id"], "completion_window": "24h",
-                                                    "endpoint": "/v1/chat/completions"})
-        if create.status_code != 200:
-            _envelope(create)
-            outcomes["refused at create"] += 1
-            return
-        batch_id = create.json()["id"]
-        fake.advance(90_000)
-        batch = http.get(f"{BASE}/batches/{batch_id}").json()
-        assert batch["status"] in TERMINAL
-        if batch["status"] == "failed":
-            for error in batch["errors"]["data"]:
-                assert error["code"] and error["message"]
-                assert error["line"] is None or (isinstance(error["line"], int) and error["line"] >= 1)
-        outcomes[f"batch {batch['status']}"] += 1
-
-    COUNTS["fake"] = 0
-    _run(examples, one)
-    report.add("fuzzing", "fake over HTTP: input files tried", COUNTS["fake"])
-    report.add("fuzzing", "fake over HTTP: outcomes", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
-    report.loss("fuzzing", "fake over HTTP: crashes or 5xx", 0)  # any would have failed the test above
-    assert outcomes["batch failed"] and outcomes["batch completed"]  # both validation failures and runs
+    outcome = _fuzz("fake", _fake_outcome, fake, endpoint, content, filename)
+    COUNTS[f"fake outcome {outcome}"] += 1
 
 
-@pytest.mark.parametrize("examples", bounded_or_long(300, 5000))
-def test_the_core_preflight_and_submit_agree_with_the_fake(examples: int, report) -> None:
+@pytest.mark.parametrize("examples", bounded_or_long(300, 3_000))
+def test_the_fake_answers_every_hostile_input_file_cleanly(examples: int, report) -> None:
+    COUNTS.clear()
+    try:
+        _settings(examples)(_run_fake_validator)()
+    finally:
+        _record(report, "fake", "fake input-file validator")
+        report.add("fuzzing", "fake outcomes: upload 4xx/create 4xx/failed/ran",
+                   " / ".join(str(COUNTS[f"fake outcome {o}"]) for o in ("upload 4xx", "create 4xx", "failed",
+                                                                        "completed")))
+    # the fuzzer reached every outcome, so each branch's checks ran
+    assert COUNTS["fake outcome failed"] > 0 and COUNTS["fake outcome completed"] > 0
+    assert COUNTS["fake outcome upload 4xx"] > 0
+
+
+safe_text = st.text(st.characters(blacklist_characters='"\r\n', blacklist_categories=("Cs",)), max_size=20)
+
+
+@st.composite
+def upload_requests(draw: Any) -> tuple[bytes, str]:
+    """(body, content-type) of a POST /files: well-formed multipart with hostile fields, or not multipart."""
+    if draw(st.integers(0, 3)) == 0:
+        ctype = draw(st.sampled_from(["application/json", "text/plain", "multipart/form-data", "",
+                                      "multipart/form-data; charset=utf-8"]))
+        return draw(st.binary(max_size=200)), ctype
+    fields = draw(st.dictionaries(
+        st.sampled_from(["purpose", "expires_after[seconds]", "expires_after[anchor]", "other"]),
+        st.one_of(st.sampled_from(["batch", "assistants", "user_data", "fine-tune", "BATCH", ""]), safe_text,
+                  st.integers(-(10**6), 10**30).map(str)),
+        max_size=3,
+    ))
+    filename = draw(st.one_of(st.sampled_from(["in.jsonl", "in.txt", "", "../x.jsonl"]), safe_text))
+    content = draw(st.one_of(st.binary(max_size=200), hostile_files().map(lambda case: case[1])))
+    body, ctype = multipart(fields, filename, content)
+    if draw(st.booleans()):  # no file part at all
+        file_part = body.rindex(b"--", 0, body.index(b'Content-Disposition: form-data; name="file"'))
+        boundary = ctype.partition("boundary=")[2].encode()
+        body = body[:file_part] + b"--" + boundary + b"--\r\n"
+    return body, ctype
+
+
+@given(method=st.sampled_from(["POST", "GET", "DELETE", "PUT"]),
+       path=st.one_of(st.sampled_from(["/batches", "/batches/batch_x", "/batches/batch_x/cancel", "/files/file-x",
+                                       "/files/file-x/content"]),
+                      st.text(max_size=30).map(lambda t: "/" + t)),
+       body=st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode()),
+                      st.fixed_dictionaries({}, optional={"input_file_id": json_values, "endpoint": json_values,
+                                                          "completion_window": json_values, "metadata": json_values,
+                                                          "output_expires_after": json_values})
+                      .map(lambda v: json.dumps(v).encode())),
+       ctype=st.sampled_from(["application/json", "text/plain", ""]),
+       query=st.one_of(st.just(""), st.text(max_size=30),
+                       st.builds(lambda a, b: f"limit={a}&after={b}", st.text(max_size=8), st.text(max_size=8))))
+def _run_raw_requests(method: str, path: str, body: bytes, ctype: str, query: str) -> None:
+    fake = FakeBatchesAPI(clock=ManualClock())
+    headers = {"content-type": ctype} if ctype else {}
+    _fuzz("raw request", _handle, fake, method, path, body, query=query, headers=headers)
+
+
+@given(upload=upload_requests())
+def _run_uploads(upload: tuple[bytes, str]) -> None:
+    fake = FakeBatchesAPI(clock=ManualClock())
+    body, ctype = upload
+    headers = {"content-type": ctype} if ctype else {}
+    answer = _fuzz("raw request", _handle, fake, "POST", "/files", body, headers=headers)
+    COUNTS["uploads accepted" if answer.status == 200 else "uploads refused"] += 1
+
+
+@pytest.mark.parametrize("examples", bounded_or_long(400, 4_000))
+def test_the_fake_answers_hostile_requests_with_4xx(examples: int, report) -> None:
+    COUNTS.clear()
+    try:
+        _settings(examples)(_run_raw_requests)()
+        _settings(examples)(_run_uploads)()
+    finally:
+        _record(report, "raw request", "fake raw requests")
+    assert COUNTS["uploads accepted"] > 0 and COUNTS["uploads refused"] > 0
+
+
+MALFORMED_MULTIPART = [b"\x00", b"garbage", b"--y\r\n", b"--x\r\nno headers", b"--x\r\n\r\n\r\n--x--\r\n",
+                       b"--x\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--xy"]
+
+
+def test_a_malformed_multipart_upload_gets_a_400(report) -> None:
+    """A body that is not the multipart it claims to be is the client's mistake: a 400, not a crash or a 500.
+
+    (Found by these fuzzers and by test_contract.py: parse_upload let python_multipart's MultipartParseError escape.)
+    """
+    fake = FakeBatchesAPI(clock=ManualClock())
+    crashed = []
+    for body in MALFORMED_MULTIPART:
+        try:
+            answer = call(fake, "POST", "/files", body, headers={"content-type": "multipart/form-data; boundary=x"})
+        except Exception as exc:  # noqa: BLE001 - an exception out of the handler is the bug
+            crashed.append((body, exc))
+            continue
+        if answer.status >= 500:
+            crashed.append((body, answer.status))
+            continue
+        assert answer.status == 400 and set(answer.json()["error"]) == {"message", "type", "param", "code"}
+    report.add("fuzzing", "malformed multipart uploads tried", len(MALFORMED_MULTIPART))
+    report.loss("fuzzing", "malformed multipart upload crashes", len(crashed))
+    assert not crashed, f"{len(crashed)} of {len(MALFORMED_MULTIPART)} malformed bodies crashed: {crashed[:2]}"
+
+
+# ---------------------------------------------------------------------------------------------- (b) the core
+
+
+def _check_preflight(content: bytes, endpoint: str | None) -> Preflight:
+    result = preflight(content, endpoint, unchecked_model_prefix=FAKE_ERROR_PREFIX)
+    n = len(_raw_lines(content))
+    assert isinstance(result, Preflight) and result.lines == n and result.bytes == len(content)
+    for problem in result.problems:
+        assert problem.line is None or 1 <= problem.line <= n, (problem, n)
+        assert isinstance(problem.code, str) and problem.message
+    assert result.ok == (not result.problems)
+    if result.ok:
+        assert result.raise_for_problems() is result
+    else:
+        with pytest.raises(InputError) as raised:
+            result.raise_for_problems()
+        assert raised.value.line == result.problems[0].line and raised.value.problems == result.problems
+    return result
+
+
+def _check_iter_jsonl(content: bytes, checked: Preflight) -> None:
+    values: list[Any] = []
+    first_bad = next((p.line for p in checked.problems if p.message == "not valid JSON"), None)
+    try:
+        for value in iter_jsonl(content):
+            values.append(value)
+    except InputError as err:
+        assert err.line == first_bad == len(values) + 1, (err.line, first_bad, len(values))
+        return
+    assert first_bad is None and len(values) == checked.lines
+
+
+@given(case=hostile_files(), infer=st.booleans())
+def _run_preflight(case: tuple[str, bytes], infer: bool) -> None:
+    endpoint, content = case
+    checked = _fuzz("preflight", _check_preflight, content, None if infer else endpoint)
+    _fuzz("iter_jsonl", _check_iter_jsonl, content, checked)
+    # the same verdict from a path and from a bytearray
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as handle:
+        handle.write(content)
+    try:
+        from_path = _fuzz("preflight", preflight, handle.name, None if infer else endpoint,
+                          unchecked_model_prefix=FAKE_ERROR_PREFIX)
+    finally:
+        os.unlink(handle.name)
+    from_buffer = _fuzz("preflight", preflight, bytearray(content), None if infer else endpoint,
+                        unchecked_model_prefix=FAKE_ERROR_PREFIX)
+    for other in (from_path, from_buffer):
+        assert (other.lines, other.problems, other.model) == (checked.lines, checked.problems, checked.model)
+
+
+@given(objects=st.lists(st.one_of(json_values, st.builds(object), st.sets(st.integers(), max_size=2),
+                                  st.binary(max_size=5), st.just(float("nan")),
+                                  st.builds(lambda v: {"custom_id": "x", "body": {"model": v}}, json_values)),
+                        max_size=6),
+       endpoint=st.one_of(st.none(), st.sampled_from(ENDPOINTS), st.text(max_size=10)))
+def _run_preflight_objects(objects: list[Any], endpoint: str | None) -> None:
+    result = _fuzz("preflight", preflight, objects, endpoint)
+    assert isinstance(result, Preflight) and result.lines == len(objects)
+    assert all(p.line is None or 1 <= p.line <= len(objects) for p in result.problems)
+
+
+@pytest.mark.parametrize("examples", bounded_or_long(400, 4_000))
+def test_preflight_and_iter_jsonl_never_crash(examples: int, report) -> None:
+    COUNTS.clear()
+    try:
+        _settings(examples)(_run_preflight)()
+        _settings(examples)(_run_preflight_objects)()
+    finally:
+        _record(report, "preflight", "preflight")
+        _record(report, "iter_jsonl", "iter_jsonl")
+
+
+def _verdicts(fake: FakeBatchesAPI, endpoint: str, content: bytes) -> tuple[set, set]:
+    """The (line, code) pairs the fake's validator reports, and the ones preflight reports."""
+    from tests.fake_server.calls import upload
+
+    file_id = upload(fake, content).json()["id"]
+    created = call(fake, "POST", "/batches", {"input_file_id": file_id, "endpoint": endpoint,
+                                              "completion_window": "24h"}).json()
+    fake.advance(60)
+    batch = call(fake, "GET", f"/batches/{created['id']}").json()
+    server = {(e["line"], e["code"]) for e in (batch["errors"] or {}).get("data", [])}
+    local = {(p.line, p.code) for p in preflight(content, endpoint, unchecked_model_prefix=FAKE_ERROR_PREFIX).problems}
+    return server, local
+
+
+@given(case=hostile_files())
+def _run_agreement(case: tuple[str, bytes]) -> None:
+    endpoint, content = case
+    fake = FakeBatchesAPI(clock=ManualClock())
+    server, local = _fuzz("agreement", _verdicts, fake, endpoint, content)
+    COUNTS["agreement rejected"] += bool(server)
+    assert {line for line, _ in server} == {line for line, _ in local}, (server, local)
+    assert server == local, (server, local)
+
+
+@pytest.mark.parametrize("examples", bounded_or_long(300, 3_000))
+def test_preflight_flags_the_lines_the_fake_rejects(examples: int, report) -> None:
+    """A user who runs preflight first learns of exactly the problems the server would fail the batch for."""
+    COUNTS.clear()
+    try:
+        _settings(examples)(_run_agreement)()
+    finally:
+        report.add("fuzzing", "preflight vs fake validator inputs compared", COUNTS["agreement inputs"])
+        report.add("fuzzing", "of which the fake rejected", COUNTS["agreement rejected"])
+        report.loss("fuzzing", "preflight vs fake validator crashes", COUNTS["agreement crashes"])
+    assert 0 < COUNTS["agreement rejected"] < COUNTS["agreement inputs"]
+
+
+def _submit(fake: FakeBatchesAPI, client: BatchesClient, endpoint: str, content: bytes) -> str:
+    """`submit` refuses the input with InputError, or the batch it makes is never failed by the server."""
+    try:
+        job = submit(client, content, endpoint=endpoint)
+    except InputError as err:
+        assert str(err) and not preflight(content, endpoint, unchecked_model_prefix=FAKE_ERROR_PREFIX).ok
+        return "refused by the core"
+    fake.advance(7_300)
+    statuses = {fake.batch(batch_id)["status"] for batch_id in job.batch_ids}
+    assert statuses == {"completed"}, [fake.batch(batch_id)["errors"] for batch_id in job.batch_ids]
+    return "completed"
+
+
+@given(case=hostile_files())
+def _run_submit(case: tuple[str, bytes]) -> None:
     fake = FakeBatchesAPI(clock=ManualClock())
     client = BatchesClient.offline(fake=fake)
-    outcomes: Counter = Counter()
-
-    def one(data: bytes) -> None:
-        COUNTS["core"] += 1
-        report_ = preflight(data, unchecked_model_prefix=FAKE_ERROR_PREFIX)  # as submit does offline; never raises
-        assert report_.lines >= 0 and all(p.code and p.message for p in report_.problems)
-        try:
-            list(iter_jsonl(data))
-        except InputError as err:
-            assert err.line is not None and err.line >= 1
-        try:
-            job = submit(client, data)
-        except InputError as err:
-            assert report_.problems and str(err)
-            outcomes["refused by the core"] += 1
-            return
-        assert report_.ok, report_
-        batch_id = job.batch_ids[0]
-        fake.advance(90_000)
-        status = fake.batch(batch_id)["status"]
-        # preflight passed, so the server's own validation must pass too
-        assert status != "failed", fake.batch(batch_id)["errors"]
-        outcomes[f"batch {status}"] += 1
-
-    COUNTS["core"] = 0
-    _run(examples, one)
-    report.add("fuzzing", "core preflight + submit: inputs tried", COUNTS["core"])
-    report.add("fuzzing", "core: outcomes", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
-    report.loss("fuzzing", "core: crashes, or preflight passing what the server fails", 0)
-    assert outcomes["refused by the core"] and len(outcomes) >= 2
+    COUNTS["submit " + _fuzz("submit", _submit, fake, client, *case)] += 1
 
 
-result_lines = st.one_of(
-    raw_lines,
-    st.builds(lambda v: json.dumps({"custom_id": "r-1", "response": v, "error": None}).encode(), json_values),
-    st.builds(lambda v: json.dumps({"custom_id": "r-1", "response": None, "error": v}).encode(), json_values),
-    st.builds(lambda s, b: json.dumps({"custom_id": "r-1", "response": {"status_code": s, "body": b}}).encode(),
-              st.one_of(st.integers(), json_values), json_values),
+@pytest.mark.parametrize("examples", bounded_or_long(200, 2_000))
+def test_submit_refuses_bad_input_or_makes_a_batch_the_server_runs(examples: int, report) -> None:
+    """What the core's submit lets through is never failed by the server's validation (offline fake)."""
+    COUNTS.clear()
+    try:
+        _settings(examples)(_run_submit)()
+    finally:
+        _record(report, "submit", "core submit")
+    assert COUNTS["submit refused by the core"] > 0 and COUNTS["submit completed"] > 0
+
+
+# ---------------------------------------------------------------------------------------------- (c) results
+
+
+def _check_result_line(raw: str | bytes) -> None:
+    try:
+        parsed = parse_result_line(raw, line=7)
+    except InputError as err:
+        assert err.line == 7 and str(err).startswith("line 7: ")
+        COUNTS["parse_result_line refused"] += 1
+        return
+    assert isinstance(parsed, ResultLine) and isinstance(parsed.custom_id, str)
+    assert parsed.status in ("ok", "error", "expired", "cancelled")
+    if parsed.ok:
+        assert 200 <= parsed.status_code < 300 and parsed.error_code is None
+    else:
+        assert parsed.error_code is not None
+    COUNTS["parse_result_line parsed"] += 1
+
+
+result_like = st.fixed_dictionaries(
+    {"custom_id": st.one_of(st.text(max_size=8), json_values)},
+    optional={
+        "id": json_values,
+        "response": st.one_of(
+            json_values,
+            st.fixed_dictionaries({}, optional={
+                "status_code": st.one_of(st.sampled_from([200, 204, 299, 300, 400, 429, 500]), json_values),
+                "request_id": json_values,
+                "body": st.one_of(json_values, st.fixed_dictionaries({"error": json_values})),
+            }),
+        ),
+        "error": st.one_of(json_values, st.fixed_dictionaries({}, optional={"code": json_values,
+                                                                          "message": json_values})),
+    },
 )
 
 
-@pytest.mark.parametrize("examples", bounded_or_long(300, 5000))
-def test_the_result_reader_turns_any_file_into_rows_or_a_clean_error(examples: int, report) -> None:
+result_lines = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=200),
+    result_like.map(lambda v: json.dumps(v)),
+    result_like.map(lambda v: json.dumps(v).encode("utf-8", "surrogatepass")),
+    result_like.map(lambda v: b"\xef\xbb\xbf" + json.dumps(v).encode("utf-8", "surrogatepass")),
+    result_like.map(lambda v: "\ufeff" + json.dumps(v)),
+    st.sampled_from([1, 50, 900, 990, 1_000, 5_000, 100_000]).map(
+        lambda d: b'{"custom_id":"x","error":' + _deep(d, "array") + b"}"),
+    st.sampled_from([1, 50, 900, 990, 1_000, 5_000, 100_000]).map(
+        lambda d: b'{"custom_id":"x","response":{"status_code":400,"body":{"error":' + _deep(d, "object") + b"}}}"),
+    st.sampled_from([b"NaN", b"1e999", b"9" * 5000, b'"\\ud800"', b"-0"]).map(
+        lambda v: b'{"custom_id":"x","response":{"status_code":%s,"body":%s},"error":%s}' % (v, v, v)),
+)
+
+
+@given(raw=result_lines)
+def _run_result_lines(raw: str | bytes) -> None:
+    _fuzz("parse_result_line", _check_result_line, raw)
+
+
+@pytest.mark.parametrize("examples", bounded_or_long(500, 20_000))
+def test_parse_result_line_returns_a_result_or_input_error(examples: int, report) -> None:
+    COUNTS.clear()
+    try:
+        _settings(examples)(_run_result_lines)()
+    finally:
+        _record(report, "parse_result_line", "parse_result_line")
+    assert COUNTS["parse_result_line parsed"] > 0 and COUNTS["parse_result_line refused"] > 0
+
+
+def test_parse_result_line_reads_both_error_shapes() -> None:
+    """The documented shapes parse to what a user joins on (the fuzzing above only proves no crash)."""
+    ok = parse_result_line(b'{"id":"batch_req_1","custom_id":"a","response":{"status_code":200,"request_id":"r",'
+                           b'"body":{"x":1}},"error":null}')
+    assert (ok.custom_id, ok.status, ok.body, ok.request_id) == ("a", "ok", {"x": 1}, "r")
+    ran = parse_result_line('{"custom_id":"b","response":{"status_code":429,"body":{"error":{"message":"slow",'
+                            '"type":"requests","param":null,"code":"rate_limit_exceeded"}}},"error":null}')
+    assert (ran.status, ran.status_code, ran.error_code, ran.error_message) == ("error", 429, "rate_limit_exceeded",
+                                                                               "slow")
+    never = parse_result_line('{"custom_id":"c","response":null,"error":{"code":"batch_expired","message":"late"}}')
+    assert (never.status, never.status_code, never.body) == ("expired", None, None)
+
+
+def _read_results(client: BatchesClient, file_id: str) -> int:
+    """Read a file as `results()` does (download, decode, parse): rows, or the core's own error."""
+    rows = 0
+    try:
+        for n, text in enumerate(client.iter_file_lines(file_id), start=1):
+            if text.strip():
+                assert isinstance(parse_result_line(text, n), ResultLine)
+                rows += 1
+    except BatchesError as err:
+        assert str(err)
+        COUNTS["reader clean errors"] += 1
+    return rows
+
+
+@given(lines=st.lists(st.one_of(result_lines, hostile_lines("/v1/chat/completions")), max_size=6),
+       end=st.sampled_from([b"\n", b"", b"\r\n"]))
+def _run_reader(lines: list[str | bytes], end: bytes) -> None:
     fake = FakeBatchesAPI(clock=ManualClock())
-    client = BatchesClient.offline(fake=fake)
-    outcomes: Counter = Counter()
+    content = b"\n".join(x.encode("utf-8", "surrogatepass") if isinstance(x, str) else x for x in lines) + end
+    file_id = fake.upload(content, filename="out.jsonl")["id"]
+    COUNTS["reader rows"] += _fuzz("result reader", _read_results, BatchesClient.offline(fake=fake), file_id)
 
-    @_fuzz_settings(examples)
-    @given(lines=st.lists(result_lines, max_size=6), end=st.sampled_from([b"\n", b"", b"\r\n"]))
-    def one(lines: list[bytes], end: bytes) -> None:
-        COUNTS["reader"] += 1
-        file_id = fake.upload(b"\n".join(lines) + end, filename="out.jsonl")["id"]
-        try:
-            for n, text in enumerate(client.iter_file_lines(file_id), start=1):  # what results() reads
-                if text.strip():
-                    row = parse_result_line(text, n)
-                    assert isinstance(row.custom_id, str) and row.status in ("ok", "error", "expired", "cancelled")
-                    outcomes["rows"] += 1
-        except BatchesError as err:
-            assert str(err)
-            outcomes["clean errors"] += 1
 
-    COUNTS["reader"] = 0
-    one()
-    report.add("fuzzing", "result reader: files tried", COUNTS["reader"])
-    report.add("fuzzing", "result reader: outcomes", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
-    report.loss("fuzzing", "result reader: crashes", 0)
-    assert outcomes["rows"] and outcomes["clean errors"]
+@pytest.mark.parametrize("examples", bounded_or_long(300, 3_000))
+def test_the_result_reader_turns_any_file_into_rows_or_a_clean_error(examples: int, report) -> None:
+    COUNTS.clear()
+    try:
+        _settings(examples)(_run_reader)()
+    finally:
+        _record(report, "result reader", "result reader (download + parse)")
+    assert COUNTS["reader rows"] > 0 and COUNTS["reader clean errors"] > 0

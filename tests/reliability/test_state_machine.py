@@ -1,237 +1,481 @@
-"""A hypothesis state machine over the fake: random uploads, creates, cancels, expiries, clock jumps and
-listings by two tenants, with every batch's invariants checked over HTTP after every step.
+"""A hypothesis state machine proves the fake's batch lifecycle holds under any sequence of operations.
 
-Invariants (the reference's lifecycle, section 2.3): a `*_at` stamp once set never changes; the set
-stamps are in lifecycle order; `completed + failed <= total`, equal once `completed`; a terminal status
-never changes; a status only moves forward along the lifecycle; paging with `after` returns each of a
-tenant's batches exactly once and none of another's; and the results a batch already finished survive
-its cancel or expiry: the output and error files hold each custom_id at most once, every one from the
-input, as many lines as the counts say.
+Two tenants (different `OpenAI-Organization` headers) upload input files (some lines on the fake's
+`fake-error-NNN` models, some files broken so validation fails), create batches (sometimes naming the other
+tenant's file), cancel any batch (terminal ones too), expire batches, jump the clock by random amounts and
+page through their lists with random page sizes, all through the fake's HTTP handler. After every step,
+for every batch, over HTTP (reference sections 2.3, 2.4, 3.1, 4.3, 9):
+
+* a `*_at` stamp once set never changes, is never in the future, and the set stamps are ordered
+  (created <= in_progress <= finalizing <= completed, cancelling <= cancelled, all <= the terminal one);
+  the stamps a status implies are set and the others are not; `expires_at` is `created_at` + 24 h;
+* `completed + failed <= total`, never decreasing, equal to the input's lines once `completed`/`expired`;
+* a terminal batch never changes again; a status only moves forward along the lifecycle;
+* cancel answers 409 with the API's envelope for completed/failed/expired, 200 otherwise;
+* paging the list with `after` returns each of the tenant's batches exactly once, newest first, the same
+  objects as GET, and none of the other tenant's (whose GET answers 404);
+* when a batch ends, its output and error files hold each custom_id at most once, all from its input,
+  as many lines as the counts say, every line that had finished before a cancel or expiry is still
+  there, and each line is where its model sends it (fake-error-NNN lines in the error file with status NNN).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 import pytest
-import requests
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    Bundle,
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from batches_ext.resultset import parse_result_line
 from fake_server import FakeBatchesAPI, ManualClock
+from fake_server.lifecycle import Timings
+from tests.fake_server.calls import CHAT, call, upload
 from tests.reliability.conftest import bounded_or_long
 
-BASE = "https://fake.test/v1"
-TENANTS = {"a": {"OpenAI-Organization": "org-a"}, "b": {"OpenAI-Organization": "org-b", "OpenAI-Project": "p1"}}
-TERMINAL = {"completed", "failed", "expired", "cancelled"}
-# status -> the statuses it may be seen in next (steps may skip states: the clock jumps)
-NEXT = {
-    "validating": {"validating", "in_progress", "finalizing", "completed", "failed", "cancelling", "cancelled",
-                   "expired"},
-    "in_progress": {"in_progress", "finalizing", "completed", "cancelling", "cancelled", "expired", "failed"},
-    "finalizing": {"finalizing", "completed", "cancelling", "cancelled", "expired", "failed"},
-    "cancelling": {"cancelling", "cancelled"},
+TENANTS = {"a": {"openai-organization": "org-a"}, "b": {"openai-organization": "org-b"}}
+OTHER = {"a": "b", "b": "a"}
+TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+STAMPS = ("created_at", "in_progress_at", "finalizing_at", "completed_at", "failed_at", "expired_at",
+          "cancelling_at", "cancelled_at")
+TERMINAL_STAMP = {"completed": "completed_at", "failed": "failed_at", "expired": "expired_at",
+                  "cancelled": "cancelled_at"}
+# The stamps each status implies (set), beyond created_at; every other stamp must be null.
+IMPLIED = {
+    "validating": set(),
+    "in_progress": {"in_progress_at"},
+    "finalizing": {"in_progress_at", "finalizing_at"},
+    "completed": {"in_progress_at", "finalizing_at", "completed_at"},
+    "failed": {"failed_at"},
+    "cancelling": {"cancelling_at"},
+    "cancelled": {"cancelling_at", "cancelled_at"},
+    "expired": {"expired_at"},
 }
-ORDER = ["created_at", "in_progress_at", "finalizing_at", "completed_at"]
-STAMPS = ["created_at", "in_progress_at", "finalizing_at", "completed_at", "failed_at", "expired_at",
-          "cancelling_at", "cancelled_at"]
-COUNTERS = Counter()
+# Stamps a status may carry besides the implied ones (where it came from decides).
+OPTIONAL = {
+    "cancelling": {"in_progress_at", "finalizing_at"},
+    "cancelled": {"in_progress_at", "finalizing_at"},
+    "expired": {"in_progress_at", "finalizing_at"},
+}
+# One lifecycle step (reference 2.3; the fake also cancels `finalizing`, and a `cancelling` batch ends
+# `cancelled`, README "Choices where the API is silent").
+STEP = {
+    "validating": {"in_progress", "failed", "cancelling", "expired"},
+    "in_progress": {"finalizing", "cancelling", "expired"},
+    "finalizing": {"completed", "cancelling", "expired"},
+    "cancelling": {"cancelled"},
+}
 
 
-class FakeBatchesMachine(RuleBasedStateMachine):
+def _closure() -> dict[str, set[str]]:
+    """Statuses reachable in one or more steps (observations are sparse: the clock jumps over states)."""
+    reach: dict[str, set[str]] = {}
+    for start in STEP:
+        seen, todo = set(), list(STEP[start])
+        while todo:
+            status = todo.pop()
+            if status not in seen:
+                seen.add(status)
+                todo.extend(STEP.get(status, ()))
+        reach[start] = seen
+    return reach
+
+
+REACHABLE = _closure()
+GOOD_MODEL = "gpt-4o-mini"
+ERROR_MODELS = {"fake-error-400": 400, "fake-error-429": 429, "fake-error-500": 500, "fake-error-404": 404}
+BROKEN = {  # a line that fails validation -> (raw line, errors.data code)
+    "bad_json": (b'{"custom_id": "broken", "method": "POST",', "invalid_json_line"),
+    "wrong_url": (json.dumps({"custom_id": "broken", "method": "POST", "url": "/v1/embeddings",
+                              "body": {"model": GOOD_MODEL, "input": "x"}}).encode(), "invalid_url"),
+    "duplicate": (json.dumps({"custom_id": "c-0", "method": "POST", "url": CHAT,
+                              "body": {"model": GOOD_MODEL, "messages": []}}).encode(), "duplicate_custom_id"),
+    "stream": (json.dumps({"custom_id": "broken", "method": "POST", "url": CHAT,
+                           "body": {"model": GOOD_MODEL, "messages": [], "stream": True}}).encode(),
+               "streaming_unsupported"),
+}
+
+COUNTERS: Counter = Counter()
+
+
+class Crash(AssertionError):
+    """The handler raised instead of answering."""
+
+
+class BatchLifecycleMachine(RuleBasedStateMachine):
     files = Bundle("files")
     batches = Bundle("batches")
 
-    @initialize()
-    def start(self) -> None:
-        self.fake = FakeBatchesAPI(clock=ManualClock(), seed=1)
-        self.http = self.fake.requests_session(BASE)
-        self.http.headers["Authorization"] = "Bearer sk-machine"
-        self.seen: dict[str, dict] = {}       # batch id -> the last state seen
-        self.owner: dict[str, str] = {}       # batch id -> tenant
-        self.inputs: dict[str, set[str]] = {}  # batch id -> custom_ids of its input
-        self.file_inputs: dict[str, tuple[str, set[str]]] = {}
+    def __init__(self) -> None:
+        super().__init__()
+        # 60 s per line: a cancel or an expiry often lands while some lines are done and some are not
+        self.fake = FakeBatchesAPI(clock=ManualClock(), seed=7, timings=Timings(validation=10, per_request=60))
+        self.files_in: dict[str, dict[str, Any]] = {}    # file id -> tenant, models by custom_id, broken
+        self.batch_in: dict[str, dict[str, Any]] = {}    # batch id -> tenant, models, expected validation error
+        self.order: dict[str, list[str]] = {"a": [], "b": []}  # batch ids per tenant, oldest first
+        self.seen: dict[str, dict] = {}                  # batch id -> the last Batch object seen
+        self.peak: dict[str, tuple[int, int]] = {}       # batch id -> most (completed, ran) seen while running
+        self.checks = 0
 
-    def _call(self, tenant: str, method: str, path: str, **kw) -> requests.Response:
+    # ------------------------------------------------------------------ HTTP
+
+    def _call(self, tenant: str, method: str, path: str, body: Any = None, query: str = "") -> Any:
         COUNTERS["requests"] += 1
-        answer = self.http.request(method, BASE + path, headers=TENANTS[tenant], **kw)
-        assert answer.status_code < 500, answer.text
+        try:
+            answer = call(self.fake, method, path, body, query=query, headers=TENANTS[tenant])
+        except Exception as exc:  # noqa: BLE001 - any exception out of the handler is the bug
+            raise Crash(f"{method} {path} raised {exc!r}") from exc
+        assert answer.status < 500, (method, path, answer.status, answer.read())
+        assert "x-request-id" in answer.headers
         return answer
+
+    def _get(self, tenant: str, batch_id: str) -> dict:
+        answer = self._call(tenant, "GET", f"/batches/{batch_id}")
+        assert answer.status == 200, answer.read()
+        return answer.json()
+
+    def _now(self) -> int:
+        return int(self.fake.clock.now())
 
     # ------------------------------------------------------------------ rules
 
     @rule(target=files, tenant=st.sampled_from(sorted(TENANTS)),
-          models=st.lists(st.sampled_from(["gpt-4o-mini"] * 4 + ["fake-error-500", "fake-error-400"]),
-                          min_size=1, max_size=8))
-    def upload(self, tenant: str, models: list[str]) -> str:
-        lines = [{"custom_id": f"c-{i}", "method": "POST", "url": "/v1/chat/completions",
-                  "body": {"model": m, "messages": [{"role": "user", "content": str(i)}]}}
+          models=st.lists(st.sampled_from([GOOD_MODEL] * 6 + sorted(ERROR_MODELS)), min_size=1, max_size=8),
+          broken=st.sampled_from([None] * 12 + sorted(BROKEN)), broken_at=st.integers(0, 7))
+    def upload_input(self, tenant: str, models: list[str], broken: str | None, broken_at: int) -> str:
+        lines = [json.dumps({"custom_id": f"c-{i}", "method": "POST", "url": CHAT,
+                             "body": {"model": m, "messages": [{"role": "user", "content": f"say {i}"}]}}).encode()
                  for i, m in enumerate(models)]
-        content = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
-        answer = self._call(tenant, "POST", "/files", files={"file": ("in.jsonl", content)}, data={"purpose": "batch"})
-        assert answer.status_code == 200, answer.text
+        broken_line = None
+        if broken is not None:
+            broken_at = len(lines) if broken == "duplicate" else min(broken_at, len(lines))
+            lines.insert(broken_at, BROKEN[broken][0])
+            broken_line = broken_at + 1
+        content = b"".join(line + b"\n" for line in lines)
+        try:
+            answer = upload(self.fake, content, headers=TENANTS[tenant])
+        except Exception as exc:  # noqa: BLE001
+            raise Crash(f"upload raised {exc!r}") from exc
+        assert answer.status == 200, answer.read()
         file_id = answer.json()["id"]
-        self.file_inputs[file_id] = (tenant, {line["custom_id"] for line in lines})
+        self.files_in[file_id] = {"tenant": tenant, "models": {f"c-{i}": m for i, m in enumerate(models)},
+                                  "broken": None if broken is None else (broken_line, BROKEN[broken][1])}
         COUNTERS["steps"] += 1
         return file_id
 
-    @rule(target=batches, file_id=files)
-    def create(self, file_id: str) -> str:
-        tenant, custom_ids = self.file_inputs[file_id]
-        answer = self._call(tenant, "POST", "/batches", json={"input_file_id": file_id, "completion_window": "24h",
-                                                              "endpoint": "/v1/chat/completions"})
-        assert answer.status_code == 200, answer.text
+    @rule(target=batches, file_id=files, foreign=st.sampled_from([False] * 9 + [True]))
+    def create(self, file_id: str, foreign: bool) -> str:
+        source = self.files_in[file_id]
+        tenant = OTHER[source["tenant"]] if foreign else source["tenant"]
+        answer = self._call(tenant, "POST", "/batches",
+                            {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"})
+        assert answer.status == 200, answer.read()
         batch = answer.json()
         assert batch["status"] == "validating" and batch["input_file_id"] == file_id
-        self.owner[batch["id"]], self.inputs[batch["id"]] = tenant, custom_ids
+        assert batch["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
+        assert batch["created_at"] == self._now()
+        expected = ("missing_file" if foreign else None) or source["broken"]
+        self.batch_in[batch["id"]] = {"tenant": tenant, "models": source["models"], "invalid": expected}
+        self.order[tenant].append(batch["id"])
+        self._check(batch, None)
+        self.seen[batch["id"]] = batch
         COUNTERS["steps"] += 1
+        COUNTERS["batches created"] += 1
         return batch["id"]
 
-    @rule(batch_id=batches)
-    def cancel(self, batch_id: str) -> None:
-        before = self._get(batch_id)["status"]
-        answer = self._call(self.owner[batch_id], "POST", f"/batches/{batch_id}/cancel")
-        if before in ("completed", "failed", "expired"):
-            assert answer.status_code == 409, answer.text
-            assert f"status '{before}'" in answer.json()["error"]["message"]
-        else:
-            assert answer.status_code == 200, answer.text
-            assert answer.json()["status"] in ("cancelling", "cancelled")
+    @rule(batch_id=batches, as_other=st.sampled_from([False] * 7 + [True]))
+    def cancel(self, batch_id: str, as_other: bool) -> None:
+        self._cancel(batch_id, as_other)
         COUNTERS["steps"] += 1
+
+    def _cancel(self, batch_id: str, as_other: bool) -> None:
+        owner = self.batch_in[batch_id]["tenant"]
+        before = self._get(owner, batch_id)
+        if as_other:  # another tenant cannot see, let alone cancel, the batch
+            answer = self._call(OTHER[owner], "POST", f"/batches/{batch_id}/cancel")
+            assert answer.status == 404, answer.read()
+            assert self._get(owner, batch_id) == before
+            COUNTERS["foreign cancels refused"] += 1
+            return
+        answer = self._call(owner, "POST", f"/batches/{batch_id}/cancel")
+        status = before["status"]
+        COUNTERS[f"cancel while {status}"] += 1
+        if status in ("completed", "failed", "expired"):
+            assert answer.status == 409, answer.read()
+            assert answer.json() == {"error": {"message": f"Cannot cancel a batch with status '{status}'.",
+                                               "type": "invalid_request_error", "param": None, "code": None}}
+            COUNTERS["409 on cancel of a finished batch"] += 1
+        else:
+            assert answer.status == 200, answer.read()
+            after = answer.json()
+            if status in ("cancelling", "cancelled"):
+                assert after == before, "a repeated cancel changed the batch"
+            else:
+                assert after["status"] == "cancelling" and after["cancelling_at"] == self._now(), after
+                assert after["output_file_id"] is None and after["error_file_id"] is None
+            self._check(after, before)
+            self.seen[batch_id] = after
+            COUNTERS["cancels accepted"] += 1
 
     @rule(batch_id=batches)
     def expire(self, batch_id: str) -> None:
-        status = self._get(batch_id)["status"]
-        if status == "cancelling":
-            with pytest.raises(ValueError, match="can only end cancelled"):
-                self.fake.expire(batch_id)
-        elif status not in TERMINAL:
-            self.fake.expire(batch_id)
+        self._expire(batch_id)
         COUNTERS["steps"] += 1
 
-    @rule(seconds=st.one_of(st.integers(0, 60), st.integers(0, 4000), st.just(90_000)))
+    def _expire(self, batch_id: str) -> None:
+        status = self._get(self.batch_in[batch_id]["tenant"], batch_id)["status"]
+        COUNTERS[f"expire while {status}"] += 1
+        if status in TERMINAL or status == "cancelling":
+            with pytest.raises(ValueError):
+                self.fake.expire(batch_id)
+        else:
+            batch = self.fake.expire(batch_id)
+            assert batch["status"] == "expired" and batch["expired_at"] == self._now(), batch
+
+    @rule(seconds=st.one_of(st.integers(0, 120), st.integers(0, 120), st.sampled_from([300, 3_600, 86_400])))
     def advance(self, seconds: int) -> None:
         self.fake.advance(seconds)
         COUNTERS["steps"] += 1
+        COUNTERS["seconds advanced"] += seconds
 
-    @rule(tenant=st.sampled_from(sorted(TENANTS)), limit=st.integers(1, 7))
-    def list_pages(self, tenant: str, limit: int) -> None:
-        ids, after = [], None
-        while True:
-            params = {"limit": limit, **({"after": after} if after else {})}
-            page = self._call(tenant, "GET", "/batches", params=params).json()
-            assert len(page["data"]) <= limit
-            ids += [b["id"] for b in page["data"]]
-            if not page["has_more"]:
-                break
-            after = page["last_id"]
-        mine = {b for b, owner in self.owner.items() if owner == tenant}
-        assert len(ids) == len(set(ids)), "a batch listed twice"
-        assert set(ids) == mine, "a batch missing from, or foreign to, the tenant's list"
+    @rule(batch_id=batches, fraction=st.floats(0.0, 1.0), then=st.sampled_from(["cancel", "expire", "wait"]))
+    def advance_partway(self, batch_id: str, fraction: float, then: str) -> None:
+        """Jump to a point inside one batch's processing, then cancel or expire it there (or not)."""
+        batch = self.seen[batch_id]
+        if batch["status"] in ("validating", "in_progress"):
+            timings = self.fake.timings
+            span = timings.validation + timings.per_request * len(self.batch_in[batch_id]["models"])
+            target = batch["created_at"] + int(fraction * span)
+            self.fake.advance(max(0, target - self._now()))
+            self.every_batch_keeps_its_invariants()
+            if then == "cancel":
+                self._cancel(batch_id, False)
+            elif then == "expire":
+                self._expire(batch_id)
         COUNTERS["steps"] += 1
-        COUNTERS["listings"] += 1
+
+    @rule(tenant=st.sampled_from(sorted(TENANTS)),
+          limit=st.one_of(st.integers(1, 8), st.sampled_from([0, -3, 100, 250])))
+    def list_pages(self, tenant: str, limit: int) -> None:
+        self._page_through(tenant, limit)
+        COUNTERS["steps"] += 1
 
     # ------------------------------------------------------------------ invariants
 
-    def _get(self, batch_id: str) -> dict:
-        answer = self._call(self.owner[batch_id], "GET", f"/batches/{batch_id}")
-        assert answer.status_code == 200
-        return answer.json()
-
     @invariant()
     def every_batch_keeps_its_invariants(self) -> None:
-        if not hasattr(self, "fake"):
-            return
-        for batch_id in self.owner:
-            now = self._get(batch_id)
-            before = self.seen.get(batch_id)
-            self._check(now, before)
+        for batch_id, info in self.batch_in.items():
+            now = self._get(info["tenant"], batch_id)
+            self._check(now, self.seen.get(batch_id))
             self.seen[batch_id] = now
+            foreign = self._call(OTHER[info["tenant"]], "GET", f"/batches/{batch_id}")
+            assert foreign.status == 404, "another tenant can read the batch"
+            self.checks += 1
             COUNTERS["invariant checks"] += 1
+        for tenant in TENANTS:  # and each tenant's list pages through them exactly once
+            self._page_through(tenant, 1 + self.checks % 5)
+
+    def _page_through(self, tenant: str, limit: int) -> None:
+        page_size = max(1, min(100, limit))
+        query_limit = f"limit={limit}"
+        listed: list[dict] = []
+        after = None
+        for _ in range(len(self.order[tenant]) + 2):
+            query = query_limit + (f"&after={after}" if after else "")
+            answer = self._call(tenant, "GET", "/batches", query=query)
+            assert answer.status == 200, answer.read()
+            page = answer.json()
+            data = page["data"]
+            assert page["object"] == "list" and len(data) <= page_size
+            assert page["first_id"] == (data[0]["id"] if data else None)
+            assert page["last_id"] == (data[-1]["id"] if data else None)
+            listed += data
+            if not page["has_more"]:
+                break
+            assert len(data) == page_size, "has_more on a short page"
+            after = data[-1]["id"]
+        else:
+            raise AssertionError("has_more never became false")
+        ids = [b["id"] for b in listed]
+        assert len(ids) == len(set(ids)), "a batch listed twice"
+        assert ids == self.order[tenant][::-1], "the list is not every batch of the tenant, newest first"
+        for batch in listed:  # the clock has not moved since the last GET: the list shows the same objects
+            assert batch == self.seen[batch["id"]]
+        COUNTERS["listings paged"] += 1
+
+    # ------------------------------------------------------------------ checks
 
     def _check(self, now: dict, before: dict | None) -> None:
-        c = now["request_counts"]
-        assert c["completed"] + c["failed"] <= c["total"]
-        if now["status"] == "completed":
-            assert c["completed"] + c["failed"] == c["total"] == len(self.inputs[now["id"]])
-        stamps = [now[k] for k in ORDER if now[k] is not None]
-        assert stamps == sorted(stamps), now
-        if now["cancelled_at"] is not None:
-            assert now["cancelling_at"] is not None and now["cancelling_at"] <= now["cancelled_at"]
+        info = self.batch_in[now["id"]]
+        status, clock = now["status"], self._now()
+        assert status in IMPLIED, status
+        # stamps: implied ones set, others null, never in the future, ordered
+        set_stamps = {k for k in STAMPS if now[k] is not None} - {"created_at"}
+        missing = IMPLIED[status] - set_stamps
+        extra = set_stamps - IMPLIED[status] - OPTIONAL.get(status, set())
+        assert not missing and not extra, f"{status}: missing {missing}, unexpected {extra}: {now}"
+        assert now["expires_at"] == now["created_at"] + 86_400
         for key in STAMPS:
             if now[key] is not None:
-                assert now[key] >= now["created_at"]
-        if before is None:
-            return
-        for key in STAMPS:
-            if before[key] is not None:
-                assert now[key] == before[key], f"{key} changed: {before[key]} -> {now[key]}"
-        if before["status"] in TERMINAL:
-            assert now == before, "a terminal batch changed"
+                assert isinstance(now[key], int) and now["created_at"] <= now[key] <= clock, (key, now, clock)
+        chain = [now[k] for k in ("created_at", "in_progress_at", "finalizing_at", "completed_at") if now[k]]
+        assert chain == sorted(chain), now
+        if now["cancelled_at"] is not None:
+            assert now["cancelling_at"] <= now["cancelled_at"]
+        if status in TERMINAL:
+            end = now[TERMINAL_STAMP[status]]
+            assert all(now[k] <= end for k in STAMPS if now[k] is not None), now
+        if now["cancelling_at"] is not None:
+            assert all(now[k] <= now["cancelling_at"] for k in ("in_progress_at", "finalizing_at") if now[k])
+        # errors, files, counts
+        assert (now["errors"] is not None) == (status == "failed"), now
+        if status not in TERMINAL or status == "failed":
+            assert now["output_file_id"] is None and now["error_file_id"] is None, now
+        c = now["request_counts"]
+        assert 0 <= c["completed"] and 0 <= c["failed"] and c["completed"] + c["failed"] <= c["total"], c
+        if now["in_progress_at"] is None:
+            assert c == {"total": 0, "completed": 0, "failed": 0}, now
         else:
-            assert now["status"] in NEXT[before["status"]], f"{before['status']} -> {now['status']}"
-        assert c["completed"] >= before["request_counts"]["completed"]
-        assert c["failed"] >= before["request_counts"]["failed"]
-        if now["status"] in TERMINAL and before["status"] not in TERMINAL:
+            assert c["total"] == len(info["models"]), now
+        if status in ("completed", "expired"):  # (an expiry during validation ran nothing: total 0)
+            assert c["completed"] + c["failed"] == c["total"], now
+        # what validation decides
+        if info["invalid"] is not None:
+            assert status in ("validating", "failed", "cancelling", "cancelled", "expired"), now
+            assert now["in_progress_at"] is None
+        else:
+            assert status != "failed", now
+        if status == "failed":
+            self._check_validation_errors(now, info["invalid"])
+        # against the previous observation
+        if before is not None:
+            for key in STAMPS + ("expires_at",):
+                if before[key] is not None:
+                    assert now[key] == before[key], f"{key} changed: {before[key]} -> {now[key]}"
+            if before["status"] in TERMINAL:
+                assert now == before, f"a {before['status']} batch changed"
+            elif now["status"] != before["status"]:
+                assert now["status"] in REACHABLE[before["status"]], f"{before['status']} -> {now['status']}"
+            b = before["request_counts"]
+            assert c["completed"] >= b["completed"] and c["failed"] >= b["failed"], (b, c)
+        if status not in TERMINAL:
+            completed, ran = self.peak.get(now["id"], (0, 0))
+            self.peak[now["id"]] = (max(completed, c["completed"]), max(ran, c["completed"] + c["failed"]))
+        elif before is None or before["status"] not in TERMINAL:
+            COUNTERS[f"ended {status}"] += 1
             self._check_results(now)
 
+    def _check_validation_errors(self, batch: dict, expected: Any) -> None:
+        data = batch["errors"]["data"]
+        assert batch["errors"]["object"] == "list" and data, batch
+        for error in data:
+            assert set(error) == {"code", "message", "param", "line"}, error
+        if expected == "missing_file":
+            assert [(e["code"], e["param"], e["line"]) for e in data] == [("invalid_request", "file_id", None)]
+        else:
+            line, code = expected
+            assert (line, code) in {(e["line"], e["code"]) for e in data}, (expected, data)
+
+    def _content(self, tenant: str, file_id: str) -> list[bytes]:
+        answer = self._call(tenant, "GET", f"/files/{file_id}/content")
+        assert answer.status == 200, answer.read()
+        assert self._call(OTHER[tenant], "GET", f"/files/{file_id}/content").status == 404
+        meta = self._call(tenant, "GET", f"/files/{file_id}").json()
+        body = answer.read()
+        assert meta["purpose"] == "batch_output" and meta["bytes"] == len(body), meta
+        return [line for line in body.split(b"\n") if line]
+
     def _check_results(self, batch: dict) -> None:
-        """The finished lines are all there, once each, and belong to the input (cancel/expiry included)."""
-        found: list[str] = []
-        for key in ("output_file_id", "error_file_id"):
-            if batch[key]:
-                body = self._call(self.owner[batch["id"]], "GET", f"/files/{batch[key]}/content").content
-                found += [json.loads(line)["custom_id"] for line in body.splitlines() if line.strip()]
+        """The files of a batch that just ended: every finished line kept, once, where its model sends it."""
+        info, status, c = self.batch_in[batch["id"]], batch["status"], batch["request_counts"]
+        models = info["models"]
+        COUNTERS["result sets checked"] += 1
+        if status == "failed":
+            return
+        out = [parse_result_line(raw) for raw in self._content(info["tenant"], batch["output_file_id"])] \
+            if batch["output_file_id"] else []
+        err = [parse_result_line(raw) for raw in self._content(info["tenant"], batch["error_file_id"])] \
+            if batch["error_file_id"] else []
+        found = [r.custom_id for r in out + err]
         duplicates = len(found) - len(set(found))
-        strangers = set(found) - self.inputs[batch["id"]]
-        c = batch["request_counts"]
-        missing = (c["completed"] + c["failed"]) - len(found) if batch["status"] != "failed" else 0
-        COUNTERS["results checked"] += 1
-        COUNTERS["results lost"] += max(missing, 0) + duplicates + len(strangers)
-        assert not duplicates and not strangers, batch
-        assert missing == 0, f"{batch['status']} batch: counts say {c}, files hold {len(found)} lines"
+        strangers = set(found) - set(models)
+        kept = len(out) + sum(1 for r in err if r.status == "error")  # lines that ran
+        peak_completed, peak_ran = self.peak.get(batch["id"], (0, 0))  # seen finished before the end
+        lost = max(0, peak_completed - len(out), peak_ran - kept)
+        COUNTERS["results lost"] += duplicates + len(strangers) + lost
+        if status in ("cancelled", "expired"):
+            COUNTERS["results lost after cancel/expiry"] += duplicates + len(strangers) + lost
+            COUNTERS["finished lines kept after cancel/expiry"] += kept
+        assert not duplicates and not strangers, (found, models)
+        assert not lost, f"{status}: {lost} finished lines missing from the files"
+        assert (len(out), len(err)) == (c["completed"], c["failed"]), (status, c, len(out), len(err))
+        for r in out:
+            assert r.ok and models[r.custom_id] == GOOD_MODEL, r
+        for r in err:
+            if r.status == "expired":
+                assert status == "expired" and r.status_code is None and r.body is None, r
+            else:
+                assert r.status == "error" and r.status_code == ERROR_MODELS[models[r.custom_id]], r
+        if status == "completed" or (status == "expired" and batch["in_progress_at"] is not None):
+            assert set(found) == set(models), "a line of the input has no result"
+        if status == "completed":
+            assert {r.custom_id for r in err} == {k for k, m in models.items() if m in ERROR_MODELS}
 
 
 def _settings(examples: int, steps: int) -> settings:
     return settings(max_examples=examples, stateful_step_count=steps, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], database=None)
+                    database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
-@pytest.mark.parametrize("size", bounded_or_long((150, 40), (2000, 60)))
-def test_the_fake_keeps_its_invariants_under_random_operations(size: tuple[int, int], report) -> None:
+@pytest.mark.parametrize("size", bounded_or_long((150, 40), (1500, 50)))
+def test_the_batch_lifecycle_holds_under_random_operations(size: tuple[int, int], report) -> None:
     COUNTERS.clear()
     examples, steps = size
-    run_state_machine_as_test(FakeBatchesMachine, settings=_settings(examples, steps))
+    run_state_machine_as_test(BatchLifecycleMachine, settings=_settings(examples, steps))
+    outcomes = ", ".join(f"{COUNTERS['ended ' + s]} {s}" for s in ("completed", "failed", "expired", "cancelled"))
     report.add("state machine", "runs x max steps", f"{examples} x {steps}")
     report.add("state machine", "steps run", COUNTERS["steps"])
-    report.add("state machine", "invariant checks (one batch, one step)", COUNTERS["invariant checks"])
-    report.add("state machine", "paged listings checked", COUNTERS["listings"])
-    report.add("state machine", "finished batches' result files checked", COUNTERS["results checked"])
-    report.loss("state machine", "result lines lost or duplicated", COUNTERS["results lost"])
-    assert COUNTERS["invariant checks"] > examples and COUNTERS["results checked"] > 0
+    report.add("state machine", "invariant checks (one batch after one step)", COUNTERS["invariant checks"])
+    report.add("state machine", "HTTP requests", COUNTERS["requests"])
+    report.add("state machine", "batches created", COUNTERS["batches created"])
+    report.add("state machine", "batches ended", outcomes)
+    report.add("state machine", "listings paged through", COUNTERS["listings paged"])
+    report.add("state machine", "409s on cancel of a finished batch", COUNTERS["409 on cancel of a finished batch"])
+    report.add("state machine", "finished lines kept after cancel/expiry",
+               COUNTERS["finished lines kept after cancel/expiry"])
+    report.loss("state machine", "results lost after cancel/expiry", COUNTERS["results lost after cancel/expiry"])
+    report.loss("state machine", "result lines lost, duplicated or foreign", COUNTERS["results lost"])
+    # the run reached every terminal outcome, so every check above was exercised
+    for status in ("completed", "failed", "expired", "cancelled"):
+        assert COUNTERS[f"ended {status}"] > 0, f"no batch ended {status}: the run is too small"
+    assert COUNTERS["409 on cancel of a finished batch"] > 0 and COUNTERS["finished lines kept after cancel/expiry"] > 0
 
 
-def test_the_machine_catches_a_broken_invariant(monkeypatch) -> None:
-    """A stamp that moves is caught (the checks are not vacuous)."""
-    machine = FakeBatchesMachine()
-    machine.start()
-    batch = machine.fake.seed_batch("in_progress", requests=2)
-    machine.owner[batch["id"]], machine.inputs[batch["id"]] = "default", {"request-1", "request-2"}
-    TENANTS["default"] = {}
-    try:
+def test_the_machine_catches_a_stamp_that_moves() -> None:
+    """The checks are not vacuous: a previous observation with a different stamp is reported."""
+    machine = BatchLifecycleMachine()
+    file_id = machine.upload_input("a", [GOOD_MODEL, "fake-error-500"], None, 0)
+    batch_id = machine.create(file_id, False)
+    machine.fake.advance(31)
+    machine.every_batch_keeps_its_invariants()
+    assert machine.seen[batch_id]["status"] == "in_progress"
+    machine.seen[batch_id] = {**machine.seen[batch_id], "in_progress_at": machine.seen[batch_id]["in_progress_at"] - 1}
+    with pytest.raises(AssertionError, match="in_progress_at changed"):
         machine.every_batch_keeps_its_invariants()
-        moved = {**machine.seen[batch["id"]], "created_at": batch["created_at"] - 1}
-        machine.seen[batch["id"]] = moved
-        with pytest.raises(AssertionError, match="created_at changed"):
-            machine.every_batch_keeps_its_invariants()
-    finally:
-        del TENANTS["default"]
+
+
+def test_the_machine_catches_a_lost_result() -> None:
+    """A batch whose counts once showed more finished lines than its files hold is reported as a loss."""
+    machine = BatchLifecycleMachine()
+    file_id = machine.upload_input("b", [GOOD_MODEL] * 4, None, 0)
+    batch_id = machine.create(file_id, False)
+    machine.fake.advance(40)
+    machine.every_batch_keeps_its_invariants()
+    machine.peak[batch_id] = (5, 5)  # pretend 5 lines had been seen finished before the cancel
+    machine._cancel(batch_id, False)
+    machine.fake.advance(60)
+    with pytest.raises(AssertionError, match="finished lines missing"):
+        machine.every_batch_keeps_its_invariants()
