@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
+import jsonschema
 import pytest
 import schemathesis
 import yaml
@@ -177,7 +177,7 @@ class _Judge:
     def __init__(self, fake: FakeBatchesAPI, base_url: str = "") -> None:
         self.fake = fake
         self.base_url = base_url
-        self.error_envelope = jsonschema_rs.Draft202012Validator(
+        self.error_envelope = jsonschema.Draft202012Validator(
             {"$ref": "#/components/schemas/ErrorResponse", "components": SCHEMA_DICT["components"]})
         self.requests = 0
         self.per_operation: Counter[str] = Counter()
@@ -196,7 +196,7 @@ class _Judge:
             case.validate_response(response, checks=checks, headers=AUTH)
         except FailureGroup as group:
             found += [("5xx" if isinstance(failure, ServerError) else "non-conforming",
-                       f"{failure.title}: {failure.message}") for failure in group.exceptions]
+                       f"{status} {failure.title}: {failure.message}".rstrip(": ")) for failure in group.exceptions]
         if status >= 500:
             if not any(kind == "5xx" for kind, _ in found):
                 found.append(("5xx", f"status {status}"))
@@ -226,7 +226,7 @@ class _Judge:
             body = json.loads(response.content)
         except ValueError as exc:
             return [("non-conforming", f"{status} body is not JSON: {exc}")]
-        return [("non-conforming", f"{status} is not an ErrorResponse: {e.message} at {list(e.instance_path)}")
+        return [("non-conforming", f"{status} is not an ErrorResponse: {e.message} at {list(e.absolute_path)}")
                 for e in self.error_envelope.iter_errors(body)]
 
     def run(self, case: schemathesis.Case) -> None:
@@ -298,7 +298,8 @@ def _verdict(judge: _Judge, report: Any, started: float) -> None:
     report.loss("contract", "non-conforming responses", len(judge.failures["non-conforming"]))
     assert set(judge.per_operation) == OPERATIONS, sorted(OPERATIONS - set(judge.per_operation))
     for kind, found in judge.failures.items():
-        assert not found, f"{len(found)} {kind}:\n" + "\n".join(found[:SHOWN])
+        assert not found, (f"{len(found)} {kind} (the commands filter the key; the server accepts only "
+                           f"'Authorization: Bearer {KEY}'):\n" + "\n".join(found[:SHOWN]))
 
 
 # ------------------------------------------------------------------------------------------ the tests
