@@ -126,9 +126,12 @@ def _run(fake: FakeBatchesAPI, request: Request, tenant_key: tuple, fn: Handler,
             prepared = err
     with fake._lock:
         tenant = fake._tenant(tenant_key)
-        if idem and idem in tenant.idempotency:  # a concurrent twin got here first
-            _, status, payload = tenant.idempotency[idem]
-            return status, payload
+        twin = tenant.idempotency.get(idem) if idem else None
+        if twin is not None and twin[0] == request.path:  # a concurrent twin got here first
+            blob = getattr(prepared, "blob", None)
+            if blob is not None:  # this copy of the upload is not kept
+                blob.discard()
+            return twin[1], twin[2]
         try:
             result = fn(fake, tenant, request, prepared=prepared, **args)
         except ApiError as err:

@@ -34,6 +34,7 @@ MAX_BATCH_FILE_BYTES = 200 * 1024 * 1024
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_BATCH_LINES = 50_000
 BATCH_FILE_SECONDS = 30 * 86_400
+MAX_FIELD_BYTES = 64 * 1024  # a text field (purpose, expires_after[...]) is tiny: never buffer more
 
 
 class UploadError(Exception):
@@ -60,6 +61,8 @@ class _Collector:
         self.upload = Upload()
         self.limit = limit
         self.too_large = False
+        self.field_too_large: str | None = None
+        self._field_size = 0
         self._headers: dict[bytes, bytes] = {}
         self._name: bytes = b""
         self._value: list[bytes] = []
@@ -87,6 +90,7 @@ class _Collector:
 
     def part_begin(self) -> None:
         self._headers, self._value, self._writer = {}, [], None
+        self._field_size = 0
 
     def header_end(self) -> None:
         self._headers[self._header_field.lower()] = self._header_value
@@ -104,6 +108,11 @@ class _Collector:
     def part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
         if self._writer is None:
+            if self._field_size + len(chunk) > MAX_FIELD_BYTES:
+                self.field_too_large = self._name.decode("utf-8", "replace")[:64]
+                self._value = []
+                return  # keep draining, buffer nothing more
+            self._field_size += len(chunk)
             self._value.append(chunk)
             return
         if self.too_large:
@@ -151,6 +160,10 @@ def parse_upload(request: Request) -> Upload:
         collector.abort()
         raise
     upload = collector.upload
+    if collector.field_too_large is not None:
+        _discard(upload)
+        name = collector.field_too_large
+        raise UploadError(f"Invalid '{name}': string too long.", param=name, code="string_above_max_length")
     purpose = upload.fields.get("purpose")
     if not purpose:
         _discard(upload)
@@ -159,7 +172,8 @@ def parse_upload(request: Request) -> Upload:
         _discard(upload)
         allowed = ", ".join(f"'{p}'" for p in PURPOSES)
         raise UploadError(
-            f"Invalid value: '{purpose}'. Supported values are: {allowed}.", param="purpose", code="invalid_value"
+            f"Invalid value: '{purpose[:64]}'. Supported values are: {allowed}.", param="purpose",
+            code="invalid_value",
         )
     if upload.filename is None:
         raise UploadError("Missing required parameter: 'file'.", param="file", code="missing_required_parameter")

@@ -128,6 +128,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
+        lengths = {v.strip() for v in self.headers.get_all("content-length") or ()}
+        if len(lengths) > 1 or not all(v.isdigit() for v in lengths):  # RFC 9112 6.3: unrecoverable framing
+            self.close_connection = True
+            self._send(_error(400, "Bad request: conflicting or invalid Content-Length."))
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         body = self._body(headers)
         request = Request(self.command, url.path, url.query, headers, body)
