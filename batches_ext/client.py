@@ -7,7 +7,9 @@
     client = BatchesClient.offline()              # same API against an in-process FakeBatchesAPI
 
 Every call has a (connect, read) timeout; retries follow `_retry` (408/429/5xx/connection errors,
-never 409); every POST carries one `Idempotency-Key` reused by all of its retries. The key is only
+never 409); every POST carries one `Idempotency-Key` reused by all of its retries. An upload answered
+with a redirect fails at once naming the Location (its streamed body cannot be replayed); a DELETE whose
+retry finds the object gone counts as done (the first attempt's answer was lost). The key is only
 ever placed in the Authorization header and is never shown by `repr()` or by any exception.
 """
 
@@ -223,9 +225,13 @@ class BatchesClient:
         return self._file(self._request("GET", f"/files/{_path_id(file_id, 'file_id')}"))
 
     def delete_file(self, file_id: str) -> bool:
-        """`DELETE /files/{id}`: True when the API reports the file deleted."""
-        payload = self._json(self._request("DELETE", f"/files/{_path_id(file_id, 'file_id')}"))
-        return bool(payload.get("deleted"))
+        """`DELETE /files/{id}`: True when the API reports the file deleted (also when a retry finds it
+        already gone: the first attempt deleted it and its answer was lost)."""
+        response = self._request("DELETE", f"/files/{_path_id(file_id, 'file_id')}")
+        if response.status_code == 404:
+            response.close()
+            return True
+        return bool(self._json(response).get("deleted"))
 
     def list_files(
         self,
@@ -325,7 +331,8 @@ class BatchesClient:
             failure: BatchesError | None = None
             try:
                 response = self._session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self._timeout, stream=stream
+                    method, url, params=params, data=data, headers=headers, timeout=self._timeout, stream=stream,
+                    allow_redirects=upload is None,  # a streamed upload cannot be replayed to a new location
                 )
             except requests.Timeout as exc:
                 failure = APITimeoutError(
@@ -345,8 +352,12 @@ class BatchesClient:
                 retries += 1
                 continue
             status = response.status_code
+            if upload is not None and response.is_redirect:
+                raise self._redirect_error(response)
             if status < 400:
                 return response
+            if method == "DELETE" and status == 404 and retries > 0:
+                return response  # an earlier attempt deleted it and its answer was lost: the caller sees a 404
             if can_retry and _retry.should_retry_status(status, response.headers):
                 delay = _retry.retry_delay(retries, response.headers, rand=self._random)
                 response.close()
@@ -372,6 +383,15 @@ class BatchesClient:
             payload,
             request_id=response.headers.get("x-request-id"),
             fallback=fallback or response.reason,
+            redact=self.settings.api_key,
+        )
+
+    def _redirect_error(self, response: requests.Response) -> BatchesError:
+        location = response.headers.get("location", "")
+        response.close()
+        return status_error(
+            response.status_code, None, request_id=response.headers.get("x-request-id"),
+            fallback=f"redirected to {location or 'another address'}; not followed: point base_url there",
             redact=self.settings.api_key,
         )
 

@@ -374,6 +374,26 @@ def _images(body: dict, digest: str, created: int) -> dict:
     }
 
 
+def _videos(body: dict, digest: str, created: int) -> dict:
+    """A finished video job (the spec's VideoResource); the fake renders no video."""
+    prompt, size, seconds = body.get("prompt"), body.get("size"), body.get("seconds")
+    return {
+        "id": f"video_{digest[:32]}",
+        "object": "video",
+        "model": body.get("model") or "sora-2",
+        "status": "completed",
+        "progress": 100,
+        "created_at": created,
+        "completed_at": created,
+        "expires_at": None,
+        "prompt": prompt if isinstance(prompt, str) else None,
+        "size": size if isinstance(size, str) else "720x1280",
+        "seconds": seconds if isinstance(seconds, str) else "4",
+        "remixed_from_video_id": None,
+        "error": None,
+    }
+
+
 _BUILDERS: dict[str, Callable[[dict, str, int], dict]] = {
     "/v1/chat/completions": _chat,
     "/v1/responses": _responses,
@@ -382,4 +402,5 @@ _BUILDERS: dict[str, Callable[[dict, str, int], dict]] = {
     "/v1/moderations": _moderations,
     "/v1/images/generations": _images,
     "/v1/images/edits": _images,
+    "/v1/videos": _videos,
 }

@@ -79,6 +79,7 @@ class ServerHandle:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     control = False
+    request_queue_size = socket.SOMAXCONN  # the default of 5 drops connections in a burst (1 s kernel retry)
     handle: ServerHandle
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:

@@ -1,4 +1,4 @@
-"""Fuzzing proves hostile input never crashes the fake or the core: every input gets a clean, documented outcome.
+"""Fuzzing proves hostile input never crashes the fake or the core: each input gets a clean, documented end.
 
 Inputs are arbitrary bytes and structured-but-hostile JSONL: random JSON values per line, wrong types for
 `custom_id` / `method` / `url` / `body`, huge numbers, NaN and Infinity, deep nesting, invalid UTF-8, BOMs,
@@ -7,10 +7,13 @@ CRLF, NUL bytes and very long lines. Targets and the outcomes allowed:
 * the fake's Files + Batches handler: uploading the bytes as a batch input and creating a batch answers
   a 4xx with the API's 4-key error envelope, or the batch ends `failed` with `errors.data` entries
   (code / message / param / line, the line inside the file), or it runs to `completed` with one result
-  line per input line. Never a 5xx, never an exception out of the handler. Hostile paths, query strings,
+  line per input line, each answered as its model says (a `fake-error-NNN` line with NNN; any other
+  line 200, or a documented per-line 400 for a bad parameter; never a 404 or 5xx made by the fake
+  itself). Never a 5xx, never an exception out of the handler. Hostile paths, query strings,
   JSON bodies and upload forms are answered below 500 too, every refusal with the envelope;
 * `batches_ext.jsonl.preflight` returns a `Preflight` whose problems name lines of the input (the same
-  for bytes, a bytearray and a path; arbitrary Python objects never crash it), and agrees with the fake's validator on which lines are bad;
+  for bytes, a bytearray and a path; arbitrary Python objects never crash it), and agrees with the fake's
+  validator on which lines are bad;
   `iter_jsonl` yields the lines' values or raises the project's `InputError` naming the first bad line;
 * `batches_ext.jobs.submit` (offline) refuses bad input with `InputError`, and the server never fails a
   batch it let through;
@@ -21,8 +24,10 @@ CRLF, NUL bytes and very long lines. Targets and the outcomes allowed:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -49,6 +54,18 @@ PROMPT_KEY = {"/v1/chat/completions": "messages", "/v1/embeddings": "input", "/v
 COUNTS: Counter = Counter()
 
 
+def _run(test: Any, examples: int) -> None:
+    """Run a module-level `@given` function with `examples`, wrapped afresh (the bounded and the long variant
+    of a test both run it, and hypothesis allows one `settings` per wrapped function)."""
+    inner = test.hypothesis.inner_test
+
+    @functools.wraps(inner, updated=())  # a new function object: no settings applied to it yet
+    def fresh(*args: Any, **kwargs: Any) -> Any:
+        return inner(*args, **kwargs)
+
+    given(**test.hypothesis._given_kwargs)(_settings(examples)(fresh))()
+
+
 def _settings(examples: int) -> settings:
     return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))
@@ -64,7 +81,8 @@ scalars = st.one_of(
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(max_size=8), inner, max_size=4)),
     max_leaves=12,
 )
 BODY_EXTRAS = ("model", "messages", "input", "prompt", "stream", "dimensions", "encoding_format", "n", "size",
@@ -78,13 +96,14 @@ def request_lines(draw: Any, endpoint: str) -> Any:
     if shape == "any":
         return draw(json_values)
     line: dict[str, Any] = {
-        "custom_id": draw(st.one_of(st.text(max_size=12), st.sampled_from(["r-1", "r-2", "r-1"]), json_values)),
+        "custom_id": draw(st.one_of(st.text(max_size=12), st.sampled_from(["r-1", "r-2", "r-1"]),
+                                    json_values)),
         "method": draw(st.one_of(st.just("POST"), st.just("POST"), json_values)),
         "url": draw(st.one_of(st.just(endpoint), st.just(endpoint), st.sampled_from(ENDPOINTS), json_values)),
     }
     body: dict[str, Any] = {
-        "model": draw(st.one_of(st.sampled_from(["gpt-4o-mini", "gpt-4o-mini", "fake-error-500", "fake-error-400",
-                                                 "other-model", ""]), json_values)),
+        "model": draw(st.one_of(st.sampled_from(["gpt-4o-mini", "gpt-4o-mini", "fake-error-500",
+                                                 "fake-error-400", "other-model", ""]), json_values)),
         PROMPT_KEY[endpoint]: draw(st.one_of(st.text(max_size=30), json_values)),
     }
     for key in draw(st.lists(st.sampled_from(BODY_EXTRAS), max_size=3)):
@@ -99,12 +118,14 @@ def request_lines(draw: Any, endpoint: str) -> Any:
 def clean_lines(draw: Any, endpoint: str) -> dict:
     """A valid request line whose prompt and extra body parameters are arbitrary (non-null) JSON."""
     finite = st.recursive(
-        st.one_of(st.booleans(), st.integers(-(10**40), 10**40), st.floats(allow_nan=False, allow_infinity=False),
-                  st.text(max_size=20)),
-        lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+        st.one_of(st.booleans(), st.integers(-(10**40), 10**40),
+                  st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20)),
+        lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                st.dictionaries(st.text(max_size=8), inner, max_size=4)),
         max_leaves=10,
     )
-    model = draw(st.sampled_from(["gpt-4o-mini"] * 3 + ["fake-error-400", "fake-error-500", "fake-error-429"]))
+    model = draw(st.sampled_from(["gpt-4o-mini"] * 3
+                                 + ["fake-error-400", "fake-error-500", "fake-error-429"]))
     body = {"model": model, PROMPT_KEY[endpoint]: draw(st.one_of(st.text(max_size=30), finite))}
     for key in draw(st.lists(st.sampled_from(BODY_EXTRAS[5:]), max_size=3)):
         body[key] = draw(finite)
@@ -120,7 +141,8 @@ def _deep(depth: int, kind: str) -> bytes:
 @st.composite
 def hostile_lines(draw: Any, endpoint: str) -> bytes:
     """One raw line: a JSON encoding of a request line, or something that is not quite one."""
-    kind = draw(st.sampled_from(["json"] * 6 + ["binary", "deep", "huge_number", "nan", "long", "bad_utf8", "text"]))
+    kind = draw(st.sampled_from(["json"] * 6
+                                + ["binary", "deep", "huge_number", "nan", "long", "bad_utf8", "text"]))
     if kind == "json":
         raw = json.dumps(draw(request_lines(endpoint)), ensure_ascii=draw(st.booleans())).encode("utf-8",
                                                                                               "surrogatepass")
@@ -139,14 +161,16 @@ def hostile_lines(draw: Any, endpoint: str) -> bytes:
             number if draw(st.booleans()) else b'"n"', endpoint.encode(), number)
     elif kind == "nan":
         raw = b'{"custom_id":"nan","method":"POST","url":"%s","body":{"model":"gpt-4o-mini","%s":%s}}' % (
-            endpoint.encode(), PROMPT_KEY[endpoint].encode(), draw(st.sampled_from([b"NaN", b"Infinity", b"-Infinity"])))
+            endpoint.encode(), PROMPT_KEY[endpoint].encode(),
+            draw(st.sampled_from([b"NaN", b"Infinity", b"-Infinity"])))
     elif kind == "long":
         size = draw(st.sampled_from([10_000, 300_000]))
         raw = json.dumps({"custom_id": "long", "method": "POST", "url": endpoint,
                           "body": {"model": "gpt-4o-mini", PROMPT_KEY[endpoint]: "x" * size}}).encode()
     elif kind == "bad_utf8":
-        raw = b'{"custom_id":"' + draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"])) + \
-            b'","method":"POST","url":"' + endpoint.encode() + b'","body":{"model":"gpt-4o-mini"}}'
+        bad = draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"]))
+        raw = b'{"custom_id":"' + bad + b'","method":"POST","url":"' + endpoint.encode() + \
+            b'","body":{"model":"gpt-4o-mini"}}'
     else:
         raw = draw(st.text(max_size=40)).encode("utf-8", "surrogatepass")
     if draw(st.integers(0, 9)) == 0:  # sprinkle: a BOM, a NUL byte, a stray CR
@@ -199,7 +223,8 @@ def _handle(fake: FakeBatchesAPI, method: str, path: str, body: Any = None, **kw
     assert "x-request-id" in answer.headers
     if answer.status >= 400:
         envelope = answer.json()
-        assert set(envelope) == {"error"} and set(envelope["error"]) == {"message", "type", "param", "code"}, envelope
+        assert set(envelope) == {"error"}, envelope
+        assert set(envelope["error"]) == {"message", "type", "param", "code"}, envelope
         assert isinstance(envelope["error"]["message"], str) and envelope["error"]["message"]
     return answer
 
@@ -238,23 +263,56 @@ def _fake_outcome(fake: FakeBatchesAPI, endpoint: str, content: bytes, filename:
         for error in data:
             assert set(error) == {"code", "message", "param", "line"}, error
             assert isinstance(error["code"], str) and isinstance(error["message"], str) and error["message"]
-            assert error["line"] is None or (isinstance(error["line"], int) and 1 <= error["line"] <= n), (error, n)
+            line = error["line"]
+            assert line is None or (isinstance(line, int) and 1 <= line <= n), (error, n)
         assert batch["output_file_id"] is None and batch["error_file_id"] is None
         return "failed"
     assert batch["status"] == "completed", batch
     assert batch["errors"] is None
     counts = batch["request_counts"]
     assert counts["total"] == n and counts["completed"] + counts["failed"] == n, (counts, n)
-    ids = []
+    results: list[ResultLine] = []
     for key in ("output_file_id", "error_file_id"):
         if batch[key]:
             text = _handle(fake, "GET", f"/files/{batch[key]}/content").read()
-            ids += [_fuzz("parse_result_line", parse_result_line, raw).custom_id for raw in text.splitlines()]
-    assert len(ids) == len(set(ids)) == n, "every input line has exactly one result line"
+            results += [_fuzz("parse_result_line", parse_result_line, raw) for raw in text.splitlines()]
+    ids = [r.custom_id for r in results]
+    models = _models_by_custom_id(content)
+    assert len(ids) == len(set(ids)) == n, "every input line has exactly one result"
+    assert set(ids) == set(models), "a result for a custom_id that is not in the input"
+    assert len([r for r in results if r.ok]) == counts["completed"], (counts, results)
+    for result in results:
+        _check_line_answer(result, models[result.custom_id])
     return "completed"
 
 
-@given(case=hostile_files(), filename=st.sampled_from(["input.jsonl"] * 8 + ["x.JSONL", "in.txt", "", "a\\b.jsonl"]))
+RESERVED_MODEL = re.compile(r"fake-error-([45]\d\d)")
+
+
+def _models_by_custom_id(content: bytes) -> dict[str, Any]:
+    """custom_id -> body.model of an input file the fake's validation accepted."""
+    models = {}
+    for raw in _raw_lines(content):
+        line = json.loads(raw.decode("utf-8"))
+        models[line["custom_id"]] = line["body"].get("model")
+    return models
+
+
+def _check_line_answer(result: ResultLine, model: Any) -> None:
+    """A `fake-error-NNN` line fails with NNN; any other line succeeds, or gets one of the per-line 400s the
+    fake documents for a bad parameter (messages not an array, dimensions, n). Never a 404 (the fake did not
+    know the endpoint) or a 500 (the fake's own responder crashed)."""
+    reserved = RESERVED_MODEL.fullmatch(model) if isinstance(model, str) else None
+    if reserved is not None:
+        assert not result.ok and result.status_code == int(reserved.group(1)), (model, result)
+    elif not result.ok:
+        assert result.status_code == 400, (model, result)
+        assert result.error_code in ("invalid_type", "invalid_value"), (model, result)
+        COUNTS["fake per-line 400s"] += 1
+
+
+@given(case=hostile_files(),
+       filename=st.sampled_from(["input.jsonl"] * 8 + ["x.JSONL", "in.txt", "", "a\\b.jsonl"]))
 def _run_fake_validator(case: tuple[str, bytes], filename: str) -> None:
     endpoint, content = case
     fake = FakeBatchesAPI(clock=ManualClock())
@@ -266,15 +324,33 @@ def _run_fake_validator(case: tuple[str, bytes], filename: str) -> None:
 def test_the_fake_answers_every_hostile_input_file_cleanly(examples: int, report) -> None:
     COUNTS.clear()
     try:
-        _settings(examples)(_run_fake_validator)()
+        _run(_run_fake_validator, examples)
     finally:
         _record(report, "fake", "fake input-file validator")
+        report.add("fuzzing", "fake lines answered with a documented per-line 400",
+                   COUNTS["fake per-line 400s"])
         report.add("fuzzing", "fake outcomes: upload 4xx/create 4xx/failed/ran",
                    " / ".join(str(COUNTS[f"fake outcome {o}"]) for o in ("upload 4xx", "create 4xx", "failed",
                                                                         "completed")))
     # the fuzzer reached every outcome, so each branch's checks ran
     assert COUNTS["fake outcome failed"] > 0 and COUNTS["fake outcome completed"] > 0
     assert COUNTS["fake outcome upload 4xx"] > 0
+
+
+def test_a_videos_line_gets_an_answer() -> None:
+    """A valid /v1/videos batch runs its line like any other endpoint: 200 and a video object, not a 404.
+
+    (Found by the fuzzer above: the fake had no videos responder and answered every line 404.)
+    """
+    fake = FakeBatchesAPI(clock=ManualClock())
+    content = json.dumps({"custom_id": "v-1", "method": "POST", "url": "/v1/videos",
+                          "body": {"model": "sora-2", "prompt": "A cat on a skateboard"}}).encode() + b"\n"
+    outcome = _fake_outcome(fake, "/v1/videos", content, "input.jsonl")
+    assert outcome == "completed"
+    batch = fake.batches()[0]
+    assert batch["request_counts"] == {"total": 1, "completed": 1, "failed": 0}, batch["request_counts"]
+    line = parse_result_line(fake.file_content(batch["output_file_id"]).splitlines()[0])
+    assert line.ok and line.body["object"] == "video", line
 
 
 safe_text = st.text(st.characters(blacklist_characters='"\r\n', blacklist_categories=("Cs",)), max_size=20)
@@ -304,17 +380,21 @@ def upload_requests(draw: Any) -> tuple[bytes, str]:
 
 
 @given(method=st.sampled_from(["POST", "GET", "DELETE", "PUT"]),
-       path=st.one_of(st.sampled_from(["/batches", "/batches/batch_x", "/batches/batch_x/cancel", "/files/file-x",
+       path=st.one_of(st.sampled_from(["/batches", "/batches/batch_x", "/batches/batch_x/cancel",
+                                       "/files/file-x",
                                        "/files/file-x/content"]),
                       st.text(max_size=30).map(lambda t: "/" + t)),
        body=st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode()),
-                      st.fixed_dictionaries({}, optional={"input_file_id": json_values, "endpoint": json_values,
-                                                          "completion_window": json_values, "metadata": json_values,
+                      st.fixed_dictionaries({}, optional={"input_file_id": json_values,
+                                                          "endpoint": json_values,
+                                                          "completion_window": json_values,
+                                                          "metadata": json_values,
                                                           "output_expires_after": json_values})
                       .map(lambda v: json.dumps(v).encode())),
        ctype=st.sampled_from(["application/json", "text/plain", ""]),
        query=st.one_of(st.just(""), st.text(max_size=30),
-                       st.builds(lambda a, b: f"limit={a}&after={b}", st.text(max_size=8), st.text(max_size=8))))
+                       st.builds(lambda a, b: f"limit={a}&after={b}", st.text(max_size=8),
+                                 st.text(max_size=8))))
 def _run_raw_requests(method: str, path: str, body: bytes, ctype: str, query: str) -> None:
     fake = FakeBatchesAPI(clock=ManualClock())
     headers = {"content-type": ctype} if ctype else {}
@@ -334,8 +414,8 @@ def _run_uploads(upload: tuple[bytes, str]) -> None:
 def test_the_fake_answers_hostile_requests_with_4xx(examples: int, report) -> None:
     COUNTS.clear()
     try:
-        _settings(examples)(_run_raw_requests)()
-        _settings(examples)(_run_uploads)()
+        _run(_run_raw_requests, examples)
+        _run(_run_uploads, examples)
     finally:
         _record(report, "raw request", "fake raw requests")
     assert COUNTS["uploads accepted"] > 0 and COUNTS["uploads refused"] > 0
@@ -348,13 +428,15 @@ MALFORMED_MULTIPART = [b"\x00", b"garbage", b"--y\r\n", b"--x\r\nno headers", b"
 def test_a_malformed_multipart_upload_gets_a_400(report) -> None:
     """A body that is not the multipart it claims to be is the client's mistake: a 400, not a crash or a 500.
 
-    (Found by these fuzzers and by test_contract.py: parse_upload let python_multipart's MultipartParseError escape.)
+    (Found by these fuzzers and by test_contract.py: parse_upload let python_multipart's MultipartParseError
+    escape.)
     """
     fake = FakeBatchesAPI(clock=ManualClock())
     crashed = []
     for body in MALFORMED_MULTIPART:
         try:
-            answer = call(fake, "POST", "/files", body, headers={"content-type": "multipart/form-data; boundary=x"})
+            answer = call(fake, "POST", "/files", body,
+                          headers={"content-type": "multipart/form-data; boundary=x"})
         except Exception as exc:  # noqa: BLE001 - an exception out of the handler is the bug
             crashed.append((body, exc))
             continue
@@ -364,7 +446,8 @@ def test_a_malformed_multipart_upload_gets_a_400(report) -> None:
         assert answer.status == 400 and set(answer.json()["error"]) == {"message", "type", "param", "code"}
     report.add("fuzzing", "malformed multipart uploads tried", len(MALFORMED_MULTIPART))
     report.loss("fuzzing", "malformed multipart upload crashes", len(crashed))
-    assert not crashed, f"{len(crashed)} of {len(MALFORMED_MULTIPART)} malformed bodies crashed: {crashed[:2]}"
+    assert not crashed, \
+        f"{len(crashed)} of {len(MALFORMED_MULTIPART)} malformed bodies crashed: {crashed[:2]}"
 
 
 # ---------------------------------------------------------------------------------------------- (b) the core
@@ -433,8 +516,8 @@ def _run_preflight_objects(objects: list[Any], endpoint: str | None) -> None:
 def test_preflight_and_iter_jsonl_never_crash(examples: int, report) -> None:
     COUNTS.clear()
     try:
-        _settings(examples)(_run_preflight)()
-        _settings(examples)(_run_preflight_objects)()
+        _run(_run_preflight, examples)
+        _run(_run_preflight_objects, examples)
     finally:
         _record(report, "preflight", "preflight")
         _record(report, "iter_jsonl", "iter_jsonl")
@@ -450,7 +533,8 @@ def _verdicts(fake: FakeBatchesAPI, endpoint: str, content: bytes) -> tuple[set,
     fake.advance(60)
     batch = call(fake, "GET", f"/batches/{created['id']}").json()
     server = {(e["line"], e["code"]) for e in (batch["errors"] or {}).get("data", [])}
-    local = {(p.line, p.code) for p in preflight(content, endpoint, unchecked_model_prefix=FAKE_ERROR_PREFIX).problems}
+    checked = preflight(content, endpoint, unchecked_model_prefix=FAKE_ERROR_PREFIX)
+    local = {(p.line, p.code) for p in checked.problems}
     return server, local
 
 
@@ -469,7 +553,7 @@ def test_preflight_flags_the_lines_the_fake_rejects(examples: int, report) -> No
     """A user who runs preflight first learns of exactly the problems the server would fail the batch for."""
     COUNTS.clear()
     try:
-        _settings(examples)(_run_agreement)()
+        _run(_run_agreement, examples)
     finally:
         report.add("fuzzing", "preflight vs fake validator inputs compared", COUNTS["agreement inputs"])
         report.add("fuzzing", "of which the fake rejected", COUNTS["agreement rejected"])
@@ -502,7 +586,7 @@ def test_submit_refuses_bad_input_or_makes_a_batch_the_server_runs(examples: int
     """What the core's submit lets through is never failed by the server's validation (offline fake)."""
     COUNTS.clear()
     try:
-        _settings(examples)(_run_submit)()
+        _run(_run_submit, examples)
     finally:
         _record(report, "submit", "core submit")
     assert COUNTS["submit refused by the core"] > 0 and COUNTS["submit completed"] > 0
@@ -555,7 +639,8 @@ result_lines = st.one_of(
     st.sampled_from([1, 50, 900, 990, 1_000, 5_000, 100_000]).map(
         lambda d: b'{"custom_id":"x","error":' + _deep(d, "array") + b"}"),
     st.sampled_from([1, 50, 900, 990, 1_000, 5_000, 100_000]).map(
-        lambda d: b'{"custom_id":"x","response":{"status_code":400,"body":{"error":' + _deep(d, "object") + b"}}}"),
+        lambda d: b'{"custom_id":"x","response":{"status_code":400,"body":{"error":'
+        + _deep(d, "object") + b"}}}"),
     st.sampled_from([b"NaN", b"1e999", b"9" * 5000, b'"\\ud800"', b"-0"]).map(
         lambda v: b'{"custom_id":"x","response":{"status_code":%s,"body":%s},"error":%s}' % (v, v, v)),
 )
@@ -570,7 +655,7 @@ def _run_result_lines(raw: str | bytes) -> None:
 def test_parse_result_line_returns_a_result_or_input_error(examples: int, report) -> None:
     COUNTS.clear()
     try:
-        _settings(examples)(_run_result_lines)()
+        _run(_run_result_lines, examples)
     finally:
         _record(report, "parse_result_line", "parse_result_line")
     assert COUNTS["parse_result_line parsed"] > 0 and COUNTS["parse_result_line refused"] > 0
@@ -578,14 +663,16 @@ def test_parse_result_line_returns_a_result_or_input_error(examples: int, report
 
 def test_parse_result_line_reads_both_error_shapes() -> None:
     """The documented shapes parse to what a user joins on (the fuzzing above only proves no crash)."""
-    ok = parse_result_line(b'{"id":"batch_req_1","custom_id":"a","response":{"status_code":200,"request_id":"r",'
-                           b'"body":{"x":1}},"error":null}')
+    ok = parse_result_line(b'{"id":"batch_req_1","custom_id":"a","response":{"status_code":200,'
+                           b'"request_id":"r","body":{"x":1}},"error":null}')
     assert (ok.custom_id, ok.status, ok.body, ok.request_id) == ("a", "ok", {"x": 1}, "r")
-    ran = parse_result_line('{"custom_id":"b","response":{"status_code":429,"body":{"error":{"message":"slow",'
-                            '"type":"requests","param":null,"code":"rate_limit_exceeded"}}},"error":null}')
-    assert (ran.status, ran.status_code, ran.error_code, ran.error_message) == ("error", 429, "rate_limit_exceeded",
-                                                                               "slow")
-    never = parse_result_line('{"custom_id":"c","response":null,"error":{"code":"batch_expired","message":"late"}}')
+    ran = parse_result_line('{"custom_id":"b","response":{"status_code":429,"body":{"error":{"message":'
+                            '"slow","type":"requests","param":null,"code":"rate_limit_exceeded"}}},'
+                            '"error":null}')
+    assert (ran.status, ran.status_code, ran.error_code, ran.error_message) == \
+        ("error", 429, "rate_limit_exceeded", "slow")
+    never = parse_result_line('{"custom_id":"c","response":null,'
+                              '"error":{"code":"batch_expired","message":"late"}}')
     assert (never.status, never.status_code, never.body) == ("expired", None, None)
 
 
@@ -616,7 +703,7 @@ def _run_reader(lines: list[str | bytes], end: bytes) -> None:
 def test_the_result_reader_turns_any_file_into_rows_or_a_clean_error(examples: int, report) -> None:
     COUNTS.clear()
     try:
-        _settings(examples)(_run_reader)()
+        _run(_run_reader, examples)
     finally:
         _record(report, "result reader", "result reader (download + parse)")
     assert COUNTS["reader rows"] > 0 and COUNTS["reader clean errors"] > 0

@@ -872,3 +872,132 @@ def test_conflicting_content_lengths_are_refused() -> None:
     with fake.serve() as server:
         reply = _raw(server, f"Content-Length: 5\r\nContent-Length: {len(whole)}\r\n".encode(), whole)
     assert reply.startswith(b"HTTP/1.1 400 ") and fake.files() == []
+
+
+# ------------------------------------------------------------------------------------------ redirects and logs
+
+_BODY = json.dumps({"custom_id": "r-1", "method": "POST", "url": "/v1/chat/completions",
+                    "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}}).encode() + b"\n"
+
+
+def _key_count(canary: str, *texts: str) -> int:
+    return sum(text.count(canary) + text.count(canary.split("-")[-1]) for text in texts)
+
+
+@contextlib.contextmanager
+def _redirecting(target: str, received: list, statuses=(307, 308)):
+    """A loopback server answering every request with a redirect (alternating `statuses`) to the same path under
+    `target`, another origin; yields its base URL and appends each request's Authorization to `received`."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Redirect(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            received.append(self.headers.get("authorization"))
+            self.send_response(statuses[len(received) % len(statuses)])
+            self.send_header("Location", target + self.path.removeprefix("/v1"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = do_DELETE = _answer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_redirect_to_another_origin_never_carries_the_key(tmp_path: Path, report) -> None:
+    """A base URL that answers every call with a 307 or 308 to another origin (the fake on another port, which
+    accepts only the canary key): the key reaches the redirecting server on every call, yet every redirected
+    request reaches the fake without it (401 "You didn't provide an API key"), so nothing is read or changed."""
+    canary = "sk-canary-" + uuid.uuid4().hex
+    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[canary])
+    done = fake.seed_batch("completed", requests=2)
+    running = fake.seed_batch("in_progress", requests=50)
+    before = json.dumps([fake.batches(), fake.files()], sort_keys=True)
+    received: list[str | None] = []
+    with fake.serve() as server, _redirecting(server.base_url, received) as base_url:
+        with BatchesClient(api_key=canary, base_url=base_url, max_retries=0) as client:
+            calls = {
+                "list batches": lambda: client.list_batches(),
+                "retrieve batch": lambda: client.retrieve_batch(done["id"]),
+                "cancel batch": lambda: client.cancel_batch(running["id"]),
+                "create batch": lambda: client.create_batch(done["input_file_id"]),
+                "list files": lambda: client.list_files(),
+                "retrieve file": lambda: client.retrieve_file(done["output_file_id"]),
+                "file content": lambda: client.file_content(done["output_file_id"]),
+                "save file": lambda: client.save_file(done["output_file_id"], tmp_path),
+                "delete file": lambda: client.delete_file(done["input_file_id"]),
+            }
+            for name, call in calls.items():
+                with pytest.raises(AuthenticationError) as caught:
+                    call()
+                assert caught.value.code is None and "didn't provide an API key" in str(caught.value), name
+        # a streamed upload is not replayed after a redirect (test_a_redirected_upload_fails_fast_and_says_why):
+        # the key does not travel with it
+        with BatchesClient(api_key=canary, base_url=base_url, max_retries=0, timeout=0.3) as client:
+            with pytest.raises(BatchesError):
+                client.upload_file(_BODY)
+        followed = [r for r in fake.requests if r.path.startswith("/v1/")]
+    assert received == [f"Bearer {canary}"] * (len(calls) + 1)  # the key was really sent, to the first origin
+    # every call was followed to the fake without the key (the upload may or may not be followed: either is safe)
+    assert len(calls) <= len(followed) <= len(calls) + 1 and {r.status for r in followed} == {401}
+    assert json.dumps([fake.batches(), fake.files()], sort_keys=True) == before and list(tmp_path.iterdir()) == []
+    report.add("security", "redirects to another origin checked", len(calls) + 1)
+
+
+def test_a_redirected_upload_fails_fast_and_says_why() -> None:
+    """An upload answered with a 308 (e.g. a proxy moving http to https) ends at once, with an error that is not
+    a timeout (one naming the redirect, or the redirected server's own answer), not after the read timeout."""
+    from batches_ext.errors import APITimeoutError
+
+    fake = FakeBatchesAPI(clock=ManualClock())
+    received: list[str | None] = []
+    with fake.serve() as server, _redirecting(server.base_url, received, statuses=(308,)) as base_url:
+        with BatchesClient(api_key=KEY, base_url=base_url, max_retries=0, timeout=1.5) as client:
+            started = time.perf_counter()
+            with pytest.raises(BatchesError) as caught:
+                client.upload_file(_BODY)
+            elapsed = time.perf_counter() - started
+    assert received == [f"Bearer {KEY}"] and not isinstance(caught.value, APITimeoutError), repr(caught.value)
+    assert elapsed < 1.0, f"the upload hung for {elapsed:.1f} s (the read timeout)"
+
+
+def test_logs_and_process_output_never_show_the_key(caplog, capfd, report) -> None:
+    """Every logger at DEBUG (requests, urllib3, batches_ext, fake_server) and the process's stdout/stderr over a
+    whole workflow (upload, create, list, cancel, a retried 503, download, a 404, a 401): the key is never shown."""
+    import logging
+
+    canary = "sk-canary-" + uuid.uuid4().hex
+    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[canary])
+    caplog.set_level(logging.DEBUG)
+    with fake.serve() as server, BatchesClient(api_key=canary, base_url=server.base_url, max_retries=2) as client:
+        client._sleep = lambda _: None
+        uploaded = client.upload_file(_BODY)
+        batch = client.create_batch(uploaded.id)
+        assert [b.id for b in client.list_batches().data] == [batch.id]
+        client.cancel_batch(batch.id)
+        fake.faults.fail_next(503)
+        client.retrieve_batch(batch.id)
+        assert b"".join(client.file_content(uploaded.id)) == _BODY
+        with pytest.raises(NotFoundError):
+            client.retrieve_file("file-nope")
+        with pytest.raises(AuthenticationError):
+            BatchesClient(api_key=canary + "x", base_url=server.base_url).list_batches()
+    out, err = capfd.readouterr()
+    records = [record.getMessage() + repr(record.args) + repr(vars(record)) for record in caplog.records]
+    assert any("127.0.0.1" in record for record in records)  # urllib3 logged at DEBUG: the capture is live
+    leaks = _key_count(canary, out, err, *records)
+    report.add("security", "log records checked for the key", len(records))
+    report.loss("security", "key leaks", leaks)
+    assert leaks == 0

@@ -1,15 +1,19 @@
 """A hypothesis state machine proves the fake's batch lifecycle holds under any sequence of operations.
 
-Two tenants (different `OpenAI-Organization` headers) upload input files (some lines on the fake's
-`fake-error-NNN` models, some files broken so validation fails), create batches (sometimes naming the other
-tenant's file), cancel any batch (terminal ones too), expire batches, jump the clock by random amounts and
-page through their lists with random page sizes, all through the fake's HTTP handler. After every step,
-for every batch, over HTTP (reference sections 2.3, 2.4, 3.1, 4.3, 9):
+Two tenants (one named by its `OpenAI-Organization` header, one by an API key bound to its organization:
+`FakeBatchesAPI(api_keys=...)`) upload input files (some lines on the fake's `fake-error-NNN` models, some
+files broken so validation fails), create batches (sometimes naming the other tenant's file), cancel any
+batch (terminal ones too), expire batches, jump the clock by random amounts or into the middle of a running
+batch's validation / processing / finalizing (then cancel or expire it there), and page through their lists
+with random page sizes, all through the fake's HTTP handler; the bound key sent with the other organization's
+header is refused (401) and changes nothing. After every step, for every batch, over HTTP (reference
+sections 2.3, 2.4, 3.1, 4.3, 9):
 
 * a `*_at` stamp once set never changes, is never in the future, and the set stamps are ordered
   (created <= in_progress <= finalizing <= completed, cancelling <= cancelled, all <= the terminal one);
   the stamps a status implies are set and the others are not; `expires_at` is `created_at` + 24 h;
 * `completed + failed <= total`, never decreasing, equal to the input's lines once `completed`/`expired`;
+  `usage` is null until processing starts and its token totals never decrease;
 * a terminal batch never changes again; a status only moves forward along the lifecycle;
 * cancel answers 409 with the API's envelope for completed/failed/expired, 200 otherwise;
 * paging the list with `after` returns each of the tenant's batches exactly once, newest first, the same
@@ -28,7 +32,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from batches_ext.resultset import parse_result_line
 from fake_server import FakeBatchesAPI, ManualClock
@@ -36,7 +47,9 @@ from fake_server.lifecycle import Timings
 from tests.fake_server.calls import CHAT, call, upload
 from tests.reliability.conftest import bounded_or_long
 
-TENANTS = {"a": {"openai-organization": "org-a"}, "b": {"openai-organization": "org-b"}}
+KEY_A, KEY_B = "sk-tenant-a", "sk-tenant-b-bound-to-org-b"
+API_KEYS = {KEY_A: None, KEY_B: "org-b"}  # key A: any organization (sent as a header); key B: org-b only
+TENANTS = {"a": (KEY_A, {"openai-organization": "org-a"}), "b": (KEY_B, {})}
 OTHER = {"a": "b", "b": "a"}
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 STAMPS = ("created_at", "in_progress_at", "finalizing_at", "completed_at", "failed_at", "expired_at",
@@ -92,7 +105,8 @@ BROKEN = {  # a line that fails validation -> (raw line, errors.data code)
     "wrong_url": (json.dumps({"custom_id": "broken", "method": "POST", "url": "/v1/embeddings",
                               "body": {"model": GOOD_MODEL, "input": "x"}}).encode(), "invalid_url"),
     "duplicate": (json.dumps({"custom_id": "c-0", "method": "POST", "url": CHAT,
-                              "body": {"model": GOOD_MODEL, "messages": []}}).encode(), "duplicate_custom_id"),
+                              "body": {"model": GOOD_MODEL, "messages": []}}).encode(),
+                  "duplicate_custom_id"),
     "stream": (json.dumps({"custom_id": "broken", "method": "POST", "url": CHAT,
                            "body": {"model": GOOD_MODEL, "messages": [], "stream": True}}).encode(),
                "streaming_unsupported"),
@@ -112,20 +126,26 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         # 60 s per line: a cancel or an expiry often lands while some lines are done and some are not
-        self.fake = FakeBatchesAPI(clock=ManualClock(), seed=7, timings=Timings(validation=10, per_request=60))
+        self.fake = FakeBatchesAPI(clock=ManualClock(), seed=7, api_keys=API_KEYS,
+                                   timings=Timings(validation=10, per_request=60))
         self.files_in: dict[str, dict[str, Any]] = {}    # file id -> tenant, models by custom_id, broken
-        self.batch_in: dict[str, dict[str, Any]] = {}    # batch id -> tenant, models, expected validation error
+        self.batch_in: dict[str, dict[str, Any]] = {}    # batch id -> tenant, models, expected validation
         self.order: dict[str, list[str]] = {"a": [], "b": []}  # batch ids per tenant, oldest first
         self.seen: dict[str, dict] = {}                  # batch id -> the last Batch object seen
-        self.peak: dict[str, tuple[int, int]] = {}       # batch id -> most (completed, ran) seen while running
+        self.peak: dict[str, tuple[int, int]] = {}       # batch id -> most (completed, ran) seen running
         self.checks = 0
 
     # ------------------------------------------------------------------ HTTP
 
     def _call(self, tenant: str, method: str, path: str, body: Any = None, query: str = "") -> Any:
+        key, headers = TENANTS[tenant]
+        return self._send(key, headers, method, path, body, query)
+
+    def _send(self, key: str, headers: dict, method: str, path: str, body: Any = None,
+              query: str = "") -> Any:
         COUNTERS["requests"] += 1
         try:
-            answer = call(self.fake, method, path, body, query=query, headers=TENANTS[tenant])
+            answer = call(self.fake, method, path, body, query=query, headers=headers, key=key)
         except Exception as exc:  # noqa: BLE001 - any exception out of the handler is the bug
             raise Crash(f"{method} {path} raised {exc!r}") from exc
         assert answer.status < 500, (method, path, answer.status, answer.read())
@@ -147,8 +167,8 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
           broken=st.sampled_from([None] * 12 + sorted(BROKEN)), broken_at=st.integers(0, 7))
     def upload_input(self, tenant: str, models: list[str], broken: str | None, broken_at: int) -> str:
         lines = [json.dumps({"custom_id": f"c-{i}", "method": "POST", "url": CHAT,
-                             "body": {"model": m, "messages": [{"role": "user", "content": f"say {i}"}]}}).encode()
-                 for i, m in enumerate(models)]
+                             "body": {"model": m, "messages": [{"role": "user", "content": f"say {i}"}]}})
+                 .encode() for i, m in enumerate(models)]
         broken_line = None
         if broken is not None:
             broken_at = len(lines) if broken == "duplicate" else min(broken_at, len(lines))
@@ -156,7 +176,8 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
             broken_line = broken_at + 1
         content = b"".join(line + b"\n" for line in lines)
         try:
-            answer = upload(self.fake, content, headers=TENANTS[tenant])
+            key, headers = TENANTS[tenant]
+            answer = upload(self.fake, content, headers=headers, key=key)
         except Exception as exc:  # noqa: BLE001
             raise Crash(f"upload raised {exc!r}") from exc
         assert answer.status == 200, answer.read()
@@ -241,27 +262,66 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
         COUNTERS["steps"] += 1
         COUNTERS["seconds advanced"] += seconds
 
-    @rule(batch_id=batches, fraction=st.floats(0.0, 1.0), then=st.sampled_from(["cancel", "expire", "wait"]))
-    def advance_partway(self, batch_id: str, fraction: float, then: str) -> None:
-        """Jump to a point inside one batch's processing, then cancel or expire it there (or not)."""
-        batch = self.seen[batch_id]
-        if batch["status"] in ("validating", "in_progress"):
-            timings = self.fake.timings
-            span = timings.validation + timings.per_request * len(self.batch_in[batch_id]["models"])
-            target = batch["created_at"] + int(fraction * span)
-            self.fake.advance(max(0, target - self._now()))
-            self.every_batch_keeps_its_invariants()
-            if then == "cancel":
-                self._cancel(batch_id, False)
-            elif then == "expire":
-                self._expire(batch_id)
+    def _running(self) -> list[str]:
+        return [batch_id for batch_id, b in self.seen.items() if b["status"] in ("validating", "in_progress")]
+
+    @precondition(lambda self: bool(self._running()))
+    @rule(pick=st.integers(0, 1_000),
+          phase=st.sampled_from(["validating", "in_progress", "in_progress", "finalizing"]),
+          fraction=st.floats(0.0, 1.0),
+          then=st.sampled_from(["cancel", "cancel", "expire", "expire", "wait"]))
+    def advance_partway(self, pick: int, phase: str, fraction: float, then: str) -> None:
+        """Jump to a point inside a running batch's validation, processing or finalizing (as planned from its
+        input), then cancel or expire it there (or not): where some lines have finished and some have not."""
+        running = self._running()
+        batch_id = running[pick % len(running)]
+        timings = self.fake.timings
+        processing = timings.per_request * len(self.batch_in[batch_id]["models"])
+        start, length = {"validating": (0, timings.validation),
+                         "in_progress": (timings.validation, processing),
+                         "finalizing": (timings.validation + processing, timings.finalizing)}[phase]
+        target = self.seen[batch_id]["created_at"] + int(start + fraction * length)
+        self.fake.advance(max(0, target - self._now()))
+        self.every_batch_keeps_its_invariants()
+        if then == "cancel":
+            self._cancel(batch_id, False)
+        elif then == "expire":
+            self._expire(batch_id)
         COUNTERS["steps"] += 1
 
     @rule(tenant=st.sampled_from(sorted(TENANTS)),
-          limit=st.one_of(st.integers(1, 8), st.sampled_from([0, -3, 100, 250])))
-    def list_pages(self, tenant: str, limit: int) -> None:
+          limit=st.one_of(st.integers(1, 8), st.sampled_from([0, -3, 100, 250])),
+          intrude=st.sampled_from([None] * 9 + ["list", "create", "cancel"]))
+    def list_pages(self, tenant: str, limit: int, intrude: str | None) -> None:
+        if intrude is not None:  # (a rarer step folded into this rule, so it does not crowd out the others)
+            self._bound_key_with_another_organization(intrude)
         self._page_through(tenant, limit)
         COUNTERS["steps"] += 1
+
+    def _bound_key_with_another_organization(self, action: str) -> None:
+        """Key B is bound to org-b: sent with org-a's header it is refused, and nothing changes for anyone."""
+        body = None
+        before = None
+        if action == "list":
+            method, path = "GET", "/batches"
+        elif action == "create":  # (a batch made anyway would break the exact-list invariant)
+            file_id = next(iter(self.files_in), "file-none")
+            method, path = "POST", "/batches"
+            body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
+        else:
+            batch_id = next(iter(self.batch_in), None)
+            if batch_id is not None:
+                before = self._get(self.batch_in[batch_id]["tenant"], batch_id)
+            method, path = "POST", f"/batches/{batch_id or 'batch_none'}/cancel"
+        answer = self._send(KEY_B, {"openai-organization": "org-a"}, method, path, body)
+        assert answer.status == 401, answer.read()
+        error = answer.json()["error"]
+        assert set(error) == {"message", "type", "param", "code"}, error
+        assert error["code"] == "mismatched_organization", error
+        if before is not None:
+            after = self._get(self.batch_in[before["id"]]["tenant"], before["id"])
+            assert after == before, "a refused cancel acted"
+        COUNTERS["mismatched-organization requests refused"] += 1
 
     # ------------------------------------------------------------------ invariants
 
@@ -340,6 +400,8 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
             assert c == {"total": 0, "completed": 0, "failed": 0}, now
         else:
             assert c["total"] == len(info["models"]), now
+        usage = now["usage"]
+        assert (usage is None) == (c["total"] == 0), now
         if status in ("completed", "expired"):  # (an expiry during validation ran nothing: total 0)
             assert c["completed"] + c["failed"] == c["total"], now
         # what validation decides
@@ -361,6 +423,9 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
                 assert now["status"] in REACHABLE[before["status"]], f"{before['status']} -> {now['status']}"
             b = before["request_counts"]
             assert c["completed"] >= b["completed"] and c["failed"] >= b["failed"], (b, c)
+            if before["usage"] is not None:
+                for k in ("input_tokens", "output_tokens", "total_tokens"):
+                    assert usage[k] >= before["usage"][k], (before["usage"], usage)
         if status not in TERMINAL:
             completed, ran = self.peak.get(now["id"], (0, 0))
             self.peak[now["id"]] = (max(completed, c["completed"]), max(ran, c["completed"] + c["failed"]))
@@ -374,7 +439,8 @@ class BatchLifecycleMachine(RuleBasedStateMachine):
         for error in data:
             assert set(error) == {"code", "message", "param", "line"}, error
         if expected == "missing_file":
-            assert [(e["code"], e["param"], e["line"]) for e in data] == [("invalid_request", "file_id", None)]
+            found = [(e["code"], e["param"], e["line"]) for e in data]
+            assert found == [("invalid_request", "file_id", None)], data
         else:
             line, code = expected
             assert (line, code) in {(e["line"], e["code"]) for e in data}, (expected, data)
@@ -430,28 +496,40 @@ def _settings(examples: int, steps: int) -> settings:
                     database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
-@pytest.mark.parametrize("size", bounded_or_long((150, 40), (1500, 50)))
+@pytest.mark.parametrize("size", bounded_or_long((250, 40), (2500, 50)))
 def test_the_batch_lifecycle_holds_under_random_operations(size: tuple[int, int], report) -> None:
     COUNTERS.clear()
     examples, steps = size
     run_state_machine_as_test(BatchLifecycleMachine, settings=_settings(examples, steps))
-    outcomes = ", ".join(f"{COUNTERS['ended ' + s]} {s}" for s in ("completed", "failed", "expired", "cancelled"))
+    outcomes = ", ".join(f"{COUNTERS['ended ' + s]} {s}"
+                         for s in ("completed", "failed", "expired", "cancelled"))
     report.add("state machine", "runs x max steps", f"{examples} x {steps}")
-    report.add("state machine", "steps run", COUNTERS["steps"])
-    report.add("state machine", "invariant checks (one batch after one step)", COUNTERS["invariant checks"])
+    report.add("state machine", "steps checked", COUNTERS["steps"])
+    report.add("state machine", "invariant checks", COUNTERS["invariant checks"])
     report.add("state machine", "HTTP requests", COUNTERS["requests"])
     report.add("state machine", "batches created", COUNTERS["batches created"])
     report.add("state machine", "batches ended", outcomes)
     report.add("state machine", "listings paged through", COUNTERS["listings paged"])
-    report.add("state machine", "409s on cancel of a finished batch", COUNTERS["409 on cancel of a finished batch"])
+    report.add("state machine", "409s on cancel of a finished batch",
+               COUNTERS["409 on cancel of a finished batch"])
+    report.add("state machine", "bound key + other organization refused (401)",
+               COUNTERS["mismatched-organization requests refused"])
+    mid_run = sum(COUNTERS[f"{action} while {status}"] for action in ("cancel", "expire")
+                  for status in ("in_progress", "finalizing"))
+    report.add("state machine", "cancels and expiries while in_progress/finalizing", mid_run)
     report.add("state machine", "finished lines kept after cancel/expiry",
                COUNTERS["finished lines kept after cancel/expiry"])
-    report.loss("state machine", "results lost after cancel/expiry", COUNTERS["results lost after cancel/expiry"])
+    report.loss("state machine", "results lost after cancel/expiry",
+                COUNTERS["results lost after cancel/expiry"])
     report.loss("state machine", "result lines lost, duplicated or foreign", COUNTERS["results lost"])
     # the run reached every terminal outcome, so every check above was exercised
     for status in ("completed", "failed", "expired", "cancelled"):
         assert COUNTERS[f"ended {status}"] > 0, f"no batch ended {status}: the run is too small"
-    assert COUNTERS["409 on cancel of a finished batch"] > 0 and COUNTERS["finished lines kept after cancel/expiry"] > 0
+    for reached in ("409 on cancel of a finished batch", "finished lines kept after cancel/expiry",
+                    "mismatched-organization requests refused", "foreign cancels refused",
+                    "cancel while in_progress", "expire while in_progress"):
+        assert COUNTERS[reached] > 0, f"the run never reached: {reached}"
+    assert COUNTERS["cancel while finalizing"] + COUNTERS["expire while finalizing"] > 0
 
 
 def test_the_machine_catches_a_stamp_that_moves() -> None:
@@ -462,7 +540,8 @@ def test_the_machine_catches_a_stamp_that_moves() -> None:
     machine.fake.advance(31)
     machine.every_batch_keeps_its_invariants()
     assert machine.seen[batch_id]["status"] == "in_progress"
-    machine.seen[batch_id] = {**machine.seen[batch_id], "in_progress_at": machine.seen[batch_id]["in_progress_at"] - 1}
+    seen = machine.seen[batch_id]
+    machine.seen[batch_id] = {**seen, "in_progress_at": seen["in_progress_at"] - 1}
     with pytest.raises(AssertionError, match="in_progress_at changed"):
         machine.every_batch_keeps_its_invariants()
 
