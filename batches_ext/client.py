@@ -322,7 +322,7 @@ class BatchesClient:
                 headers["Content-Type"] = "application/json"
                 data = json.dumps(json_body, separators=(",", ":")).encode()
         max_retries = self.settings.max_retries
-        retries = 0
+        retries, answer_lost = 0, False
         while True:
             if upload is not None:
                 encoder = upload.encoder()
@@ -349,14 +349,14 @@ class BatchesClient:
                 if not can_retry:
                     raise failure from None  # outside the except block: no chained requests exception
                 self._sleep(_retry.retry_delay(retries, None, rand=self._random))
-                retries += 1
+                retries, answer_lost = retries + 1, True  # that attempt may have done its work
                 continue
             status = response.status_code
             if upload is not None and response.is_redirect:
                 raise self._redirect_error(response)
             if status < 400:
                 return response
-            if method == "DELETE" and status == 404 and retries > 0:
+            if method == "DELETE" and status == 404 and answer_lost:
                 return response  # an earlier attempt deleted it and its answer was lost: the caller sees a 404
             if can_retry and _retry.should_retry_status(status, response.headers):
                 delay = _retry.retry_delay(retries, response.headers, rand=self._random)
