@@ -15,33 +15,18 @@ import pytest
 
 from fake_server import FakeBatchesAPI, ManualClock
 from tests.fake_server.calls import call, chat_lines, create, jsonl, upload
+from tests.null_allowance import allow_null
 
 jsonschema = pytest.importorskip("jsonschema")
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "openapi.json"
 STATUSES = ["validating", "in_progress", "finalizing", "completed", "failed", "expired", "cancelling", "cancelled"]
 
 
-def _allow_null(node: Any) -> Any:
-    if isinstance(node, dict):
-        node = {k: _allow_null(v) for k, v in node.items()}
-        kind = node.get("type")
-        if isinstance(kind, str) and kind != "null":
-            node["type"] = [kind, "null"]
-        elif isinstance(kind, list) and "null" not in kind:
-            node["type"] = [*kind, "null"]
-        if "enum" in node and None not in node["enum"]:
-            node["enum"] = [*node["enum"], None]
-        return node
-    if isinstance(node, list):
-        return [_allow_null(v) for v in node]
-    return node
-
-
 @pytest.fixture(scope="module")
 def check():
     if not SPEC.exists():
         pytest.skip(f"OpenAI's spec is not beside this checkout ({SPEC})")
-    components = _allow_null(copy.deepcopy(json.loads(SPEC.read_text())["components"]))
+    components = allow_null(copy.deepcopy(json.loads(SPEC.read_text())["components"]))
 
     def check(name: str, instance: Any) -> None:
         schema = {"$ref": f"#/components/schemas/{name}", "components": components}

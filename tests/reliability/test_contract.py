@@ -65,6 +65,7 @@ from schemathesis.core.failures import FailureGroup, ServerError
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from fake_server import FakeBatchesAPI, ManualClock
+from tests.null_allowance import allow_null
 from tests.reliability.conftest import bounded_or_long
 
 SPEC = Path(__file__).resolve().parent / "spec" / "openai-batch-files-subset.yaml"
@@ -79,23 +80,6 @@ SHOWN = 5  # failures quoted in full in an assertion message
 
 
 # ------------------------------------------------------------------------------------------ the schema
-
-
-def _allow_null(node: Any) -> Any:
-    """The null allowance of test_spec_conformance.py: every `type` also admits null, every enum None."""
-    if isinstance(node, dict):
-        node = {k: _allow_null(v) for k, v in node.items()}
-        kind = node.get("type")
-        if isinstance(kind, str) and kind != "null":
-            node["type"] = [kind, "null"]
-        elif isinstance(kind, list) and "null" not in kind:
-            node["type"] = [*kind, "null"]
-        if "enum" in node and None not in node["enum"]:
-            node["enum"] = [*node["enum"], None]
-        return node
-    if isinstance(node, list):
-        return [_allow_null(v) for v in node]
-    return node
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -137,7 +121,7 @@ def load_spec() -> dict:
     answers |= _reachable(schemas, iter(["ErrorResponse"]))
     for name in schemas:
         if name in answers or name not in requests_only:
-            schemas[name] = _allow_null(schemas[name])
+            schemas[name] = allow_null(schemas[name])
     # The one erratum (see the module docstring): a file has whatever purpose it was uploaded with.
     purpose = schemas["OpenAIFile"]["properties"]["purpose"]
     purpose["enum"] += [p for p in _upload_purposes(raw) if p not in purpose["enum"]]
