@@ -15,7 +15,6 @@ ever placed in the Authorization header and is never shown by `repr()` or by any
 
 from __future__ import annotations
 
-import codecs
 import json
 import os
 import random
@@ -29,9 +28,10 @@ from urllib.parse import quote
 import requests
 
 from . import _retry
+from ._download_stream import iter_chunks, iter_lines
 from ._multipart import UploadBody, UploadSource
 from .config import DEFAULT_BASE_URL, Settings
-from .errors import APIConnectionError, APITimeoutError, BatchesError, InputError, status_error
+from .errors import APIConnectionError, APITimeoutError, BatchesError, status_error
 from .models import Batch, FileObject, Page
 
 __all__ = ["BatchesClient", "OFFLINE_API_KEY", "USER_AGENT"]
@@ -272,7 +272,7 @@ class BatchesClient:
         """
         path = f"/files/{_path_id(file_id, 'file_id')}/content"
         response = self._request("GET", path, stream=True, accept="application/binary")
-        return _stream(response, chunk_size)
+        return iter_chunks(response, chunk_size)
 
     def iter_file_lines(self, file_id: str, chunk_size: int = _CHUNK) -> Iterator[str]:
         """The file's lines, decoded as UTF-8, without their line endings, never the whole file at once.
@@ -280,7 +280,7 @@ class BatchesClient:
         Content that is not UTF-8 raises InputError naming the line (a clean error, not a UnicodeDecodeError).
         """
         chunks = self.file_content(file_id, chunk_size)
-        return _lines(chunks, file_id)
+        return iter_lines(chunks, file_id)
 
     def download_file(self, file_id: str) -> bytes:
         """The whole file content in memory (small files; prefer `file_content` for large ones)."""
@@ -434,43 +434,3 @@ def _page(payload: dict[str, Any], build: Callable[[dict[str, Any]], Any]) -> Pa
         payload.get("first_id"),
         payload.get("last_id"),
     )
-
-
-def _stream(response: requests.Response, chunk_size: int) -> Iterator[bytes]:
-    try:
-        failed = False
-        try:
-            for chunk in response.iter_content(chunk_size):
-                if chunk:
-                    yield chunk
-        except requests.RequestException as exc:
-            failed, name = True, type(exc).__name__
-        if failed:
-            raise APIConnectionError(f"Connection lost while downloading {response.url} ({name})") from None
-    finally:
-        response.close()
-
-
-def _lines(chunks: Iterator[bytes], file_id: str = "") -> Iterator[str]:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    pending, done = "", 0
-    for chunk in chunks:
-        pending += _decode(decoder, chunk, file_id, done + pending.count("\n"))
-        if "\n" in pending:
-            *complete, pending = pending.split("\n")
-            for line in complete:
-                done += 1
-                yield line[:-1] if line.endswith("\r") else line
-    pending += _decode(decoder, b"", file_id, done + pending.count("\n"), final=True)
-    if pending:
-        yield pending[:-1] if pending.endswith("\r") else pending
-
-
-def _decode(decoder: codecs.IncrementalDecoder, chunk: bytes, file_id: str, before: int, final: bool = False) -> str:
-    """Decode one chunk; invalid UTF-8 is an InputError naming its line (`before`: lines already complete)."""
-    try:
-        return decoder.decode(chunk, final)
-    except UnicodeDecodeError as err:
-        line = before + chunk[: max(err.start, 0)].count(b"\n") + 1
-        where = f"{file_id} " if file_id else ""
-        raise InputError(f"file {where}is not valid UTF-8 (line {line})", line=line) from None
