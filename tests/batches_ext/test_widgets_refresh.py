@@ -12,16 +12,7 @@ import pytest
 from batches_ext.client import BatchesClient
 from batches_ext.widgets import BatchMonitor, BatchTable, Refresher, backoff_delay, close_all, live_views
 from fake_server import FakeBatchesAPI, ManualClock
-
-
-def _until(predicate, timeout: float = 5.0) -> bool:
-    """Poll a condition set by another (real) thread; these tests run real threads, not the fake's clock."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
+from tests.concurrency import until
 
 
 @pytest.fixture
@@ -44,7 +35,7 @@ def test_refresher_ticks_until_stopped_on_a_daemon_thread():
     r = Refresher(lambda: calls.append(threading.current_thread().name) or True, interval=0.005)
     r.start()
     r.start()  # idempotent: still one thread
-    assert _until(lambda: len(calls) >= 3)
+    assert until(lambda: len(calls) >= 3)
     assert r.thread.daemon and set(calls) == {r.name}
     r.stop()
     assert not r.alive
@@ -85,10 +76,10 @@ def test_refresher_stops_when_its_owner_is_collected():
     owner = Owner()
     r = Refresher(owner.tick, interval=0.005)
     r.start()
-    assert _until(lambda: r.ticks >= 1)
+    assert until(lambda: r.ticks >= 1)
     del owner
     gc.collect()
-    assert _until(lambda: not r.alive)
+    assert until(lambda: not r.alive)
 
 
 def test_table_thread_refreshes_quietly_and_stops_on_close(fake, client, capsys):
@@ -98,7 +89,7 @@ def test_table_thread_refreshes_quietly_and_stops_on_close(fake, client, capsys)
         assert table.refreshing
         first = table.parts["body"].value
         fake.advance(60)
-        assert _until(lambda: table.parts["body"].value != first)
+        assert until(lambda: table.parts["body"].value != first)
         assert "updated just now" in table.parts["header"].value
     finally:
         table.close()
@@ -114,9 +105,9 @@ def test_auto_refresh_toggle_starts_and_stops_the_thread(fake, client):
         assert not table.refreshing and "updated at" in table.parts["header"].value
         table.controls["auto"].value = True
         assert table.refreshing
-        assert _until(lambda: "updated just now" in table.parts["header"].value)
+        assert until(lambda: "updated just now" in table.parts["header"].value)
         table.auto_refresh = False
-        assert _until(lambda: not table.refreshing)
+        assert until(lambda: not table.refreshing)
     finally:
         table.close()
 
@@ -127,10 +118,10 @@ def test_thread_backs_off_and_shows_retry_on_errors(fake, client):
     try:
         rows = table.batch_ids
         fake.faults.fail_next(500, path="/batches$", times=None)
-        assert _until(lambda: "retrying in" in table.parts["error"].value)
+        assert until(lambda: "retrying in" in table.parts["error"].value)
         assert table._refresher.failures >= 1 and table.batch_ids == rows
         fake.faults.clear()
-        assert _until(lambda: table.parts["error"].value == "", timeout=10)
+        assert until(lambda: table.parts["error"].value == "", timeout=10)
     finally:
         table.close()
 

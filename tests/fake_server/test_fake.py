@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from fake_server import DropConnection, FakeBatchesAPI, ManualClock
+from tests.concurrency import run_concurrently
 from tests.fake_server.calls import CHAT, KEY, call, chat_lines, create, get, jsonl, upload
 
 
@@ -144,22 +143,13 @@ def test_recorded_requests_keep_what_a_test_needs(fake: FakeBatchesAPI) -> None:
 def test_concurrent_creates_lose_nothing(fake: FakeBatchesAPI) -> None:
     file_id = upload(fake, jsonl(chat_lines(2))).json()["id"]
     body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
-    errors: list[BaseException] = []
 
     def worker() -> None:
-        try:
-            for _ in range(25):
-                assert call(fake, "POST", "/batches", body).status == 200
-                call(fake, "GET", "/batches", query="limit=100")
-        except BaseException as err:  # pragma: no cover - reported below
-            errors.append(err)
+        for _ in range(25):
+            assert call(fake, "POST", "/batches", body).status == 200
+            call(fake, "GET", "/batches", query="limit=100")
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_concurrently([worker] * 8)
     ids = [b["id"] for b in fake.batches()]
     assert len(ids) == len(set(ids)) == 200
 
@@ -179,27 +169,18 @@ def test_concurrent_clients_on_the_loopback_server_lose_no_update(fake: FakeBatc
     file_id = upload(fake, jsonl(chat_lines(2))).json()["id"]
     body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
     made: list[str] = []
-    errors: list[BaseException] = []
 
     with fake.serve() as server:
 
         def worker() -> None:
             session = requests.Session()
-            try:
-                for _ in range(15):
-                    r = session.post(server.base_url + "/batches", json=body, headers={"Authorization": f"Bearer {KEY}"})
-                    made.append(r.json()["id"])
-                    session.post(f"{server.base_url}/batches/{made[-1]}/cancel",
-                                 headers={"Authorization": f"Bearer {KEY}"}).raise_for_status()
-            except BaseException as err:  # pragma: no cover - reported below
-                errors.append(err)
+            for _ in range(15):
+                r = session.post(server.base_url + "/batches", json=body, headers={"Authorization": f"Bearer {KEY}"})
+                made.append(r.json()["id"])
+                session.post(f"{server.base_url}/batches/{made[-1]}/cancel",
+                             headers={"Authorization": f"Bearer {KEY}"}).raise_for_status()
 
-        threads = [threading.Thread(target=worker) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert not errors
+        run_concurrently([worker] * 6)
     held = {b["id"]: b["status"] for b in fake.batches()}
     assert sorted(held) == sorted(made) and len(made) == 90
     assert set(held.values()) == {"cancelling"}

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fake_server.faults import Fault, FaultPlan
+from tests.concurrency import run_concurrently
 
 
 def fire(plan: FaultPlan, n: int, method: str = "GET", path: str = "/v1/batches") -> list[Fault | None]:
@@ -119,11 +120,7 @@ def test_thread_safety_fires_exactly_times() -> None:
         with lock:
             hits.append(mine)
 
-    threads = [threading.Thread(target=worker) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_concurrently([worker] * 16)
     assert sum(hits) == 100 == plan.fired == fault.hits
     assert fault.remaining == 0 and len(plan) == 0
 

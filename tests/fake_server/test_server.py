@@ -20,7 +20,8 @@ from requests_toolbelt import MultipartEncoder
 from fake_server.clock import ManualClock
 from fake_server.fake import FakeBatchesAPI
 from fake_server.server import ServerHandle, serve
-from tests.fake_server.conftest import batch_input, within
+from tests.concurrency import within
+from tests.fake_server.conftest import batch_input
 
 ROOT = Path(__file__).resolve().parents[2]
 

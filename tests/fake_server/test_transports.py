@@ -15,7 +15,8 @@ from requests_toolbelt import MultipartEncoder
 from fake_server import transports
 from fake_server.clock import ManualClock
 from fake_server.fake import FakeBatchesAPI
-from tests.fake_server.conftest import KEY, batch_input, within
+from tests.concurrency import within
+from tests.fake_server.conftest import KEY, batch_input
 
 API = "https://api.openai.com/v1"
 

@@ -11,12 +11,12 @@ storm of hundreds of 429s costs milliseconds.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
 import tempfile
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -28,6 +28,7 @@ from batches_ext.widgets import BatchMonitor, BatchTable
 from fake_server import FakeBatchesAPI, ManualClock
 from fake_server.responders import LineError
 from fake_server.wire import Request
+from tests.concurrency import run_concurrently, until
 from tests.reliability.conftest import bounded_or_long
 
 KEY = "sk-faults"
@@ -59,15 +60,6 @@ def door(request):
             yield fake, _client(fake, "loopback", server)
     else:
         yield fake, _client(fake, "in-process")
-
-
-def _until(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
 
 
 def _finish(fake: FakeBatchesAPI, client: BatchesClient, job) -> list:
@@ -196,7 +188,7 @@ def test_a_create_slower_than_the_timeout_is_retried_without_a_second_batch(repo
         lines = _lines(6, "slow")
         job = submit(client, lines)
         posts = lambda: [r for r in fake.requests if r.method == "POST"]  # noqa: E731
-        assert _until(lambda: len(posts()) == 4)  # both twins of both calls have been answered
+        assert until(lambda: len(posts()) == 4)  # both twins of both calls have been answered
         assert len(fake.files()) == 1 and len(fake.batches()) == 1
         _check_job(fake, client, job, lines, report, "timeouts")
     assert [s.hits for s in slow] == [1, 1] and len(client.slept) == 2
@@ -264,26 +256,15 @@ def test_mixed_faults_many_split_jobs_from_concurrent_clients(jobs: int, door_na
     rng = random.Random(9)
     inputs = [_lines(rng.randint(5, 40), f"job{j}") for j in range(jobs)]
     outcomes: dict[int, tuple] = {}
-    errors: list[BaseException] = []
 
     def run(j: int) -> None:
         client = _client(fake, door_name, server)
-        try:
-            job = submit(client, inputs[j], max_lines=12)  # parts of at most 12 lines
-            final = _finish(fake, client, job)
-            outcomes[j] = (job, final, results(client, job))
-        except BaseException as err:  # noqa: BLE001 - re-raised in the test's thread
-            errors.append(err)
+        job = submit(client, inputs[j], max_lines=12)  # parts of at most 12 lines
+        final = _finish(fake, client, job)
+        outcomes[j] = (job, final, results(client, job))
 
     try:
-        threads = [threading.Thread(target=run, args=(j,), daemon=True) for j in range(jobs)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-        assert not any(t.is_alive() for t in threads), "a job hung"
-        if errors:
-            raise errors[0]
+        run_concurrently([functools.partial(run, j) for j in range(jobs)], timeout=120)
         fired = {kind: rule.hits for kind, rule in rules.items()}
         fake.faults.clear()
         held = fake.batches()

@@ -15,6 +15,7 @@ clients connecting at once is served. Throughput and latency are reported, never
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -30,6 +31,7 @@ from batches_ext.widgets import BatchMonitor, BatchTable
 from fake_server import FakeBatchesAPI, SystemClock
 from fake_server.server import serve
 from fake_server.wire import DropConnection
+from tests.concurrency import run_concurrently
 from tests.reliability.conftest import bounded_or_long
 
 KEY = "sk-load"
@@ -193,9 +195,8 @@ def _run(fake: FakeBatchesAPI, seconds: float, tenants: list, per_tenant: int, *
     door = CountingDoor(fake)
     registries = {org: Registry(org) for org in tenants}
     tallies: dict[str | None, list[Tally]] = {org: [Tally() for _ in range(per_tenant)] for org in tenants}
-    errors: list[BaseException] = []
     with serve(door) as server:
-        threads = []
+        workers = []
         for t, org in enumerate(tenants):
             other = registries[tenants[1 - t]] if len(tenants) == 2 else None
             for w, tally in enumerate(tallies[org]):
@@ -205,19 +206,11 @@ def _run(fake: FakeBatchesAPI, seconds: float, tenants: list, per_tenant: int, *
                 def run(client=client, org=org, other=other, seed=t * 100 + w, tally=tally) -> None:
                     try:
                         _worker(client, registries[org], other, seconds, seed, tally)
-                    except BaseException as err:  # noqa: BLE001 - re-raised in the test's thread
-                        errors.append(err)
                     finally:
                         client.close()
 
-                threads.append(threading.Thread(target=run, daemon=True, name=f"load-{org}-{w}"))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(seconds + 60)
-        assert not any(thread.is_alive() for thread in threads), "a worker hung"
-        if errors:
-            raise errors[0]
+                workers.append(run)
+        run_concurrently(workers, timeout=seconds + 60)
         if before_final is not None:
             before_final()
         listed, listed_files = {}, {}
@@ -404,11 +397,7 @@ def test_a_burst_of_new_clients_connecting_at_once_is_served(report) -> None:
             latencies.append(time.perf_counter() - began)
             client.close()
 
-        threads = [threading.Thread(target=first_call, args=(c,), daemon=True) for c in clients]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        run_concurrently([functools.partial(first_call, c) for c in clients])
     failed = Counter(a for a in answers if isinstance(a, str))
     report.add("load", f"burst: {BURST} new clients at once, first call p50 / max",
                f"{_percentile(latencies, 0.5) * 1e3:.0f} ms / {max(latencies) * 1e3:.0f} ms")
