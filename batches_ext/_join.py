@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._job import Job, Target, batch_ids
+from ._lines import _parse, iter_jsonl
 from .errors import JobError, NotFoundError
-from .jsonl import _parse, iter_jsonl
 from .models import Batch
 from .resultset import ResultLine, ResultRow, Results, parse_result_line
 

@@ -25,13 +25,13 @@ from typing import Any
 
 from ._job import JOB_KEY, PART_KEY, RETRY_KEY, Job, JobPart, Target, batch_ids, find_job
 from ._join import results
+from ._lines import _parse
 from .errors import BatchesError, InputError, JobError, WaitTimeout
 from .jsonl import (
     FAKE_ERROR_PREFIX,
     MAX_BYTES,
     MAX_EMBEDDING_INPUTS,
     MAX_LINES,
-    _parse,
     build_requests,
     dumps_jsonl,
     embedding_inputs,

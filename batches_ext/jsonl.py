@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._lines import _parse, atomic_open, dumps_jsonl, dumps_line, iter_jsonl, iter_raw_lines, write_jsonl
+from ._lines import atomic_open, dumps_jsonl, dumps_line, iter_jsonl, iter_raw_lines, write_jsonl
 from ._preflight import (
     _MODEL_OPTIONAL,
     ENDPOINTS,
@@ -52,7 +52,6 @@ __all__ = [
     "preflight",
     "atomic_open",
     "embedding_inputs",
-    "_parse",
 ]
 
 _PROMPT_KEY = {
