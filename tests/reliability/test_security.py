@@ -667,7 +667,7 @@ def test_a_symlink_or_a_failed_download_at_the_destination_changes_nothing_outsi
 @pytest.fixture
 def http_shell(monkeypatch):
     """IPython's shell with the extension loaded, talking over HTTP to a loopback fake (the "real API" path)."""
-    InteractiveShell = pytest.importorskip("IPython.core.interactiveshell").InteractiveShell
+    from IPython.core.interactiveshell import InteractiveShell  # a dependency of batches_ext: never skipped
     fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[KEY])
     with fake.serve() as server:
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
