@@ -142,12 +142,17 @@ def _build() -> _Parser:
     p = add("retry", "a new batch from the failed and expired lines; returns the Batch (a Job when split)")
     p.add_argument("id", metavar="ID")
     p = add("fake", "route this kernel to the in-process fake (`fake on|off|status|advance SECONDS`)",
-            "on [--speed S]: use a new in-process FakeBatchesAPI (S simulated seconds per real second); "
-            "off: back to the real API; status: is it on, and its clock; advance SECONDS: jump its clock.")
+            "on [--speed S | --manual]: use a new in-process FakeBatchesAPI (S simulated seconds per real "
+            "second, or a manual clock that moves only when you wait or advance it); off: back to the real "
+            "API; status: is it on, and its clock; advance SECONDS: jump its clock.")
     actions = p.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", required=True)
     on = actions.add_parser("on", help="use a new in-process fake", description="use a new in-process fake")
-    on.add_argument("--speed", type=_positive_float, default=None, metavar="S",
-                    help="simulated seconds per real second (default: BatchesMagics.fake_speed)")
+    clock = on.add_mutually_exclusive_group()
+    clock.add_argument("--speed", type=_positive_float, default=None, metavar="S",
+                       help="simulated seconds per real second (default: BatchesMagics.fake_speed)")
+    clock.add_argument("--manual", action="store_true",
+                       help="a ManualClock: time moves only when something waits (wait(), a monitor's wait()) "
+                       "or on `%%batches fake advance`, so a notebook runs the same way every time")
     actions.add_parser("off", help="back to the real API", description="back to the real API")
     actions.add_parser("status", help="is the fake on, and its clock", description="is the fake on, and its clock")
     adv = actions.add_parser("advance", help="move the fake's clock forward", description="move the fake's clock")
@@ -166,7 +171,7 @@ SUBCOMMANDS = tuple(_CHOICES)
 def parse(line: str) -> argparse.Namespace:
     """The parsed line (bare = `table`). Raises UsageError (a mistake) or HelpShown (`-h` printed)."""
     try:
-        words = shlex.split(line)
+        words = shlex.split(_without_comment(line))
     except ValueError as err:
         raise UsageError(f"%batches: cannot split the line ({err}); check the quotes") from None
     if not words:
@@ -177,6 +182,20 @@ def parse(line: str) -> argparse.Namespace:
         raise UsageError(f"%batches: unknown subcommand {words[0]!r}; choose from {', '.join(SUBCOMMANDS)} "
                          f"(see `%batches help`)")
     return _PARSER.parse_args(words)
+
+
+def _without_comment(line: str) -> str:
+    """The line up to a `#` that starts a word outside quotes (`%batches cancel ID  # why`); a `#` inside a
+    word or in quotes (`--meta tag=#1`, `"#x"`) is kept."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
 
 
 def help_text(topic: str | None = None) -> str:

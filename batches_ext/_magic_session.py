@@ -9,6 +9,7 @@ ipywidgets or fake_server at import time.
 from __future__ import annotations
 
 import os
+import time
 import weakref
 from typing import Any
 
@@ -90,11 +91,18 @@ class MagicSession:
             self._client.close()
         self._client, self._client_shape = None, None
 
-    def fake_on(self, speed: float | None = None, fake: Any = None) -> Any:
-        """Route to a new in-process fake (or to `fake`, e.g. one on a ManualClock in tests); returns the client."""
+    def fake_on(self, speed: float | None = None, fake: Any = None, *, manual: bool = False) -> Any:
+        """Route to a new in-process fake (or to `fake`, e.g. one on a ManualClock in tests); returns the client.
+
+        manual: the new fake runs on a ManualClock (time moves when the kernel waits on it or on `advance`).
+        """
         from .client import BatchesClient
 
         self.fake_off()
+        if fake is None and manual:
+            from fake_server import FakeBatchesAPI, ManualClock
+
+            fake = FakeBatchesAPI(clock=ManualClock(time.time()))
         self._offline = BatchesClient.offline(fake, speed=speed if fake is None else None)
         return self._offline
 

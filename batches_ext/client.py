@@ -94,7 +94,9 @@ class BatchesClient:
             self._headers["OpenAI-Organization"] = self.settings.organization
         if self.settings.project:
             self._headers["OpenAI-Project"] = self.settings.project
-        self._sleep: Callable[[float], Any] = time.sleep  # tests replace these
+        #: How this client waits (retry backoff, `wait()` and monitor polling): `time.sleep`, or for an
+        #: offline client its fake's `sleep` (a ManualClock fake moves its clock instead of sleeping).
+        self.sleep: Callable[[float], Any] = time.sleep
         self._random: Callable[[], float] = random.random
         self.fake = None
 
@@ -117,6 +119,7 @@ class BatchesClient:
         client = cls(**kwargs)
         fake.mount(client._session, client.settings.base_url)
         client.fake = fake
+        client.sleep = fake.sleep
         return client
 
     @property
@@ -348,7 +351,7 @@ class BatchesClient:
             if failure is not None:
                 if not can_retry:
                     raise failure from None  # outside the except block: no chained requests exception
-                self._sleep(_retry.retry_delay(retries, None, rand=self._random))
+                self.sleep(_retry.retry_delay(retries, None, rand=self._random))
                 retries, answer_lost = retries + 1, True  # that attempt may have done its work
                 continue
             status = response.status_code
@@ -361,7 +364,7 @@ class BatchesClient:
             if can_retry and _retry.should_retry_status(status, response.headers):
                 delay = _retry.retry_delay(retries, response.headers, rand=self._random)
                 response.close()
-                self._sleep(delay)
+                self.sleep(delay)
                 retries += 1
                 continue
             raise self._status_error(response)

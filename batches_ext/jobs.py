@@ -218,7 +218,7 @@ def wait(
     poll_interval: float = 5.0,
     timeout: float | None = None,
     on_update: Callable[[Batch], Any] | None = None,
-    sleep: Callable[[float], Any] = time.sleep,
+    sleep: Callable[[float], Any] | None = None,
     max_interval: float = 60.0,
 ) -> Batch | list[Batch]:
     """Poll until every batch of `target` is terminal; the final Batch (a list, in part order, for a Job/list).
@@ -226,8 +226,11 @@ def wait(
     The interval starts at `poll_interval` and grows x1.5 (up to `max_interval`) while no status changes;
     it resets when one does. `on_update(batch)` is called on the first sight of each batch and whenever its
     status or request counts change. `timeout` (seconds, counted as the larger of time slept and wall time)
-    raises WaitTimeout with `.batch` the last state seen. `sleep` is injectable (tests advance a fake clock).
+    raises WaitTimeout with `.batch` the last state seen. `sleep` defaults to the client's own (`client.sleep`):
+    `time.sleep`, or for an offline client on a ManualClock fake a jump of the fake's clock, so waiting on
+    simulated time ends at once and the same way every run.
     """
+    pause: Callable[[float], Any] = sleep if sleep is not None else getattr(client, "sleep", time.sleep)
     ids, single = batch_ids(target)
     if not ids:
         raise JobError("nothing to wait for: the target has no batches")
@@ -260,7 +263,7 @@ def wait(
                 last: Any = latest[ids[0]] if single else [latest[b] for b in ids]
                 raise WaitTimeout(f"gave up after {timeout:g}s: {states} not finished", batch=last)
             delay = min(delay, remaining)
-        sleep(delay)
+        pause(delay)
         slept += delay
 
 

@@ -260,8 +260,10 @@ class BatchesMagics(Magics):
         session = self.session
         if args.action == "on":
             speed = args.speed or self.fake_speed
-            client = session.fake_on(speed=speed)
-            print(f"offline fake on ({client.fake.clock!r}): no network, no key needed, nothing is billed. "
+            client = session.fake_on(speed=speed, manual=args.manual)
+            clock = ("a manual clock: time moves when you wait or run `%batches fake advance`" if args.manual
+                     else repr(client.fake.clock))
+            print(f"offline fake on ({clock}): no network, no key needed, nothing is billed. "
                   "`%batches fake off` returns to the real API.")
         elif args.action == "off":
             was = session.fake_off()

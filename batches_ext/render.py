@@ -101,15 +101,21 @@ def progress_label(b: Any) -> str:
 def progress_html(b: Any, width: int = 140) -> str:
     """A two-colour bar (completed green, failed red) and its `progress_label` (class bx-counts).
 
-    The one progress bar of the package: the static views and the live widgets both use it.
+    The one progress bar of the package: the static views and the live widgets both use it. The bar is
+    an inline flex box of a fixed height whose fills are flex items, so no line-height, font baseline or
+    `vertical-align` of the surrounding text (ipywidgets' HTML widget sets a 28 px line-height) can move a
+    fill out of the bar; the real-browser test measures that each fill lies inside its bar.
     """
     done, failed, total = counts(b)
     ok = 100.0 * done / total if total else (100.0 if getattr(b, "status", "") == "completed" else 0.0)
     bad = 100.0 * failed / total if total else 0.0
-    bar = (f"<span style='display:inline-block;width:{width}px;height:8px;background:var(--jp-layout-color3,#e9ecef);"
-           f"border-radius:4px;overflow:hidden;vertical-align:middle'>"
-           f"<span style='display:inline-block;height:8px;width:{ok:.1f}%;background:#198754'></span>"
-           f"<span style='display:inline-block;height:8px;width:{bad:.1f}%;background:#dc3545'></span></span>")
+    fill = "display:block;flex:none;height:100%"
+    bar = (f"<span class='bx-bar' role='progressbar' aria-valuemin='0' aria-valuemax='100' "
+           f"aria-valuenow='{ok + bad:.0f}' data-completed='{done}' data-failed='{failed}' data-total='{total}' "
+           f"style='display:inline-flex;box-sizing:border-box;width:{width}px;height:8px;line-height:0;"
+           f"vertical-align:middle;background:var(--jp-layout-color3,#e9ecef);border-radius:4px;overflow:hidden'>"
+           f"<span class='bx-fill-ok' style='{fill};width:{ok:.1f}%;background:#198754'></span>"
+           f"<span class='bx-fill-failed' style='{fill};width:{bad:.1f}%;background:#dc3545'></span></span>")
     return (f"<span style='white-space:nowrap'>{bar} <span class='bx-counts' style='{_MUTED};"
             f"font-variant-numeric:tabular-nums'>{progress_label(b)}</span></span>")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 
 from . import app
 from . import batches as ops
-from .clock import Clock, SystemClock
+from .clock import Clock, ManualClock, SystemClock
 from .faults import FaultPlan
 from .lifecycle import TERMINAL, Timings, observe
 from .state import BatchRecord, Blob, FileRecord, Tenant
@@ -157,6 +158,18 @@ class FakeBatchesAPI:
     def advance(self, seconds: float) -> float:
         """Move the clock forward (ManualClock or SystemClock)."""
         return self.clock.advance(seconds)  # type: ignore[attr-defined]
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds` as a client of this fake would: on a `ManualClock` nothing else moves time, so the
+        clock jumps forward by `seconds` at once; on any other clock this is `time.sleep(seconds)`.
+
+        `BatchesClient.offline(fake)` waits through this (polling in `wait()`, monitors, retry backoff), so
+        code that waits on a ManualClock fake finishes at once and the same way every run.
+        """
+        if isinstance(self.clock, ManualClock):
+            self.clock.advance(max(0.0, float(seconds)))
+        else:
+            time.sleep(seconds)
 
     def upload(
         self,

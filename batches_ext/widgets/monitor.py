@@ -8,7 +8,6 @@ per row; polling stops once every batch is terminal, and a Results button appear
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
@@ -71,7 +70,6 @@ class BatchMonitor(_View):
         )
         self._ids = ids
         self._batches: dict[str, Any] = dict.fromkeys(ids)
-        self._done = threading.Event()
         self._header = ipywidgets.HTML("")
         self._row_html: dict[str, ipywidgets.HTML] = {}
         self._row_cancel: dict[str, ipywidgets.Button] = {}
@@ -159,8 +157,6 @@ class BatchMonitor(_View):
             self._record_ok()
             self._settle_cancel_note(self._batches.values())
             self._render()
-            if self.done:
-                self._done.set()
             return True
 
     def cancel(self, batch_id: str) -> Any:
@@ -187,22 +183,28 @@ class BatchMonitor(_View):
         return batch
 
     def wait(self, timeout: float | None = None) -> list[Any]:
-        """Block until every batch is terminal (polling itself when no refresher thread runs); returns
-        the batches. Raises `WaitTimeout` after `timeout` seconds."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.done:
+        """Block until every batch is terminal, refreshing every `interval`; returns the batches.
+
+        It polls itself and waits through the client (`client.sleep`): on an offline fake with a
+        ManualClock each wait moves the fake's clock, so the rows advance step by step and the call ends
+        at once. Raises `WaitTimeout` after `timeout` seconds (the larger of time waited and wall time).
+        """
+        sleep = getattr(self.client, "sleep", time.sleep)
+        started, waited = time.monotonic(), 0.0
+        while True:
             if self._closed:
                 raise RuntimeError("the monitor is closed")
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise WaitTimeout(f"{self._running_count()} of {len(self._ids)} batches still running")
-            step = self.interval if remaining is None else min(self.interval, remaining)
-            if self.refreshing:
-                self._done.wait(min(step, 0.5))
-            else:
-                if not self.refresh() or not self.done:
-                    time.sleep(step)
-        return self.batches
+            self.refresh()
+            if self.done:
+                return self.batches
+            step = self.interval
+            if timeout is not None:
+                remaining = timeout - max(waited, time.monotonic() - started)
+                if remaining <= 0:
+                    raise WaitTimeout(f"{self._running_count()} of {len(self._ids)} batches still running")
+                step = min(step, remaining)
+            sleep(step)
+            waited += step
 
     def load_results(self, name: str | None = None) -> Any:
         """Load results into `namespace[name]` (default: the name next to the Results button) and return

@@ -98,7 +98,7 @@ def scripted(adapter: ScriptedAdapter, sleeps: list[float], monkeypatch: pytest.
     session = requests.Session()
     session.mount("https://api.test/", adapter)
     client = BatchesClient(api_key=CANARY, base_url=BASE_URL, session=session)
-    client._sleep = sleeps.append
+    client.sleep = sleeps.append
     client._random = lambda: 0.0  # jitter factor 1.0: delays are exact
     return client
 

@@ -416,7 +416,7 @@ def live(fake, sleeps, monkeypatch):
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
         monkeypatch.delenv(var, raising=False)
     client = BatchesClient(api_key=CANARY, session=fake.requests_session())
-    client._sleep = sleeps.append
+    client.sleep = sleeps.append
     client._random = lambda: 0.0
     return client
 

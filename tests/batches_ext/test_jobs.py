@@ -66,6 +66,14 @@ def test_build_submit_wait_results_in_input_order(fake: FakeBatchesAPI, client: 
     assert res.batches[0].id == batch.id
 
 
+def test_wait_on_an_offline_manual_clock_client_moves_the_fake_clock(fake: FakeBatchesAPI,
+                                                                   client: BatchesClient) -> None:
+    job = submit(client, prompts(3))
+    started = fake.clock.now()
+    [batch] = wait(client, job)  # no sleep=: the offline client's own wait jumps the ManualClock
+    assert batch.status == "completed" and fake.clock.now() > started
+
+
 def test_single_batch_targets_return_a_batch(fake: FakeBatchesAPI, client: BatchesClient) -> None:
     job = submit(client, prompts(3))
     batch = wait(client, job.batch_ids[0], sleep=fake.advance)

@@ -4,6 +4,7 @@ return value and what the cell shows."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -239,6 +240,19 @@ def test_fake_switch_status_advance_and_off(shell, monkeypatch) -> None:
     assert not result.success and "No API key: set OPENAI_API_KEY, or run `%batches fake on`" in text
 
 
+def test_fake_on_manual_runs_on_simulated_time_that_moves_when_the_kernel_waits(shell) -> None:
+    sh, _ = shell
+    _, text, _ = run(sh, "%batches fake on --manual")
+    session = magics(sh).session
+    assert "manual clock" in text and isinstance(session.fake.clock, ManualClock)
+    assert abs(session.fake.clock.now() - time.time()) < 60  # starts at today's date, then moves only when told
+    batch = sh.run_cell_magic("batches", "create --model gpt-4o-mini", "hi")
+    monitor = sh.run_line_magic("batches", f"watch {batch.id}")
+    assert monitor.wait(timeout=3600)[0].status == "completed"
+    result, text, _ = run(sh, "%batches fake on --manual --speed 5")
+    assert not result.success and "not allowed with argument" in text
+
+
 def test_fake_speed_trait_is_the_default_speed(shell) -> None:
     sh, _ = shell
     sh.run_line_magic("config", "BatchesMagics.fake_speed = 250.0")
@@ -323,3 +337,14 @@ def test_trait_values_are_validated() -> None:
                       ("fake_speed", 0.0)):
         with pytest.raises(TraitError, match=name):
             setattr(m, name, bad)
+
+
+def test_a_comment_after_a_magic_is_ignored_but_a_hash_inside_a_value_is_kept(shell) -> None:
+    sh, fake = shell
+    batch_id = fake.seed_batch("in_progress", requests=3)["id"]
+    result, text, _ = run(sh, f"%batches cancel {batch_id}   # no longer needed")
+    assert result.success, text
+    assert result.result.status in ("cancelling", "cancelled")
+    from batches_ext._magic_parser import parse
+
+    assert parse("create in.jsonl --meta tag=#1 '#x=y'").meta == ["tag=#1", "#x=y"]

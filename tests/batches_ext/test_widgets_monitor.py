@@ -4,7 +4,6 @@ a 500; model counts back to baseline after close(); the plain-text fallback."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -127,16 +126,24 @@ def test_polling_thread_stops_when_all_terminal(fake, make_monitor):
     assert monitor.batches[0].status == "completed"
 
 
-def test_wait_blocks_until_terminal(fake, make_monitor):
+def test_wait_on_a_manual_clock_fake_moves_its_clock_step_by_step(fake, make_monitor):
     a = fake.seed_batch("in_progress", requests=10)
-    monitor = make_monitor([a["id"]], auto_refresh=True, interval=0.01)
-    timer = threading.Timer(0.1, fake.advance, args=(24 * 3600,))
-    timer.start()
-    try:
-        batches = monitor.wait(timeout=10)
-    finally:
-        timer.cancel()
+    monitor = make_monitor([a["id"]], auto_refresh=True, interval=5)
+    started = fake.clock.now()
+    batches = monitor.wait(timeout=3600)
     assert [b.status for b in batches] == ["completed"]
+    assert 0 < fake.clock.now() - started <= 120  # the batch's own span plus one step, not a jump to the end
+    assert "10/10" in monitor.parts[f"row:{a['id']}"].value and monitor.results_offered
+
+
+def test_wait_waits_through_the_client(fake, client, make_monitor):
+    """Against a real API the client sleeps for real; the monitor never sleeps on its own."""
+    a = fake.seed_batch("in_progress", requests=10)
+    waited: list[float] = []
+    client.sleep = lambda s: (waited.append(s), fake.advance(s))
+    monitor = make_monitor([a["id"]], interval=7)
+    assert monitor.wait()[0].status == "completed"
+    assert waited and set(waited) == {7}
 
 
 def test_wait_without_thread_polls_and_times_out(fake, make_monitor):

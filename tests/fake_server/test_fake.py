@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from fake_server import DropConnection, FakeBatchesAPI, ManualClock
+from fake_server import DropConnection, FakeBatchesAPI, ManualClock, SystemClock
 from tests.concurrency import run_concurrently
 from tests.fake_server.calls import CHAT, KEY, call, chat_lines, create, get, jsonl, upload
 
@@ -184,3 +186,15 @@ def test_concurrent_clients_on_the_loopback_server_lose_no_update(fake: FakeBatc
     held = {b["id"]: b["status"] for b in fake.batches()}
     assert sorted(held) == sorted(made) and len(made) == 90
     assert set(held.values()) == {"cancelling"}
+
+
+def test_sleep_moves_a_manual_clock_and_really_sleeps_on_a_system_clock(fake: FakeBatchesAPI) -> None:
+    before = fake.clock.now()
+    fake.sleep(90)
+    assert fake.clock.now() == before + 90
+    fake.sleep(-5)  # never backwards
+    assert fake.clock.now() == before + 90
+    live = FakeBatchesAPI(clock=SystemClock(speed=1))
+    started = time.monotonic()
+    live.sleep(0.05)
+    assert time.monotonic() - started >= 0.05

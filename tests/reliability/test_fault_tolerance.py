@@ -47,7 +47,7 @@ def _client(fake: FakeBatchesAPI, door: str, server=None, retries: int = RETRIES
     else:
         client = BatchesClient(api_key=KEY, session=fake.requests_session(), max_retries=retries, **kwargs)
     client.slept = []  # type: ignore[attr-defined]
-    client._sleep = client.slept.append  # type: ignore[attr-defined]  # computed as usual, not slept
+    client.sleep = client.slept.append  # type: ignore[attr-defined]  # computed as usual, not slept
     return client
 
 

@@ -201,7 +201,7 @@ def _run(fake: FakeBatchesAPI, seconds: float, tenants: list, per_tenant: int, *
             other = registries[tenants[1 - t]] if len(tenants) == 2 else None
             for w, tally in enumerate(tallies[org]):
                 client = BatchesClient(api_key=KEY, base_url=server.base_url, organization=org, max_retries=retries)
-                client._sleep = lambda _s: None  # retry delays are computed as usual, not slept
+                client.sleep = lambda _s: None  # retry delays are computed as usual, not slept
 
                 def run(client=client, org=org, other=other, seed=t * 100 + w, tally=tally) -> None:
                     try:

@@ -377,7 +377,7 @@ def test_the_core_raises_one_authentication_error_per_call_for_a_wrong_key(world
     fake, server, owned = world
     wrong = "sk-wrong-" + uuid.uuid4().hex
     client = BatchesClient(api_key=wrong, base_url=server.base_url, max_retries=3)
-    client._sleep = lambda _: None
+    client.sleep = lambda _: None
     batch_id, file_id = owned["default"]["batches"][0], owned["default"]["files"][0]
     calls = [lambda: client.list_batches(), lambda: client.retrieve_batch(batch_id),
              lambda: client.cancel_batch(batch_id), lambda: client.create_batch(file_id),
@@ -982,7 +982,7 @@ def test_logs_and_process_output_never_show_the_key(caplog, capfd, report) -> No
     fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[canary])
     caplog.set_level(logging.DEBUG)
     with fake.serve() as server, BatchesClient(api_key=canary, base_url=server.base_url, max_retries=2) as client:
-        client._sleep = lambda _: None
+        client.sleep = lambda _: None
         uploaded = client.upload_file(_BODY)
         batch = client.create_batch(uploaded.id)
         assert [b.id for b in client.list_batches().data] == [batch.id]
