@@ -17,8 +17,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# Public name -> the module (a wing's door, or a root module) that defines it; imported on first use.
 _EXPORTS = {
     "BatchesClient": "client",
+    "BatchesAPI": "client",
+    "create_batch": "client",
+    "retrieve_batch": "client",
+    "cancel_batch": "client",
+    "list_batches": "client",
+    "save_batch_files": "client",
     "Batch": "models",
     "BatchError": "models",
     "RequestCounts": "models",
@@ -26,19 +33,17 @@ _EXPORTS = {
     "Page": "models",
     "Status": "models",
     "Settings": "config",
-    "create_batch": "api",
-    "retrieve_batch": "api",
-    "cancel_batch": "api",
-    "list_batches": "api",
+    "BatchesError": "errors",
     "build_requests": "jsonl",
     "preflight": "jsonl",
+    "write_jsonl": "jsonl",
+    "Job": "jobs",
+    "Results": "jobs",
     "submit": "jobs",
     "wait": "jobs",
     "results": "jobs",
     "retry_failed": "jobs",
-    "save_batch_files": "downloads",
-    "Job": "jobs",
-    "Results": "resultset",
+    "find_job": "jobs",
     "BatchTable": "widgets",
     "BatchMonitor": "widgets",
 }

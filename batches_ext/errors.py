@@ -2,8 +2,9 @@
 
     BatchesError                          root: `except BatchesError` catches everything below
     ├── ConfigError                       bad or missing settings (e.g. no API key)
-    ├── InputError                        bad JSONL / preflight problems (.line 1-based, .problems)
-    ├── JobError                          a job helper could not finish
+    ├── InputError (also a ValueError)    bad input: JSONL / preflight problems (.line 1-based, .problems:
+    │                                     `Problem`s), a bad argument, a path that cannot be written
+    ├── JobError                          a job helper could not finish (.job: the Job so far, if any)
     │   └── WaitTimeout                   wait(..., timeout=) ran out (.batch: last state seen)
     ├── APIConnectionError                no HTTP answer (DNS, refused, dropped) (.method, .url)
     │   └── APITimeoutError               connect or read timeout
@@ -18,6 +19,10 @@
         ├── RateLimitError                429
         └── InternalServerError           >= 500
 
+Every exception batches_ext raises on purpose is one of these (an `InputError` is also a `ValueError`, as
+requests does for its value errors, so `except ValueError` keeps working); `Problem` is one broken input
+rule, as `preflight` reports it.
+
 `str(err)` of an API error is one line: ``404 Not Found: No such File object: file-x (request req_abc)``.
 No exception here ever holds an API key, an Authorization header, or a `requests` object (whose
 PreparedRequest would carry the header): only plain strings and numbers.
@@ -25,10 +30,12 @@ PreparedRequest would carry the header): only plain strings and numbers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 __all__ = [
+    "Problem",
     "BatchesError",
     "ConfigError",
     "InputError",
@@ -49,6 +56,18 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One broken input rule: `line` is 1-based (None for the whole file); `code` follows the server's codes."""
+
+    line: int | None
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line is not None else self.message
+
+
 class BatchesError(Exception):
     """Root of every batches_ext exception."""
 
@@ -57,22 +76,28 @@ class ConfigError(BatchesError):
     """Settings are missing or invalid (for example no API key anywhere)."""
 
 
-class InputError(BatchesError):
-    """The input (JSONL lines, request bodies) breaks the Batch API rules.
+class InputError(BatchesError, ValueError):
+    """The input breaks a rule: JSONL lines or request bodies against the Batch API's, or a bad argument.
 
     `line` is the 1-based line of the first problem (None when not tied to a line);
-    `problems` lists every problem found (whatever the checker reports, e.g. dicts or strings).
+    `problems` lists every `Problem` found.
     """
 
-    def __init__(self, message: str, *, line: int | None = None, problems: list[Any] | None = None) -> None:
+    def __init__(self, message: str, *, line: int | None = None, problems: list[Problem] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
-        self.problems: list[Any] = list(problems or [])
+        self.problems: list[Problem] = list(problems or [])
 
 
 class JobError(BatchesError):
-    """A job helper (submit / wait / results / retry_failed) could not finish."""
+    """A job helper (submit / wait / results / retry_failed) could not finish; `job` is the Job as far as it
+    got (e.g. the parts already created when a later part failed), or None."""
+
+    def __init__(self, message: str, *, job: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.job = job
 
 
 class WaitTimeout(JobError):
@@ -80,7 +105,6 @@ class WaitTimeout(JobError):
 
     def __init__(self, message: str, *, batch: Any = None) -> None:
         super().__init__(message)
-        self.message = message
         self.batch = batch
 
 

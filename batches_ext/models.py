@@ -7,11 +7,12 @@ statuses are kept as plain strings and are never treated as terminal or cancella
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar, overload
+
+from . import spec
 
 __all__ = ["Status", "RequestCounts", "BatchError", "Batch", "FileObject", "Page"]
 
@@ -30,9 +31,9 @@ class Status:
     CANCELLING = "cancelling"
     CANCELLED = "cancelled"
 
-    ALL = frozenset({VALIDATING, FAILED, IN_PROGRESS, FINALIZING, COMPLETED, EXPIRED, CANCELLING, CANCELLED})
-    TERMINAL = frozenset({COMPLETED, FAILED, EXPIRED, CANCELLED})
-    CANCELLABLE = frozenset({VALIDATING, IN_PROGRESS, FINALIZING})
+    ALL = frozenset(spec.STATUSES)
+    TERMINAL = spec.TERMINAL
+    CANCELLABLE = spec.CANCELLABLE
 
 
 def _dt(ts: int | None) -> datetime | None:
@@ -94,6 +95,7 @@ class Batch:
     metadata: dict[str, str] | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     request_id: str | None = None  # x-request-id of the call that returned it (single-object calls)
+    offline: bool = False  # came from the offline fake: every view of it says so
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], request_id: str | None = None) -> Batch:
@@ -175,28 +177,9 @@ class Batch:
         )
 
     def _repr_html_(self) -> str:
-        try:
-            from .render import batch_html
-        except ImportError:
-            return _fallback_batch_html(self)
+        from .render import batch_html
+
         return batch_html(self)
-
-
-def _fallback_batch_html(b: Batch) -> str:
-    c = b.request_counts
-    when = b.created
-    created = when.strftime("%Y-%m-%d %H:%M:%S UTC") if when is not None else ""
-    rows = [
-        ("id", b.id),
-        ("status", b.status),
-        ("requests", f"{c.completed} completed, {c.failed} failed, {c.total} total"),
-        ("endpoint", b.endpoint or ""),
-        ("created", created),
-    ]
-    cells = "".join(
-        f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
-    )
-    return f"<table class='batches-ext-batch'>{cells}</table>"
 
 
 @dataclass(slots=True)

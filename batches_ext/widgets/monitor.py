@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from ..errors import ConflictError, WaitTimeout
-from ._base import _View, check_variable_name, describe_results, error_text
-from ._html import badge, batch_text, monitor_row_html
-from ._lifecycle import set_if_changed
+from ..errors import BatchesError, ConflictError, InputError, WaitTimeout
+from ..render import badge, batch_line, monitor_row_html
+from .lifecycle import set_if_changed
+from .view import LiveView, check_variable_name, describe_results, error_text, show
+
+if TYPE_CHECKING:
+    from ..client import BatchesAPI
 
 __all__ = ["BatchMonitor"]
 
@@ -36,24 +39,21 @@ def _ids(source: Any) -> list[str]:
     for item in items:
         bid = item if isinstance(item, str) else getattr(item, "id", None)
         if not isinstance(bid, str) or not bid:
-            raise TypeError(f"not a batch id: {item!r}")
+            raise InputError(f"not a batch id: {item!r}")
         if bid not in out:
             out.append(bid)
     return out
 
 
-def _show(w: ipywidgets.DOMWidget, visible: bool) -> None:
-    set_if_changed(w.layout, "display", None if visible else "none")
 
-
-class BatchMonitor(_View):
+class BatchMonitor(LiveView):
     """Watches `batch_ids` (ids, Batches or a Job): one row each, refreshed on a background thread every
     `interval` seconds until all are terminal. `namespace` receives Results (default: IPython's user
     namespace); `now` / `wall` are injectable clocks (see BatchTable)."""
 
     def __init__(
         self,
-        client: Any,
+        client: BatchesAPI,
         batch_ids: Any,
         *,
         interval: float = 2.0,
@@ -64,7 +64,7 @@ class BatchMonitor(_View):
     ) -> None:
         ids = _ids(batch_ids)
         if not ids:
-            raise ValueError("no batch ids to monitor")
+            raise InputError("no batch ids to monitor")
         super().__init__(
             client, interval=interval, namespace=namespace, now=now, wall=wall, name="batches_ext-monitor"
         )
@@ -87,7 +87,7 @@ class BatchMonitor(_View):
         self._results_button = ipywidgets.Button(description="Results", icon="download")
         self._results_button.on_click(self._guard(lambda _b: self.load_results()))
         self._footer = ipywidgets.HBox([self._var, self._results_button])
-        _show(self._footer, False)
+        show(self._footer, False)
         self.children = [
             self._header,
             ipywidgets.VBox(rows),
@@ -162,7 +162,7 @@ class BatchMonitor(_View):
     def cancel(self, batch_id: str) -> Any:
         """Cancel one watched batch; returns the `Batch`. Errors are shown and raised (a 409 also refreshes)."""
         if batch_id not in self._batches:
-            raise ValueError(f"{batch_id} is not monitored here")
+            raise InputError(f"{batch_id} is not monitored here")
         button = self._row_cancel[batch_id]
         set_if_changed(button, "disabled", True)
         try:
@@ -193,7 +193,7 @@ class BatchMonitor(_View):
         started, waited = time.monotonic(), 0.0
         while True:
             if self._closed:
-                raise RuntimeError("the monitor is closed")
+                raise BatchesError("the monitor is closed")
             self.refresh()
             if self.done:
                 return self.batches
@@ -249,8 +249,8 @@ class BatchMonitor(_View):
         for bid in self._ids:
             b = self._batches[bid]
             set_if_changed(self._row_html[bid], "value", monitor_row_html(bid, b, now))
-            _show(self._row_cancel[bid], b is not None and b.is_cancellable)
-        _show(self._footer, self.done)
+            show(self._row_cancel[bid], b is not None and b.is_cancellable)
+        show(self._footer, self.done)
 
     def __repr__(self) -> str:
         if self._closed:
@@ -262,7 +262,7 @@ class BatchMonitor(_View):
         lines = [head]
         for bid in self._ids:
             b = self._batches[bid]
-            lines.append(f"  {batch_text(b, now, eta=True)}" if b is not None else f"  {bid}  (not loaded)")
+            lines.append(f"  {batch_line(b, now, eta=True)}" if b is not None else f"  {bid}  (not loaded)")
         if self._error:
             lines.append(f"  ! refresh failed: {self._error}")
         return "\n".join(lines)

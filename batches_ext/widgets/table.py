@@ -12,35 +12,29 @@ client-side, scanning at most `scan_limit` batches per page. Every button is als
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from ..errors import ConflictError, NotFoundError
-from ._base import _View, check_variable_name, describe_results, error_text
-from ._html import batch_text, details_html, table_html
-from ._lifecycle import set_if_changed
-from ._paging import fetch_page
+from ..client import ACTIVE, fetch_page
+from ..errors import ConflictError, InputError, NotFoundError
+from ..render import batch_line, details_html, table_html
+from ..spec import STATUSES
+from .lifecycle import set_if_changed
+from .view import LiveView, check_variable_name, describe_results, error_text, show
+
+if TYPE_CHECKING:
+    from ..client import BatchesAPI
 
 __all__ = ["BatchTable", "STATUS_FILTERS"]
 
 #: The status filter's choices: (label, value); "active" means not terminal.
-STATUS_FILTERS: tuple[tuple[str, str], ...] = (
-    ("all statuses", ""),
-    ("active", "active"),
-    *(
-        (s, s)
-        for s in ("validating", "in_progress", "finalizing", "cancelling", "completed", "failed", "expired", "cancelled")
-    ),
-)
+STATUS_FILTERS: tuple[tuple[str, str], ...] = (("all statuses", ""), (ACTIVE, ACTIVE), *((s, s) for s in STATUSES))
 _NO_SELECTION = ("— select a batch —", "")
 
 
-def _show(w: ipywidgets.DOMWidget, visible: bool) -> None:
-    set_if_changed(w.layout, "display", None if visible else "none")
 
-
-class BatchTable(_View):
+class BatchTable(LiveView):
     """A live table of the client's batches, newest first.
 
     client: a `BatchesClient` (or anything with `list_batches(limit, after)`, `retrieve_batch(id)`,
@@ -53,7 +47,7 @@ class BatchTable(_View):
 
     def __init__(
         self,
-        client: Any,
+        client: BatchesAPI,
         page_size: int = 25,
         auto_refresh: bool = True,
         interval: float = 5.0,
@@ -66,9 +60,9 @@ class BatchTable(_View):
         wall: Callable[[], float] | None = None,
     ) -> None:
         if page_size < 1:
-            raise ValueError("page_size must be >= 1")
+            raise InputError("page_size must be >= 1")
         if status not in {value for _, value in STATUS_FILTERS}:
-            raise ValueError(f"unknown status filter {status!r}")
+            raise InputError(f"unknown status filter {status!r}")
         super().__init__(
             client, interval=interval, namespace=namespace, now=now, wall=wall, name="batches_ext-table"
         )
@@ -216,10 +210,9 @@ class BatchTable(_View):
             if self._closed:
                 return False
             try:
-                got = fetch_page(
-                    self.client, self._cursors[-1], self.page_size, self.status_filter, self.text_filter,
-                    self.scan_limit,
-                )
+                statuses = (self.status_filter,) if self.status_filter else ()
+                got = fetch_page(self.client, self._cursors[-1], self.page_size, statuses, self.text_filter,
+                                 self.scan_limit)
                 selected = self._find_selected(got.rows)
             except Exception as exc:
                 self._record_error(exc)
@@ -266,7 +259,7 @@ class BatchTable(_View):
         """Change the status and/or text filter, go back to page 1 and refresh."""
         with self._lock:
             if status is not None and status not in {v for _, v in STATUS_FILTERS}:
-                raise ValueError(f"unknown status filter {status!r}")
+                raise InputError(f"unknown status filter {status!r}")
             self._syncing = True
             try:
                 if status is not None:
@@ -298,7 +291,7 @@ class BatchTable(_View):
         """
         batch_id = batch_id or self._selected
         if not batch_id:
-            raise ValueError("no batch selected")
+            raise InputError("no batch selected")
         set_if_changed(self._cancel_button, "disabled", True)
         try:
             batch = self.client.cancel_batch(batch_id)
@@ -324,7 +317,7 @@ class BatchTable(_View):
         (default: the name typed next to the Results button) and return it."""
         batch_id = batch_id or self._selected
         if not batch_id:
-            raise ValueError("no batch selected")
+            raise InputError("no batch selected")
         name = check_variable_name(name if name is not None else self._var.value)
         from ..jobs import results
 
@@ -389,9 +382,9 @@ class BatchTable(_View):
             self._syncing = False
         b = self._selected_batch
         set_if_changed(self._details, "value", details_html(b, now) if b is not None else "")
-        _show(self._cancel_button, b is not None and b.is_cancellable)
-        _show(self._results_button, b is not None and b.is_terminal)
-        _show(self._var, b is not None and b.is_terminal)
+        show(self._cancel_button, b is not None and b.is_cancellable)
+        show(self._results_button, b is not None and b.is_terminal)
+        show(self._var, b is not None and b.is_terminal)
 
     # ------------------------------------------------------------------ observers and thread
 
@@ -431,7 +424,7 @@ class BatchTable(_View):
         head += ", more on the next page" if self.has_next else ""
         head += f" (filter {' '.join(filters)})" if filters else ""
         head += " [offline fake]" if self.offline else ""
-        lines = [head, *(f"  {batch_text(b, now)}" for b in self._rows)]
+        lines = [head, *(f"  {batch_line(b, now)}" for b in self._rows)]
         if self._error:
             lines.append(f"  ! refresh failed: {self._error}")
         return "\n".join(lines)

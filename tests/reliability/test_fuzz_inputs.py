@@ -40,8 +40,8 @@ from hypothesis import strategies as st
 from batches_ext.client import BatchesClient
 from batches_ext.errors import BatchesError, InputError
 from batches_ext.jobs import submit
-from batches_ext.jsonl import FAKE_ERROR_PREFIX, Preflight, iter_jsonl, iter_raw_lines, preflight
-from batches_ext.resultset import ResultLine, parse_result_line
+from batches_ext.jsonl import Preflight, ResultLine, iter_jsonl, iter_raw_lines, parse_result_line, preflight
+from batches_ext.spec import FAKE_ERROR_PREFIX
 from fake_server import FakeBatchesAPI, ManualClock
 from tests.fake_server.calls import call, multipart
 from tests.reliability.conftest import bounded_or_long

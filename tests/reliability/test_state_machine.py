@@ -41,7 +41,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from batches_ext.resultset import parse_result_line
+from batches_ext.jsonl import parse_result_line
 from fake_server import FakeBatchesAPI, ManualClock
 from fake_server.lifecycle import Timings
 from tests.fake_server.calls import CHAT, call, upload

@@ -1,0 +1,96 @@
+"""Retry policy, modelled on openai-python (reference section 8), as pure functions.
+
+* Retried: connection errors and timeouts; HTTP 408, 429 and >= 500.
+* An `x-should-retry: true|false` response header wins over the status rules.
+* **409 is final** (the SDK retries it; we do not): the only 409 of the Batch API is cancelling a
+  completed/failed batch, which no retry can change, so retrying only costs time and requests.
+* Delay: `retry-after-ms` (milliseconds), else `retry-after` (seconds, float, or an HTTP date),
+  used as-is when 0 < value <= 60 s; otherwise (absent, zero, unparseable, or above the cap)
+  exponential backoff `min(0.5 * 2**n, 8)` seconds times a jitter in (0.75, 1], n = retries taken.
+
+`backoff_delay` is the package's one exponential backoff: the live views' refresher uses it too, with its
+own interval, ceiling and jitter.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Mapping
+
+__all__ = [
+    "INITIAL_DELAY",
+    "MAX_DELAY",
+    "RETRY_AFTER_CAP",
+    "should_retry_status",
+    "retry_after_seconds",
+    "backoff_delay",
+    "retry_delay",
+]
+
+INITIAL_DELAY = 0.5
+MAX_DELAY = 8.0
+RETRY_AFTER_CAP = 60.0
+_RETRY_STATUSES = frozenset({408, 429})
+
+
+def should_retry_status(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether an error response is worth another attempt. `headers` is case-insensitive."""
+    override = headers.get("x-should-retry")
+    if override is not None:
+        flag = override.strip().lower()
+        if flag == "true":
+            return True
+        if flag == "false":
+            return False
+    return status in _RETRY_STATUSES or status >= 500
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
+    """The server's requested delay in seconds, or None when it gave none we can read."""
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return float(ms) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    return float(email.utils.mktime_tz(parsed)) - now()
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    initial: float = INITIAL_DELAY,
+    maximum: float = MAX_DELAY,
+    jitter: float = 0.25,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """`min(initial * 2**attempt, maximum)` times a jitter factor in (1 - jitter, 1] (SDK: 0.5 s, 8 s, 0.25)."""
+    base = min(initial * (2.0 ** max(attempt, 0)), maximum)
+    return base * (1.0 - jitter * rand())
+
+
+def retry_delay(
+    retries_taken: int,
+    headers: Mapping[str, str] | None = None,
+    *,
+    rand: Callable[[], float] = random.random,
+    now: Callable[[], float] = time.time,
+) -> float:
+    """Seconds to sleep before the next attempt (headers may be None after a connection error)."""
+    if headers is not None:
+        wanted = retry_after_seconds(headers, now)
+        if wanted is not None and 0 < wanted <= RETRY_AFTER_CAP:
+            return wanted
+    return backoff_delay(retries_taken, rand=rand)

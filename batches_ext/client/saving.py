@@ -1,0 +1,94 @@
+"""Saving file content to disk: streamed, atomic, and never outside the path you name.
+
+    client.save_file("file-abc", "out/")              # out/<the server's filename, made safe>
+    client.save_file("file-abc", "out/answers.jsonl") # exactly that path
+    save_batch_files(client, "batch_abc", "out/")     # {"output": out/batch_abc_output.jsonl, "error": ...}
+
+A filename that comes from the server is never trusted as a path: `safe_filename` keeps its last
+component only, drops control characters, leading dots and trailing dots/spaces, avoids Windows
+device names and long names, and falls back to `<file_id>.jsonl`. The content is streamed into a
+temporary file beside the target and moved over it with `os.replace`, so a reader never sees a
+half-written file, a failed download leaves any old file untouched, and a symlink at the target
+name is replaced rather than followed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..atomic import atomic_open
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..models import Batch
+    from .protocol import BatchesAPI
+
+__all__ = ["safe_filename", "save_file", "save_batch_files"]
+
+_MAX_NAME_BYTES = 200  # below every common filesystem's 255-byte limit, room for a temp prefix
+_WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                    *(f"LPT{i}" for i in range(1, 10))}
+_UNSAFE = re.compile(r'[<>:"|?*]')
+
+
+def safe_filename(name: Any, fallback: str) -> str:
+    """A plain file name made from an untrusted `name` (no directories, no traversal), else `fallback`."""
+    text = str(name) if name is not None else ""
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")  # control, format, surrogates
+    text = _UNSAFE.sub("_", text).lstrip(". ").rstrip(". ")
+    if text.split(".", 1)[0].upper() in _WINDOWS_DEVICES:
+        text = "_" + text
+    if len(text.encode("utf-8")) > _MAX_NAME_BYTES:
+        stem, dot, ext = text.rpartition(".")
+        if not (dot and stem and len(ext) <= 16):
+            stem, dot, ext = text, "", ""
+        budget = _MAX_NAME_BYTES - len((dot + ext).encode("utf-8"))
+        text = stem.encode("utf-8")[:budget].decode("utf-8", "ignore") + dot + ext
+    if not text:
+        return fallback or "download"
+    return text
+
+
+def save_file(client: BatchesAPI, file_id: str, dest: str | os.PathLike, *, chunk_size: int = 64 * 1024) -> Path:
+    """Stream file `file_id` to `dest` atomically; returns the path written.
+
+    `dest` an existing directory: saved inside it under the server's filename made safe (one extra
+    `GET /files/{id}`); otherwise `dest` is the file path itself (its directory must exist).
+    """
+    target = Path(dest)
+    if target.is_dir():
+        name = safe_filename(client.retrieve_file(file_id).filename, safe_filename(f"{file_id}.jsonl", ""))
+        target = target / name
+        if Path(name).name != name or target.parent.resolve() != Path(dest).resolve():  # belt and braces
+            raise InputError(f"refusing to save {file_id} outside {dest}")
+    elif not target.parent.is_dir():
+        raise InputError(f"no such directory: {target.parent}")
+    chunks = client.file_content(file_id, chunk_size)  # the request is made (and may fail) before any write
+    with atomic_open(target, "wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+    return target
+
+
+def save_batch_files(client: BatchesAPI, batch: Batch | str, directory: str | os.PathLike) -> dict[str, Path]:
+    """Save a batch's output and error files into `directory` as `<batch id>_output.jsonl` / `_error.jsonl`.
+
+    `batch` is a `Batch` or a batch id (retrieved first). Returns {"output": path, "error": path} for the
+    files the batch has (an empty dict for a batch with neither yet).
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise InputError(f"no such directory: {folder}")
+    if isinstance(batch, str):
+        batch = client.retrieve_batch(batch)
+    saved: dict[str, Path] = {}
+    for kind, file_id in (("output", batch.output_file_id), ("error", batch.error_file_id)):
+        if file_id:
+            name = safe_filename(f"{batch.id}_{kind}.jsonl", f"{kind}.jsonl")
+            saved[kind] = save_file(client, file_id, folder / name)
+    return saved

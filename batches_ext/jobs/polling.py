@@ -1,0 +1,77 @@
+"""`wait`: poll a job's batches until every one is terminal, with a gentle backoff while nothing changes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import JobError, WaitTimeout
+from ..models import Batch
+from .job import Target, batch_ids
+
+if TYPE_CHECKING:
+    from ..client import BatchesAPI
+
+__all__ = ["wait"]
+
+
+
+def wait(
+    client: BatchesAPI,
+    target: Target,
+    poll_interval: float = 5.0,
+    timeout: float | None = None,
+    on_update: Callable[[Batch], Any] | None = None,
+    sleep: Callable[[float], Any] | None = None,
+    max_interval: float = 60.0,
+) -> Batch | list[Batch]:
+    """Poll until every batch of `target` is terminal; the final Batch (a list, in part order, for a Job/list).
+
+    The interval starts at `poll_interval` and grows x1.5 (up to `max_interval`) while no status changes;
+    it resets when one does. `on_update(batch)` is called on the first sight of each batch and whenever its
+    status or request counts change. `timeout` (seconds, counted as the larger of time slept and wall time)
+    raises WaitTimeout with `.batch` the last state seen. `sleep` defaults to the client's own (`client.sleep`):
+    `time.sleep`, or for an offline client on a ManualClock fake a jump of the fake's clock, so waiting on
+    simulated time ends at once and the same way every run.
+    """
+    pause: Callable[[float], Any] = sleep if sleep is not None else getattr(client, "sleep", time.sleep)
+    ids, single = batch_ids(target)
+    if not ids:
+        raise JobError("nothing to wait for: the target has no batches")
+    latest: dict[str, Batch] = {}
+    started, slept = time.monotonic(), 0.0
+    delay: float | None = None
+    ceiling = max(max_interval, poll_interval)
+    while True:
+        status_changed = False
+        for batch_id in ids:
+            previous = latest.get(batch_id)
+            if previous is not None and previous.is_terminal:
+                continue
+            batch = client.retrieve_batch(batch_id)
+            latest[batch_id] = batch
+            if previous is None or previous.status != batch.status:
+                status_changed = True
+            if on_update is not None and (previous is None or _state(previous) != _state(batch)):
+                on_update(batch)
+        if all(latest[b].is_terminal for b in ids):
+            final = [latest[b] for b in ids]
+            return final[0] if single else final
+        delay = poll_interval if delay is None or status_changed else min(delay * 1.5, ceiling)
+        elapsed = max(slept, time.monotonic() - started)
+        if timeout is not None:
+            remaining = timeout - elapsed
+            if remaining <= 0:
+                pending = [latest[b] for b in ids if not latest[b].is_terminal]
+                states = ", ".join(f"{b.id} {b.status}" for b in pending[:5])
+                last: Any = latest[ids[0]] if single else [latest[b] for b in ids]
+                raise WaitTimeout(f"gave up after {timeout:g}s: {states} not finished", batch=last)
+            delay = min(delay, remaining)
+        pause(delay)
+        slept += delay
+
+
+def _state(batch: Batch) -> tuple[Any, ...]:
+    c = batch.request_counts
+    return batch.status, c.total, c.completed, c.failed

@@ -1,0 +1,190 @@
+"""`Results`: one `ResultRow` per input, joined back to it, with views and exports.
+
+`Results` is list-like (one `ResultRow` per input, input order), with `.ok`, `.errors`, `.to_pandas()`,
+`.to_records()`, `.save(path)` (atomic, .jsonl or .csv) and a small HTML table in notebooks.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, overload
+
+from ..atomic import atomic_open
+from ..errors import InputError
+from ..jsonl import ResultLine, response_text
+
+__all__ = ["ResultRow", "Results", "STATUSES"]
+
+STATUSES = ("ok", "error", "expired", "cancelled", "not_run")
+
+
+@dataclass(slots=True)
+class ResultRow:
+    """One input's outcome.
+
+    status: "ok", "error" (the request ran and failed), "expired" (never ran: window passed),
+    "cancelled" (never ran: batch cancelled), "not_run" (no result line at all, e.g. a failed batch).
+    `body` is the response body (the error envelope for HTTP errors); `input` the request line sent.
+    """
+
+    custom_id: str
+    status: str
+    status_code: int | None = None
+    body: Any = None
+    error_code: str | None = None
+    error_message: str | None = None
+    input: Any = None
+    batch_id: str | None = None
+    request_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def text(self) -> str | None:
+        """The generated text for chat / completions / responses rows (None otherwise)."""
+        return response_text(self.body) if self.ok else None
+
+    def to_record(self) -> dict[str, Any]:
+        record = {f.name: getattr(self, f.name) for f in fields(self)}
+        record["text"] = self.text
+        return record
+
+    @classmethod
+    def from_line(cls, line: ResultLine, input: Any = None, batch_id: str | None = None) -> ResultRow:  # noqa: A002
+        return cls(line.custom_id, line.status, line.status_code, line.body, line.error_code, line.error_message,
+                   input, batch_id, line.request_id)
+
+
+_COLUMNS = [f.name for f in fields(ResultRow)] + ["text"]
+
+
+class Results(Sequence[ResultRow]):
+    """Rows (one per input, input order when inputs are known) and the batches they came from."""
+
+    def __init__(self, rows: Iterable[ResultRow], batches: Iterable[Any] = ()) -> None:
+        self.rows: list[ResultRow] = list(rows)
+        self.batches: list[Any] = list(batches)
+
+    # -- list-like
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[ResultRow]:
+        return iter(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> ResultRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> Results: ...
+    def __getitem__(self, index: int | slice) -> ResultRow | Results:
+        if isinstance(index, slice):
+            return Results(self.rows[index], self.batches)
+        return self.rows[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Results):
+            return self.rows == other.rows
+        if isinstance(other, list):
+            return self.rows == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- views
+    def where(self, *statuses: str) -> Results:
+        """The rows whose status is one of `statuses`."""
+        wanted = set(statuses)
+        return Results([r for r in self.rows if r.status in wanted], self.batches)
+
+    @property
+    def ok(self) -> Results:
+        """Rows that succeeded."""
+        return self.where("ok")
+
+    @property
+    def errors(self) -> Results:
+        """Rows that did not succeed (error, expired, cancelled, not_run)."""
+        return Results([r for r in self.rows if r.status != "ok"], self.batches)
+
+    @property
+    def failed(self) -> Results:
+        """Rows worth a retry: the request failed ("error") or the window passed ("expired")."""
+        return self.where("error", "expired")
+
+    def get(self, custom_id: str) -> ResultRow | None:
+        for row in self.rows:
+            if row.custom_id == custom_id:
+                return row
+        return None
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status, in the order of STATUSES (zero counts left out)."""
+        found = Counter(r.status for r in self.rows)
+        return {s: found[s] for s in (*STATUSES, *sorted(set(found) - set(STATUSES))) if found[s]}
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in self.counts().items())
+        return f"{len(self.rows)} results" + (f": {counts}" if counts else "")
+
+    # -- export
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per row: every ResultRow field plus `text`."""
+        return [row.to_record() for row in self.rows]
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per result (columns: the ResultRow fields plus `text`)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Results.to_pandas() needs pandas: pip install pandas") from None
+        return pd.DataFrame.from_records(self.to_records(), columns=_COLUMNS)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the rows to `path` atomically: JSON Lines for .jsonl, CSV for .csv (bodies as JSON text)."""
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix == ".jsonl":
+            with atomic_open(target, "wb") as handle:
+                for record in self.to_records():
+                    handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+        elif suffix == ".csv":
+            with atomic_open(target, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(_COLUMNS)
+                for record in self.to_records():
+                    writer.writerow([_csv_cell(record[c]) for c in _COLUMNS])
+        else:
+            raise InputError(f"cannot save results as {suffix or 'a file without suffix'!r}: use .jsonl or .csv")
+        return target
+
+    # -- display
+    def __repr__(self) -> str:
+        from ..render import results_text
+
+        return results_text(self)
+
+    @property
+    def offline(self) -> bool:
+        """True when the rows came from the offline fake (every view then says so)."""
+        return any(getattr(b, "offline", False) for b in self.batches)
+
+    def _repr_html_(self) -> str:
+        from ..render import results_html
+
+        return results_html(self)
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value

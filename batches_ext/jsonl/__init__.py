@@ -1,0 +1,42 @@
+"""batches_ext.jsonl: batch input and result lines, with no HTTP.
+
+    lines = build_requests(["Hi", "Bye"], model="gpt-4o-mini", temperature=0)   # custom_id request-1, -2
+    write_jsonl(lines, "in.jsonl")                                              # atomic
+    preflight("in.jsonl").raise_for_problems()                                  # InputError names line N
+    parse_result_line(text)                                                     # one output/error file line
+
+`preflight` applies the rules the Batch API checks when it validates an input file (reference 4.4):
+one JSON object per line, `custom_id`/`method`/`url`/`body` present, `method` POST, `url` equal to the
+endpoint, no `stream: true`, a model (one per file), unique `custom_id`s, a non-empty file within
+50,000 lines / 200 MB. It streams the source line by line and never raises on arbitrary bytes.
+Modules: `build` (request lines), `lines` (JSONL I/O), `checks` (preflight), `results` (the result-line format).
+"""
+
+from __future__ import annotations
+
+from ..atomic import atomic_open
+from ..errors import Problem
+from .build import build_requests
+from .checks import LIMIT_CODES, Preflight, embedding_inputs, preflight
+from .lines import INVALID, dumps_jsonl, dumps_line, iter_jsonl, iter_raw_lines, parse_json_line, write_jsonl
+from .results import ResultLine, parse_result_line, response_text
+
+__all__ = [
+    "INVALID",
+    "LIMIT_CODES",
+    "Preflight",
+    "Problem",
+    "ResultLine",
+    "atomic_open",
+    "build_requests",
+    "dumps_jsonl",
+    "dumps_line",
+    "embedding_inputs",
+    "iter_jsonl",
+    "iter_raw_lines",
+    "parse_json_line",
+    "parse_result_line",
+    "preflight",
+    "response_text",
+    "write_jsonl",
+]

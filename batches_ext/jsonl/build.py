@@ -1,0 +1,136 @@
+"""`build_requests`: request lines (`custom_id`, `method`, `url`, `body`) from prompts, message lists, bodies,
+or a pandas Series, one per item, in order.
+
+    lines = build_requests(["Hi", "Bye"], model="gpt-4o-mini", temperature=0)   # custom_id request-1, -2
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError
+from ..spec import DEFAULT_ENDPOINT, ENDPOINTS, MESSAGE_ENDPOINTS
+
+__all__ = ["build_requests"]
+
+
+# ---------------------------------------------------------------------------------------------- build
+
+
+def build_requests(
+    items: Any,
+    *,
+    model: str | None = None,
+    endpoint: str = DEFAULT_ENDPOINT,
+    system: str | None = None,
+    id_prefix: str = "request-",
+    ids: Any = None,
+    **body_defaults: Any,
+) -> list[dict[str, Any]]:
+    """Request lines (`custom_id`, `method`, `url`, `body`) for `endpoint`, one per item, in order.
+
+    items: prompts (str), chat message lists (`[{"role", "content"}, ...]`), request bodies (dict), full
+        request lines (dicts with `body` and `custom_id`/`url`; kept, `url`/`method` filled in), or a
+        pandas Series (a one-column DataFrame works too).
+    ids: None gives `f"{id_prefix}{n}"` for n = 1..N; "index" uses the Series' index labels (as str);
+        or an iterable of ids, one per item. custom_ids must be unique.
+    system: a system message (chat: first message; responses: `instructions`).
+    body_defaults: extra body parameters (e.g. `temperature=0`); an item's own keys win.
+    Raises InputError (with the 1-based item number) for an item it cannot turn into a request.
+    """
+    if endpoint not in ENDPOINTS:
+        raise InputError(f"unsupported endpoint {endpoint!r}; expected one of: {', '.join(ENDPOINTS)}")
+    values, labels = _items_and_labels(items)
+    if ids is None:
+        custom_ids = [f"{id_prefix}{n}" for n in range(1, len(values) + 1)]
+    elif isinstance(ids, str) and ids == "index":
+        if labels is None:
+            raise InputError("ids='index' needs a pandas Series or DataFrame column")
+        custom_ids = [str(label) for label in labels]
+    else:
+        custom_ids = [str(i) for i in ids]
+        if len(custom_ids) != len(values):
+            raise InputError(f"got {len(custom_ids)} ids for {len(values)} items")
+    seen: dict[str, int] = {}
+    out: list[dict[str, Any]] = []
+    for n, (item, custom_id) in enumerate(zip(values, custom_ids, strict=True), start=1):
+        line = _request_line(item, n, custom_id, model, endpoint, system, body_defaults)
+        cid = line["custom_id"]
+        if cid in seen:
+            raise InputError(f"item {n}: duplicate custom_id {cid!r} (first used by item {seen[cid]})", line=n)
+        seen[cid] = n
+        out.append(line)
+    return out
+
+
+def _items_and_labels(items: Any) -> tuple[list[Any], list[Any] | None]:
+    if hasattr(items, "columns") and hasattr(items, "iloc"):  # DataFrame
+        if len(items.columns) != 1:
+            raise InputError(
+                f"got a DataFrame with {len(items.columns)} columns; pass one column, e.g. df['prompt']"
+            )
+        items = items.iloc[:, 0]
+    if hasattr(items, "index") and hasattr(items, "tolist") and hasattr(items, "iloc"):  # Series
+        return list(items.tolist()), list(items.index)
+    if isinstance(items, (str, bytes, dict)):
+        raise InputError("items must be a list of prompts, message lists or bodies (got a single value)")
+    return list(items), None
+
+
+def _request_line(
+    item: Any, n: int, custom_id: str, model: str | None, endpoint: str, system: str | None, defaults: dict
+) -> dict[str, Any]:
+    if isinstance(item, dict) and "body" in item and ({"custom_id", "url", "method"} & item.keys()):
+        line = dict(item)
+        line.setdefault("custom_id", custom_id)
+        line.setdefault("method", "POST")
+        line.setdefault("url", endpoint)
+        return {k: line[k] for k in ("custom_id", "method", "url", "body")} | line
+    if isinstance(item, dict):
+        body = {**defaults, **item}
+        if model is not None:
+            body.setdefault("model", model)
+    else:
+        body = _body_for(item, n, model, endpoint, system, defaults)
+    if "model" not in body and ENDPOINTS[endpoint].model_required:
+        raise InputError(f"item {n}: no model: pass model=... or put 'model' in the body", line=n)
+    if "model" in body:
+        body = {"model": body.pop("model"), **body}
+    return {"custom_id": custom_id, "method": "POST", "url": endpoint, "body": body}
+
+
+def _body_for(item: Any, n: int, model: str | None, endpoint: str, system: str | None, defaults: dict) -> dict:
+    body: dict[str, Any] = {} if model is None else {"model": model}
+    if isinstance(item, str):
+        prompt: Any = item
+    elif _is_messages(item):
+        if endpoint not in MESSAGE_ENDPOINTS:
+            raise InputError(f"item {n}: a message list needs {' or '.join(sorted(MESSAGE_ENDPOINTS))}", line=n)
+        prompt = [dict(m) for m in item]
+    else:
+        kind = "missing value" if _is_missing(item) else type(item).__name__
+        raise InputError(
+            f"item {n}: expected a prompt (str), a message list or a request body (dict), got {kind}", line=n
+        )
+    if ENDPOINTS[endpoint].prompt_key == "messages":
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        if system is not None and not (messages and messages[0].get("role") in ("system", "developer")):
+            messages = [{"role": "system", "content": system}, *messages]
+        body["messages"] = messages
+    else:
+        if system is not None:
+            if endpoint != "/v1/responses":
+                raise InputError(f"system= is not supported for {endpoint}")
+            body["instructions"] = system
+        body[ENDPOINTS[endpoint].prompt_key] = prompt
+    for key, value in defaults.items():
+        body.setdefault(key, value)
+    return body
+
+
+def _is_messages(item: Any) -> bool:
+    return isinstance(item, (list, tuple)) and bool(item) and all(isinstance(m, dict) and "role" in m for m in item)
+
+
+def _is_missing(item: Any) -> bool:
+    return item is None or (isinstance(item, float) and item != item)

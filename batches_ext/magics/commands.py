@@ -1,0 +1,305 @@
+"""The `%batches` / `%%batches` magics: parse, call the core, return values that render themselves.
+
+No HTTP here: everything goes through `BatchesClient` (held by `MagicSession`) and the job helpers.
+User mistakes and API errors become one-line `UsageError`s (the cell fails, no traceback). The API
+key is read from `OPENAI_API_KEY` when the client is built; it is never a trait, printed or stored.
+
+Display: a subcommand returns its value (Batch, BatchList, Results, Job, DryRun, SettingsView, or a
+widget for `table` / `watch`) and displays nothing itself, so `b = %batches get ID` shows nothing and
+`%batches get ID` shows the value once. The one exception is `create --watch`, which displays a
+monitor and returns the Batch. Values from the offline fake carry the "offline fake" marker themselves.
+"""
+
+from __future__ import annotations
+
+import keyword
+import os
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Float, Int, TraitError, Unicode, validate
+
+from ..spec import DEFAULT_ENDPOINT, FAKE_ERROR_PREFIX, LIST_BATCHES_MAX
+from .parser import HelpShown, cell_lines, full_help, help_text, parse, split_meta
+from .session import MagicSession
+from .views import BatchList, DryRun, SettingsView
+
+if TYPE_CHECKING:
+    from ..client import BatchesAPI
+    from ..jobs import Job
+
+__all__ = ["BatchesMagics"]
+
+_SCAN_LIMIT = 1000  # most batches `list --status` examines without --all
+
+
+@magics_class
+class BatchesMagics(Magics):
+    """`%batches SUBCOMMAND ...`; settings: `%config BatchesMagics.<name> = value` (never the API key)."""
+
+    base_url = Unicode("", help="API base URL ('' = OPENAI_BASE_URL, else https://api.openai.com/v1)").tag(config=True)
+    organization = Unicode("", help="OpenAI-Organization header ('' = OPENAI_ORG_ID)").tag(config=True)
+    project = Unicode("", help="OpenAI-Project header ('' = OPENAI_PROJECT_ID)").tag(config=True)
+    timeout = Float(60.0, help="read timeout of one API call, seconds").tag(config=True)
+    max_retries = Int(2, help="retries of a failed API call (429, 5xx, connection errors)").tag(config=True)
+    poll_interval = Float(5.0, help="seconds between refreshes of the table and monitor widgets").tag(config=True)
+    page_size = Int(25, help="rows per page of the table; default --limit of `list`").tag(config=True)
+    fake_speed = Float(None, allow_none=True,
+                       help="simulated seconds per real second of `%batches fake on` (None: the fake's default)"
+                       ).tag(config=True)
+
+    @validate("timeout", "poll_interval")
+    def _positive(self, proposal: Any) -> float:
+        if not proposal.value > 0:
+            raise TraitError(f"BatchesMagics.{proposal.trait.name} must be > 0, got {proposal.value!r}")
+        return proposal.value
+
+    @validate("fake_speed")
+    def _speed(self, proposal: Any) -> float | None:
+        if proposal.value is not None and not proposal.value > 0:
+            raise TraitError(f"BatchesMagics.fake_speed must be > 0, got {proposal.value!r}")
+        return proposal.value
+
+    @validate("page_size", "max_retries")
+    def _counts(self, proposal: Any) -> int:
+        low = 1 if proposal.trait.name == "page_size" else 0
+        if proposal.value < low:
+            raise TraitError(f"BatchesMagics.{proposal.trait.name} must be >= {low}, got {proposal.value!r}")
+        return proposal.value
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.session = MagicSession(self)
+
+    # -------------------------------------------------------------- entry point
+
+    @line_cell_magic
+    def batches(self, line: str = "", cell: str | None = None) -> Any:
+        try:
+            args = parse(line)
+        except HelpShown:
+            return None
+        if cell is not None and args.command != "create":
+            raise UsageError(f"%%batches {args.command}: only `create` takes a cell body (use %batches {line})")
+        from ..errors import BatchesError
+
+        try:
+            return getattr(self, f"_do_{args.command}")(args, cell)
+        except HelpShown:
+            return None
+        except BatchesError as err:
+            raise UsageError(f"%batches {args.command}: {err}") from None
+        except OSError as err:
+            where = f": {err.filename}" if getattr(err, "filename", None) else ""
+            raise UsageError(f"%batches {args.command}: {err.strerror or err}{where}") from None
+
+    batches.__doc__ = full_help()  # `%batches?`: the whole help, every subcommand's options
+
+    @property
+    def _namespace(self) -> Any:
+        return self.shell.user_ns if self.shell is not None else None
+
+    # -------------------------------------------------------------- subcommands
+
+    def _do_help(self, args: Any, cell: Any) -> None:
+        print(help_text(args.topic))
+
+    def _do_table(self, args: Any, cell: Any) -> Any:
+        client = self.session.client()
+        from ..widgets import BatchTable
+
+        return self.session.track(BatchTable(client, page_size=self.page_size, interval=self.poll_interval,
+                                             namespace=self._namespace))
+
+    def _do_list(self, args: Any, cell: Any) -> BatchList:
+        from ..client import fetch_page
+
+        client = self.session.client()
+        wanted = set(args.status or ())
+        limit = args.limit or min(self.page_size, LIST_BATCHES_MAX)
+        note = f"status {', '.join(args.status)}" if wanted else ""
+        if args.all:
+            found = [b for b in client.iter_batches(page_size=LIST_BATCHES_MAX) if not wanted or b.status in wanted]
+        else:
+            page = fetch_page(client, None, limit, wanted, scan_limit=_SCAN_LIMIT)
+            found = page.rows
+            if page.truncated:
+                note += f"; scanned the newest {page.scanned:,} (use --all for every batch)"
+        self.session.remember(*reversed(found))
+        return BatchList(found, offline=self.session.offline, note=note)
+
+    def _do_get(self, args: Any, cell: Any) -> Any:
+        batch = self.session.client().retrieve_batch(args.id)
+        self.session.remember(batch)
+        return batch
+
+    def _do_cancel(self, args: Any, cell: Any) -> Any:
+        from ..errors import BatchesError
+
+        client = self.session.client()
+        done, failed = [], []
+        for batch_id in dict.fromkeys(args.ids):
+            try:
+                done.append(client.cancel_batch(batch_id))
+            except BatchesError as err:
+                failed.append(f"{batch_id}: {err}")
+        self.session.remember(*done)
+        if failed:
+            ok = f"cancelling {', '.join(b.id for b in done)}; " if done else ""
+            raise UsageError(f"%batches cancel: {ok}could not cancel {'; '.join(failed)}")
+        return done[0] if len(done) == 1 else BatchList(done, offline=self.session.offline)
+
+    def _do_watch(self, args: Any, cell: Any) -> Any:
+        ids: list[str] = []
+        for given in args.ids:
+            target = self._resolve(given)
+            ids.extend(target.batch_ids if hasattr(target, "batch_ids") else [target])
+        ids = ids or self.session.unfinished() or self.session.recent[:1]
+        if not ids:
+            raise UsageError("%batches watch: name a batch id (this session has not seen a batch yet)")
+        return self._monitor(ids)
+
+    def _do_results(self, args: Any, cell: Any) -> Any:
+        if args.var is not None and (not args.var.isidentifier() or keyword.iskeyword(args.var)):
+            raise UsageError(f"%batches results --as: {args.var!r} is not a valid variable name")
+        client = self.session.client()
+        from ..jobs import results
+
+        res = results(client, self._resolve(args.id))
+        self.session.remember(*res.batches)
+        if args.errors:
+            res = res.errors
+        if args.output:
+            try:
+                res.save(args.output)
+            except ValueError as err:
+                raise UsageError(f"%batches results -o: {err}") from None
+        if args.var and self.shell is not None:
+            self.shell.user_ns[args.var] = res
+        return res
+
+    def _do_download(self, args: Any, cell: Any) -> list[str]:
+        from pathlib import Path
+
+        from ..client import save_batch_files
+
+        folder = Path(args.output).expanduser()
+        if not folder.is_dir():
+            raise UsageError(f"%batches download -o: {args.output!r} is not a directory")
+        client = self.session.client()
+        if args.id.startswith("file-"):
+            return [str(client.save_file(args.id, folder))]
+        batch = client.retrieve_batch(args.id)
+        self.session.remember(batch)
+        saved = save_batch_files(client, batch, folder)
+        if not saved:
+            raise UsageError(f"%batches download: {batch.id} has no output or error file yet (status {batch.status})")
+        return [str(path) for path in saved.values()]
+
+    def _do_retry(self, args: Any, cell: Any) -> Any:
+        client = self.session.client()
+        from ..jobs import retry_failed
+
+        return self._submitted(client, retry_failed(client, self._resolve(args.id)))
+
+    def _do_create(self, args: Any, cell: Any) -> Any:
+        metadata, path = split_meta(args.meta, args.path)
+        if cell is not None:
+            if path:
+                raise UsageError(f"%%batches create: the cell holds the requests; drop {path!r} from the line")
+            source: Any = self._cell_requests(cell, args)
+        else:
+            if not path:
+                raise UsageError("%batches create: give a JSONL path, or use %%batches create --model M "
+                                 "with one prompt per line in the cell")
+            if not os.path.isfile(path):
+                raise UsageError(f"%batches create: no such file {path!r} (cwd {os.getcwd()})")
+            if args.system:
+                raise UsageError("%batches create: --system applies to prompts in a %%batches cell, not to a file")
+            source = path
+        if args.dry_run:
+            from ..jsonl import preflight
+
+            report = preflight(source, args.endpoint,
+                               unchecked_model_prefix=FAKE_ERROR_PREFIX if self.session.offline else None)
+            report.raise_for_problems(allow_split=True)
+            return DryRun(report, offline=self.session.offline)
+        client = self.session.client()
+        from ..jobs import submit
+
+        model = args.model if cell is None else None
+        job = submit(client, source, endpoint=args.endpoint, model=model, metadata=metadata or None,
+                     completion_window=args.window)
+        value = self._submitted(client, job)
+        if args.watch:
+            from IPython.display import display
+
+            display(self._monitor(job.batch_ids))
+        return value
+
+    def _do_fake(self, args: Any, cell: Any) -> None:
+        session = self.session
+        if args.action == "on":
+            speed = args.speed or self.fake_speed
+            client = session.fake_on(speed=speed, manual=args.manual)
+            clock = ("a manual clock: time moves when you wait or run `%batches fake advance`" if args.manual
+                     else repr(client.fake.clock))
+            print(f"offline fake on ({clock}): no network, no key needed, nothing is billed. "
+                  "`%batches fake off` returns to the real API.")
+        elif args.action == "off":
+            was = session.fake_off()
+            print("offline fake off: using the real API" if was else "offline fake was already off")
+        elif args.action == "advance":
+            session.advance(args.seconds)
+            print(f"offline fake: clock advanced {args.seconds:g} s")
+        else:
+            print(session.fake_status())
+
+    def _do_config(self, args: Any, cell: Any) -> SettingsView:
+        return SettingsView(self.session.settings_rows(), offline=self.session.offline)
+
+    # -------------------------------------------------------------- helpers
+
+    def _resolve(self, target: str) -> Any:
+        """A batch id, or the Job behind a `job_...` id (rebuilt from the batches' metadata)."""
+        if target.startswith("job_"):
+            from ..jobs import find_job
+
+            return find_job(self.session.client(), target)
+        return target
+
+    def _monitor(self, ids: Any) -> Any:
+        client = self.session.client()
+        for batch_id in [i for i in ids if isinstance(i, str)]:  # a mistyped id fails the cell, not the widget
+            self.session.remember(client.retrieve_batch(batch_id))
+        from ..widgets import BatchMonitor
+
+        try:
+            monitor = BatchMonitor(client, ids, interval=self.poll_interval, namespace=self._namespace)
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"%batches watch: {err}") from None
+        return self.session.track(monitor)
+
+    def _submitted(self, client: BatchesAPI, job: Job) -> Any:
+        """The Batch of a one-part job (fetched fresh), else the Job; either way its ids are remembered."""
+        self.session.remember(*job.batch_ids)
+        if len(job.batch_ids) == 1:
+            batch = client.retrieve_batch(job.batch_ids[0])
+            self.session.remember(batch)
+            return batch
+        return job
+
+    def _cell_requests(self, cell: str, args: Any) -> list[Any]:
+        lines = cell_lines(cell)
+        if lines and all(isinstance(v, dict) and ("custom_id" in v or "body" in v) for v in lines):
+            if args.system:
+                raise UsageError("%%batches create: --system applies to prompts; the cell holds request lines")
+            return lines  # full request lines: preflight checks them as the server would, by line
+        if not args.model:
+            raise UsageError("%%batches create: --model is required when the cell holds prompts "
+                             "(e.g. %%batches create --model gpt-4o-mini)")
+        from ..jsonl import build_requests
+
+        return build_requests(lines, model=args.model, endpoint=args.endpoint or DEFAULT_ENDPOINT,
+                              system=args.system)

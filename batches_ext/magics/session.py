@@ -1,0 +1,219 @@
+"""Per-shell state of the `%batches` magics: the client, the offline-fake switch, recent ids, live widgets.
+
+The real client is built from the `BatchesMagics` traits and the environment when first needed, and
+rebuilt when a trait or the environment changes. The API key is read from `OPENAI_API_KEY` by name at
+that moment and is never stored here, shown, or made a trait. Nothing in this module imports requests,
+ipywidgets or fake_server at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from ..spec import TERMINAL
+
+if TYPE_CHECKING:
+    from ..client import BatchesClient
+
+__all__ = ["MagicSession", "KEY_ENV", "NO_KEY_MESSAGE"]
+
+KEY_ENV = "OPENAI_API_KEY"
+NO_KEY_MESSAGE = "No API key: set OPENAI_API_KEY, or run `%batches fake on` to use the offline fake."
+_MAX_RECENT = 50
+# trait name -> Settings field (the traits that shape the real client)
+_CLIENT_TRAITS = ("base_url", "organization", "project", "timeout", "max_retries")
+
+
+class MagicSession:
+    """State behind one `BatchesMagics`: `traits` is the object whose traits hold the settings."""
+
+    def __init__(self, traits: Any) -> None:
+        self._traits = traits
+        self._client: BatchesClient | None = None
+        self._client_shape: tuple[Any, ...] | None = None
+        self._offline: BatchesClient | None = None
+        self.recent: list[str] = []  # newest first
+        self.last_status: dict[str, str] = {}
+        self._widgets: list[weakref.ref[Any]] = []
+
+    # ------------------------------------------------------------------ clients
+
+    @property
+    def offline(self) -> bool:
+        """True while `%batches fake on` routes this shell to the in-process fake."""
+        return self._offline is not None
+
+    @property
+    def fake(self) -> Any:
+        """The FakeBatchesAPI in use (None when the fake is off)."""
+        return self._offline.fake if self._offline is not None else None
+
+    def client(self) -> BatchesClient:
+        """The client to use now: the fake's while it is on, else the real one (UsageError without a key)."""
+        if self._offline is not None:
+            return self._offline
+        if not os.environ.get(KEY_ENV, "").strip():
+            raise UsageError(NO_KEY_MESSAGE)
+        shape = self._shape()
+        if self._client is None or self._client_shape != shape or self._key_changed():
+            from ..client import BatchesClient
+            from ..errors import ConfigError
+
+            self._close_real()
+            try:
+                self._client = BatchesClient(**self._overrides())
+            except ConfigError as err:
+                raise UsageError(f"%batches: {err} (check `%batches config`)") from None
+            self._client_shape = shape
+        return self._client
+
+    def _overrides(self) -> dict[str, Any]:
+        """The traits set away from their default (the rest resolve from the environment / defaults)."""
+        t = self._traits
+        out: dict[str, Any] = {}
+        for name in _CLIENT_TRAITS:
+            value = getattr(t, name)
+            if value not in (None, "") and value != t.trait_defaults(name):
+                out[name] = value
+        return out
+
+    def _shape(self) -> tuple[Any, ...]:
+        env = tuple(os.environ.get(v, "") for v in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"))
+        return tuple(getattr(self._traits, n) for n in _CLIENT_TRAITS) + env
+
+    def _key_changed(self) -> bool:
+        settings = getattr(self._client, "settings", None)
+        return getattr(settings, "api_key", None) != os.environ.get(KEY_ENV, "").strip()
+
+    def _close_real(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client, self._client_shape = None, None
+
+    def fake_on(self, speed: float | None = None, fake: Any = None, *, manual: bool = False) -> BatchesClient:
+        """Route to a new in-process fake (or to `fake`, e.g. one on a ManualClock in tests); returns the client.
+
+        manual: the new fake runs on a ManualClock (time moves when the kernel waits on it or on `advance`).
+        """
+        from ..client import BatchesClient
+
+        self.fake_off()
+        if fake is None and manual:
+            from fake_server import FakeBatchesAPI, ManualClock
+
+            fake = FakeBatchesAPI(clock=ManualClock(time.time()))
+        self._offline = BatchesClient.offline(fake, speed=speed if fake is None else None)
+        return self._offline
+
+    def fake_off(self) -> bool:
+        """Back to the real API; True if the fake was on."""
+        was_on = self._offline is not None
+        self._offline = None  # views still showing the old fake keep their own client and go on working
+        return was_on
+
+    def advance(self, seconds: float) -> float:
+        if self._offline is None:
+            raise UsageError("%batches fake advance: the fake is off (run `%batches fake on` first)")
+        return float(self._offline.fake.advance(seconds))
+
+    def fake_status(self) -> str:
+        """One line: on/off, the clock and what the fake holds."""
+        if self._offline is None:
+            return "offline fake: off (using the real API; `%batches fake on` to switch)"
+        fake = self._offline.fake
+        now = fake.clock.now()
+        from ..render import utc_text
+
+        return (f"offline fake: on; clock {fake.clock!r} at {utc_text(now)}; "
+                f"{len(fake.batches())} batches, {len(fake.files())} files")
+
+    # ------------------------------------------------------------------ settings
+
+    def settings_rows(self) -> list[tuple[str, Any, str]]:
+        """(name, shown value, source) for every setting; the key is shown only as set / not set."""
+        from ..config import Settings
+        from ..errors import ConfigError
+
+        overrides = self._overrides()
+        try:
+            settings = Settings.resolve(**overrides)
+        except ConfigError as err:
+            raise UsageError(f"%batches config: {err}") from None
+        rows: list[tuple[str, Any, str]] = []
+        key_set = settings.has_api_key
+        rows.append(("api_key", "set" if key_set else "not set", f"environment {KEY_ENV}" if key_set else "-"))
+        env_names = {"base_url": "OPENAI_BASE_URL", "organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"}
+        for name in _CLIENT_TRAITS:
+            source = settings.sources.get(name, "default")
+            if name in overrides:
+                source = f"%config BatchesMagics.{name}"
+            elif source == "environment":
+                source = f"environment {env_names[name]}"
+            rows.append((name, getattr(settings, name), source))
+        t = self._traits
+        for name in ("poll_interval", "page_size", "fake_speed"):
+            value = getattr(t, name)
+            source = "default" if value == t.trait_defaults(name) else f"%config BatchesMagics.{name}"
+            rows.append((name, "fake_server default" if value is None else value, source))
+        rows.append(("fake", "on" if self.offline else "off", "%batches fake"))
+        return rows
+
+    # ------------------------------------------------------------------ recent ids
+
+    def remember(self, *batches: Any) -> None:
+        """Note batch ids (newest first) and their last seen status, for completion and bare `watch`."""
+        for item in batches:
+            batch_id = item if isinstance(item, str) else getattr(item, "id", None)
+            if not batch_id:
+                continue
+            status = None if isinstance(item, str) else getattr(item, "status", None)
+            if status:
+                self.last_status[batch_id] = status
+            if batch_id in self.recent:
+                self.recent.remove(batch_id)
+            self.recent.insert(0, batch_id)
+        for gone in self.recent[_MAX_RECENT:]:
+            self.last_status.pop(gone, None)
+        del self.recent[_MAX_RECENT:]
+
+    def unfinished(self) -> list[str]:
+        """Recent ids not seen in a terminal status, oldest first (what a bare `watch` follows)."""
+        return [b for b in reversed(self.recent) if self.last_status.get(b) not in TERMINAL]
+
+    # ------------------------------------------------------------------ widgets
+
+    def track(self, widget: Any) -> Any:
+        """Keep a (weak) handle on a widget this extension made, so unload can close it."""
+        self._widgets = [r for r in self._widgets if r() is not None]
+        self._widgets.append(weakref.ref(widget))
+        return widget
+
+    def widgets(self) -> list[Any]:
+        return [w for w in (r() for r in self._widgets) if w is not None]
+
+    def _close_widgets(self, which: Any = None) -> int:
+        closed = 0
+        keep: list[weakref.ref[Any]] = []
+        for ref in self._widgets:
+            w = ref()
+            if w is None:
+                continue
+            if which is None or which(w):
+                w.close()
+                closed += 1
+            else:
+                keep.append(ref)
+        self._widgets = keep
+        return closed
+
+    def close(self) -> int:
+        """Close every widget made here (stopping its refresh thread) and both clients; returns widgets closed."""
+        closed = self._close_widgets()
+        self.fake_off()
+        self._close_real()
+        return closed

@@ -1,0 +1,189 @@
+"""The pieces every view is built from: escaping, UTC and relative times, status badges, the progress bar,
+and the "offline fake" marker. Pure functions, no IPython, no widgets."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "OFFLINE_LABEL",
+    "STATUS_COLOURS",
+    "escape",
+    "utc_text",
+    "counts",
+    "offline_marker_html",
+    "badge",
+    "badge_result",
+    "progress_label",
+    "progress_html",
+    "header_html",
+    "kv_table_html",
+    "metadata_text",
+    "metadata_html",
+    "clip",
+    "ago",
+    "duration",
+    "eta_seconds",
+    "FONT",
+    "MUTED",
+    "CELL",
+]
+
+OFFLINE_LABEL = "offline fake"
+_OFFLINE_TITLE = "in-process FakeBatchesAPI: no network, no cost, simulated results"
+
+# status -> (background, text colour); the raw status string is always shown (`cancelling` included)
+STATUS_COLOURS: dict[str, tuple[str, str]] = {
+    "validating": ("#6c757d", "#fff"),
+    "in_progress": ("#0d6efd", "#fff"),
+    "finalizing": ("#6f42c1", "#fff"),
+    "cancelling": ("#ffc107", "#212529"),
+    "completed": ("#198754", "#fff"),
+    "failed": ("#dc3545", "#fff"),
+    "expired": ("#fd7e14", "#212529"),
+    "cancelled": ("#495057", "#fff"),
+}
+_RESULT_COLOURS = {"ok": "completed", "error": "failed", "expired": "expired", "cancelled": "cancelled",
+                   "not_run": "validating"}
+_UNKNOWN = ("#adb5bd", "#212529")
+FONT = "font-family:var(--jp-ui-font-family,sans-serif);font-size:12px"
+MUTED = "color:var(--jp-ui-font-color2,#6c757d)"
+CELL = "text-align:left;padding:2px 8px;border-bottom:1px solid var(--jp-border-color2,#e0e0e0)"
+
+
+def escape(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def utc_text(ts: Any) -> str:
+    if ts is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(ts)
+
+
+def counts(b: Any) -> tuple[int, int, int]:
+    c = getattr(b, "request_counts", None)
+    if c is None:
+        return 0, 0, 0
+    return int(c.completed or 0), int(c.failed or 0), int(c.total or 0)
+
+
+def offline_marker_html(offline: bool) -> str:
+    """The "offline fake" badge ('' when not offline)."""
+    if not offline:
+        return ""
+    return (f"<span class='bx-offline' title='{escape(_OFFLINE_TITLE)}' style='background:#ffc107;color:#212529;"
+            f"padding:1px 7px;border-radius:3px;font-weight:bold;font-size:11px;margin-left:6px'>"
+            f"{OFFLINE_LABEL.upper()}</span>")
+
+
+def badge(status: Any) -> str:
+    bg, fg = STATUS_COLOURS.get(str(status), _UNKNOWN)
+    return (f"<span class='bx-badge bx-{escape(status)}' style='background:{bg};color:{fg};padding:1px 7px;"
+            f"border-radius:9px;font-size:11px;white-space:nowrap'>{escape(status)}</span>")
+
+
+def progress_label(b: Any) -> str:
+    """`processed/total` (processed = completed + failed), plus `, N failed` when any failed."""
+    done, failed, total = counts(b)
+    return f"{done + failed:,}/{total:,}" + (f", {failed:,} failed" if failed else "")
+
+
+def progress_html(b: Any, width: int = 140) -> str:
+    """A two-colour bar (completed green, failed red) and its `progress_label` (class bx-counts).
+
+    The one progress bar of the package: the static views and the live widgets both use it. The bar is
+    an inline flex box of a fixed height whose fills are flex items, so no line-height, font baseline or
+    `vertical-align` of the surrounding text (ipywidgets' HTML widget sets a 28 px line-height) can move a
+    fill out of the bar; the real-browser test measures that each fill lies inside its bar.
+    """
+    done, failed, total = counts(b)
+    ok = 100.0 * done / total if total else (100.0 if getattr(b, "status", "") == "completed" else 0.0)
+    bad = 100.0 * failed / total if total else 0.0
+    fill = "display:block;flex:none;height:100%"
+    bar = (f"<span class='bx-bar' role='progressbar' aria-valuemin='0' aria-valuemax='100' "
+           f"aria-valuenow='{ok + bad:.0f}' data-completed='{done}' data-failed='{failed}' data-total='{total}' "
+           f"style='display:inline-flex;box-sizing:border-box;width:{width}px;height:8px;line-height:0;"
+           f"vertical-align:middle;background:var(--jp-layout-color3,#e9ecef);border-radius:4px;overflow:hidden'>"
+           f"<span class='bx-fill-ok' style='{fill};width:{ok:.1f}%;background:#198754'></span>"
+           f"<span class='bx-fill-failed' style='{fill};width:{bad:.1f}%;background:#dc3545'></span></span>")
+    return (f"<span style='white-space:nowrap'>{bar} <span class='bx-counts' style='{MUTED};"
+            f"font-variant-numeric:tabular-nums'>{progress_label(b)}</span></span>")
+
+
+def header_html(title: str, offline: bool, extra: str = "") -> str:
+    return f"<div style='margin-bottom:4px'><b>{title}</b>{extra}{offline_marker_html(offline)}</div>"
+
+
+def kv_table_html(rows: Iterable[tuple[str, str]]) -> str:
+    cells = "".join(f"<tr><th style='{CELL};{MUTED};font-weight:normal'>{escape(k)}</th><td style='{CELL}'>{v}</td>"
+                    f"</tr>" for k, v in rows if v)
+    return f"<table style='border-collapse:collapse'>{cells}</table>"
+
+
+def metadata_html(meta: Any) -> str:
+    if not meta:
+        return ""
+    return ", ".join(f"{escape(k)}={escape(v)}" for k, v in dict(meta).items())
+
+
+def ago(seconds: float | None) -> str:
+    """Coarse relative time ("just now", "40 s ago", "3 min ago", "2 h ago", "5 d ago")."""
+    if seconds is None:
+        return "never"
+    s = max(0, int(seconds))
+    if s < 10:
+        return "just now"
+    if s < 60:
+        return f"{s // 10 * 10} s ago"
+    if s < 3600:
+        return f"{s // 60} min ago"
+    if s < 86_400:
+        return f"{s // 3600} h ago"
+    return f"{s // 86_400} d ago"
+
+
+def duration(seconds: float | None) -> str:
+    """`1h 02m`, `3m 05s`, `42s`; an em dash for unknown."""
+    if seconds is None:
+        return "—"
+    s = max(0, int(round(seconds)))
+    if s >= 3600:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m {s % 60:02d}s"
+    return f"{s}s"
+
+
+def eta_seconds(b: Any, now: float) -> float | None:
+    """Remaining time from the rate since `in_progress_at`; None when it cannot be estimated yet."""
+    if b.is_terminal:
+        return 0.0
+    done, failed, total = counts(b)
+    started = b.in_progress_at
+    finished = done + failed
+    if not started or not total or not finished or now <= started:
+        return None
+    rate = finished / (now - started)
+    return max(0.0, (total - finished) / rate)
+
+
+def metadata_text(metadata: dict[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (metadata or {}).items())
+
+
+def clip(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def badge_result(status: str) -> str:
+    """A result row's status ("ok", "error", ...) in the colour of the matching batch status."""
+    bg, fg = STATUS_COLOURS.get(_RESULT_COLOURS.get(status, ""), _UNKNOWN)
+    return (f"<span style='background:{bg};color:{fg};padding:0 6px;border-radius:9px;font-size:11px'>"
+            f"{escape(status)}</span>")

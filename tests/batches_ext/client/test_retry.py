@@ -1,0 +1,125 @@
+"""The retry policy (pure functions) and the client's retries on the wire: Retry-After, 409 final, x-should-retry,
+idempotency keys across retries.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from batches_ext.client import BatchesClient
+from batches_ext.client import retry as policy
+from batches_ext.errors import (
+    APITimeoutError,
+    ConflictError,
+    InternalServerError,
+    RateLimitError,
+)
+
+from ..conftest import batch_payload, error_payload
+
+# ------------------------------------------------------------------ retry policy (pure)
+
+
+def test_backoff_schedule_and_jitter_bounds():
+    assert [policy.backoff_delay(n, rand=lambda: 0.0) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    low = policy.backoff_delay(0, rand=lambda: 0.999999)
+    assert 0.375 < low <= 0.5
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after": "1.5"}, 1.5),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "0"}, 1.0),  # not > 0: backoff (n=1)
+        ({"retry-after": "61"}, 1.0),  # above the 60 s cap: backoff
+        ({"retry-after": "soon"}, 1.0),
+        ({}, 1.0),
+    ],
+)
+def test_retry_delay_honours_server_hints_within_cap(headers, expected):
+    assert policy.retry_delay(1, headers, rand=lambda: 0.0) == expected
+
+
+def test_retry_after_http_date():
+    delay = policy.retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:05 GMT"}, now=lambda: 1445412480.0)
+    assert delay == 5.0
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "retry"),
+    [
+        (408, {}, True), (429, {}, True), (500, {}, True), (503, {}, True),
+        (400, {}, False), (404, {}, False), (409, {}, False),
+        (500, {"x-should-retry": "false"}, False), (400, {"x-should-retry": "true"}, True),
+    ],
+)
+def test_which_statuses_retry(status, headers, retry):
+    assert policy.should_retry_status(status, requests.structures.CaseInsensitiveDict(headers)) is retry
+
+
+def test_post_retries_keep_one_idempotency_key(scripted, adapter, sleeps):
+    adapter.queue(500, error_payload("boom", "server_error")).queue(502, b"bad gateway").queue(200, batch_payload())
+    scripted.create_batch("file-in")
+    keys = {s.headers["Idempotency-Key"] for s in adapter.seen}
+    assert len(adapter.seen) == 3 and len(keys) == 1 and keys.pop().startswith("batches_ext-")
+    assert sleeps == [0.5, 1.0]
+
+
+def test_each_post_call_gets_a_new_idempotency_key(scripted, adapter):
+    adapter.queue(200, batch_payload()).queue(200, batch_payload())
+    scripted.create_batch("file-in")
+    scripted.create_batch("file-in")
+    assert adapter.seen[0].headers["Idempotency-Key"] != adapter.seen[1].headers["Idempotency-Key"]
+
+
+def test_429_retry_after_is_honoured(scripted, adapter, sleeps):
+    adapter.queue(429, error_payload("slow down", "requests"), {"retry-after": "2"}).queue(200, batch_payload())
+    assert scripted.retrieve_batch("batch_1").id == "batch_1"
+    assert sleeps == [2.0]
+
+
+def test_retries_exhausted_raise_the_last_error(scripted, adapter, sleeps):
+    for _ in range(3):
+        adapter.queue(429, error_payload("Rate limit reached", "requests", "rate_limit_exceeded"),
+                      {"retry-after-ms": "100"})
+    with pytest.raises(RateLimitError) as info:
+        scripted.list_batches()
+    assert len(adapter.seen) == 3 and sleeps == [0.1, 0.1]
+    assert info.value.code == "rate_limit_exceeded" and info.value.request_id == "req_3"
+
+
+def test_409_is_final_after_one_request(scripted, adapter, sleeps):
+    adapter.queue(409, error_payload("Cannot cancel a batch with status 'completed'."))
+    with pytest.raises(ConflictError, match="Cannot cancel a batch with status 'completed'"):
+        scripted.cancel_batch("batch_1")
+    assert len(adapter.seen) == 1 and sleeps == []
+
+
+def test_x_should_retry_overrides(scripted, adapter, sleeps):
+    adapter.queue(503, error_payload("no"), {"x-should-retry": "false"})
+    with pytest.raises(InternalServerError):
+        scripted.retrieve_batch("batch_1")
+    adapter.queue(400, error_payload("try again"), {"x-should-retry": "true"}).queue(200, batch_payload())
+    scripted.retrieve_batch("batch_1")
+    assert len(adapter.seen) == 3
+
+
+def test_408_and_connection_errors_and_timeouts_are_retried(scripted, adapter, sleeps):
+    adapter.queue(408, b"").queue_error(requests.ConnectionError("reset")).queue_error(requests.ReadTimeout("slow"))
+    with pytest.raises(APITimeoutError):
+        scripted.retrieve_batch("batch_1")
+    assert len(adapter.seen) == 3 and sleeps == [0.5, 1.0]
+
+
+def test_max_retries_zero_means_one_attempt(adapter):
+    session = requests.Session()
+    session.mount("https://api.test/", adapter)
+    client = BatchesClient(api_key="sk-x", base_url="https://api.test/v1", max_retries=0, session=session)
+    adapter.queue(500, error_payload("boom"))
+    with pytest.raises(InternalServerError):
+        client.retrieve_batch("batch_1")
+    assert len(adapter.seen) == 1

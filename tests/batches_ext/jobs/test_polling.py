@@ -1,0 +1,80 @@
+"""wait(): polls until terminal, backs off while nothing changes, times out with the last state, and on an
+offline ManualClock client moves the fake's clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from batches_ext.client import BatchesClient
+from batches_ext.errors import WaitTimeout
+from batches_ext.jobs import submit, wait
+from batches_ext.jsonl import build_requests
+from batches_ext.models import Batch
+from fake_server import FakeBatchesAPI, ManualClock
+
+FAIL_IDS = {"request-2", "request-5"}
+
+
+@pytest.fixture
+def fake() -> FakeBatchesAPI:
+    return FakeBatchesAPI(clock=ManualClock())
+
+
+@pytest.fixture
+def client(fake: FakeBatchesAPI) -> BatchesClient:
+    return BatchesClient.offline(fake)
+
+
+def prompts(n: int, model: str = "gpt-4o-mini") -> list[dict]:
+    return build_requests([f"Prompt {i}" for i in range(1, n + 1)], model=model)
+
+
+def test_wait_on_an_offline_manual_clock_client_moves_the_fake_clock(fake: FakeBatchesAPI,
+                                                                   client: BatchesClient) -> None:
+    job = submit(client, prompts(3))
+    started = fake.clock.now()
+    [batch] = wait(client, job)  # no sleep=: the offline client's own wait jumps the ManualClock
+    assert batch.status == "completed" and fake.clock.now() > started
+
+
+class ScriptedClient:
+    """retrieve_batch answers from a list of (status, completed) states, the last one repeating."""
+
+    def __init__(self, states: list[tuple[str, int]]) -> None:
+        self.states = states
+        self.calls = 0
+
+    def retrieve_batch(self, batch_id: str) -> Batch:
+        status, done = self.states[min(self.calls, len(self.states) - 1)]
+        self.calls += 1
+        return Batch.from_dict({"id": batch_id, "status": status,
+                                "request_counts": {"total": 10, "completed": done, "failed": 0}})
+
+
+def test_wait_backs_off_while_unchanged_and_resets_on_change() -> None:
+    states = [("validating", 0)] * 4 + [("in_progress", 1), ("in_progress", 2)] + [("in_progress", 2)] * 6 + [
+        ("completed", 10)]
+    sleeps: list[float] = []
+    updates: list[tuple[str, int]] = []
+    batch = wait(ScriptedClient(states), "batch_x", poll_interval=4, max_interval=20, sleep=sleeps.append,
+                 on_update=lambda b: updates.append((b.status, b.request_counts.completed)))
+    assert batch.status == "completed"
+    assert sleeps == [4, 6, 9, 13.5, 4, 6, 9, 13.5, 20, 20, 20, 20]
+    assert updates == [("validating", 0), ("in_progress", 1), ("in_progress", 2), ("completed", 10)]
+
+
+def test_wait_timeout_raises_with_the_last_state() -> None:
+    sleeps: list[float] = []
+    with pytest.raises(WaitTimeout, match="gave up after 10s: batch_x in_progress") as info:
+        wait(ScriptedClient([("in_progress", 3)]), "batch_x", poll_interval=4, timeout=10, sleep=sleeps.append)
+    assert sleeps == [4, 6]  # the last sleep is cut to the time left
+    assert info.value.batch.status == "in_progress"
+
+
+def test_wait_on_the_fake_never_sleeps_for_real(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    job = submit(client, prompts(3))
+    start = fake.clock.now()
+    with pytest.raises(WaitTimeout):
+        wait(client, job, poll_interval=1, timeout=5, sleep=fake.advance)
+    assert fake.clock.now() - start == 5

@@ -1,0 +1,125 @@
+"""Results: list-like views, records, pandas, atomic saves, and its text and HTML.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+
+import pytest
+
+from batches_ext import render
+from batches_ext.jobs import ResultRow, Results
+from batches_ext.jsonl import parse_result_line
+
+OK = {
+    "id": "batch_req_1",
+    "custom_id": "request-1",
+    "response": {
+        "status_code": 200,
+        "request_id": "req_1",
+        "body": {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}}]},
+    },
+    "error": None,
+}
+HTTP_400 = {
+    "id": "batch_req_2",
+    "custom_id": "request-2",
+    "response": {
+        "status_code": 400,
+        "request_id": "req_2",
+        "body": {"error": {"message": "Bad model.", "type": "invalid_request_error", "param": None,
+                           "code": "invalid_request"}},
+    },
+    "error": None,
+}
+EXPIRED = {
+    "id": "batch_req_3",
+    "custom_id": "request-3",
+    "response": None,
+    "error": {"code": "batch_expired",
+              "message": "This request could not be executed before the completion window expired."},
+}
+
+
+def make_results() -> Results:
+    rows = [
+        ResultRow.from_line(parse_result_line(json.dumps(OK)), {"custom_id": "request-1"}, "batch_a"),
+        ResultRow.from_line(parse_result_line(json.dumps(HTTP_400)), {"custom_id": "request-2"}, "batch_a"),
+        ResultRow.from_line(parse_result_line(json.dumps(EXPIRED)), {"custom_id": "request-3"}, "batch_a"),
+        ResultRow("request-4", "not_run", input={"custom_id": "request-4"}),
+    ]
+    return Results(rows, [])
+
+
+def test_results_are_list_like_with_views() -> None:
+    res = make_results()
+    assert len(res) == 4 and res[0].custom_id == "request-1"
+    assert [r.custom_id for r in res] == ["request-1", "request-2", "request-3", "request-4"]
+    assert isinstance(res[1:], Results) and len(res[1:]) == 3
+    assert [r.custom_id for r in res.ok] == ["request-1"]
+    assert [r.custom_id for r in res.errors] == ["request-2", "request-3", "request-4"]
+    assert [r.custom_id for r in res.failed] == ["request-2", "request-3"]
+    assert res.counts() == {"ok": 1, "error": 1, "expired": 1, "not_run": 1}
+    assert res.get("request-3").status == "expired" and res.get("zzz") is None
+    assert res[0].text == "Hello" and res[1].text is None
+
+
+def test_to_records_and_to_pandas() -> None:
+    res = make_results()
+    records = res.to_records()
+    assert records[0]["custom_id"] == "request-1" and records[0]["text"] == "Hello"
+    assert records[1]["error_code"] == "invalid_request" and records[1]["status_code"] == 400
+    pytest.importorskip("pandas")
+    df = res.to_pandas()
+    assert list(df["custom_id"]) == ["request-1", "request-2", "request-3", "request-4"]
+    assert list(df["status"]) == ["ok", "error", "expired", "not_run"]
+    assert {"body", "input", "error_message", "batch_id", "text"} <= set(df.columns)
+
+
+def test_to_pandas_without_pandas_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match="pip install pandas"):
+        make_results().to_pandas()
+
+
+def test_save_jsonl_and_csv_atomically(tmp_path) -> None:
+    res = make_results()
+    out = res.save(tmp_path / "r.jsonl")
+    saved = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [s["custom_id"] for s in saved] == [r.custom_id for r in res]
+    assert saved[1]["body"]["error"]["code"] == "invalid_request"
+    res.save(tmp_path / "r.csv")
+    with open(tmp_path / "r.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [t["status"] for t in table] == ["ok", "error", "expired", "not_run"]
+    assert json.loads(table[0]["body"])["choices"][0]["message"]["content"] == "Hello"
+    assert sorted(os.listdir(tmp_path)) == ["r.csv", "r.jsonl"]  # no temporary files left
+    with pytest.raises(ValueError, match="use .jsonl or .csv"):
+        res.save(tmp_path / "r.txt")
+
+
+@pytest.mark.parametrize("name", ["r.jsonl", "r.csv"])
+def test_a_failing_save_leaves_the_old_file_intact(tmp_path, name: str) -> None:
+    target = tmp_path / name
+    target.write_text("previous results\n")
+    rows = list(make_results()) + [ResultRow("bad", "ok", 200, body={"x": object()})]  # not JSON: fails mid-write
+    with pytest.raises(TypeError):
+        Results(rows).save(target)
+    assert target.read_text() == "previous results\n"
+    assert os.listdir(tmp_path) == [name]
+
+
+def test_repr_and_html_are_small_escaped_and_the_renderers() -> None:
+    rows = [ResultRow(f"<id{i}>", "ok", 200, body={"choices": [{"message": {"content": "<b>x</b>"}}]})
+            for i in range(65)]
+    res = Results(rows, [])
+    text = repr(res)
+    assert text.startswith("<Results 65 results: 65 ok")
+    page = res._repr_html_()
+    assert page.count("<tr>") == 1 + 50 + 1  # header, first 50 rows, "more" row
+    assert "15 more rows" in page and "&lt;id0&gt;" in page and "<b>x</b>" not in page
+    assert "65 results" in page
+    assert page == render.results_html(res) and text == render.results_text(res)  # one renderer

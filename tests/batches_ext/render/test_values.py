@@ -1,0 +1,97 @@
+"""render.py: what a user sees of a batch, a list, results, a job, a dry run and the settings."""
+
+from __future__ import annotations
+
+from batches_ext import render
+from batches_ext.jobs import Job, JobPart, ResultRow, Results
+from batches_ext.jsonl import Preflight
+from batches_ext.models import Batch
+
+EVIL = "<script>alert(1)</script>"
+
+
+def batch(**extra) -> Batch:
+    payload = {
+        "id": "batch_1", "object": "batch", "endpoint": "/v1/chat/completions", "input_file_id": "file-in",
+        "completion_window": "24h", "status": "in_progress", "created_at": 1_700_000_000,
+        "expires_at": 1_700_086_400, "request_counts": {"total": 10, "completed": 6, "failed": 1},
+        "metadata": {"team": EVIL},
+    }
+    payload.update(extra)
+    return Batch.from_dict(payload)
+
+
+def test_batch_html_shows_status_progress_times_and_escapes() -> None:
+    page = render.batch_html(batch())
+    assert "batch_1" in page and ">in_progress<" in page
+    assert "7/10" in page and "1 failed" in page
+    assert "2023-11-14 22:13:20 UTC" in page and "file-in" in page
+    assert EVIL not in page and "&lt;script&gt;" in page
+    assert render.OFFLINE_LABEL.upper() not in page
+
+
+def test_offline_marker_on_every_view() -> None:
+    b = batch()
+    res = Results([ResultRow("a", "ok", 200, {"choices": [{"message": {"content": "hi"}}]})], [b])
+    job = Job("job_1", ["batch_1", "batch_2"], [JobPart(1, "batch_1", "f1", 5, 100), JobPart(2, "batch_2", "f2", 3, 60)])
+    report = Preflight(lines=3, bytes=120, endpoint="/v1/chat/completions", model="m")
+    views = [
+        lambda off: render.batch_html(b, offline=off),
+        lambda off: render.batches_html([b], offline=off),
+        lambda off: render.results_html(res, offline=off),
+        lambda off: render.job_html(job, offline=off),
+        lambda off: render.preflight_html(report, offline=off),
+        lambda off: render.settings_html([("base_url", "https://x", "default")], offline=off),
+    ]
+    for view in views:
+        assert "OFFLINE FAKE" in view(True) and "OFFLINE FAKE" not in view(False)
+    texts = [render.batch_text(b, offline=True), render.batches_text([b], offline=True),
+             render.preflight_text(report, offline=True), render.settings_text([], offline=True)]
+    assert all("offline fake" in t for t in texts)
+
+
+def test_the_model_repr_uses_render() -> None:
+    b = batch(status="cancelling")
+    assert b._repr_html_() == render.batch_html(b)
+    assert ">cancelling<" in b._repr_html_()  # the raw status, not normalised
+
+
+def test_batches_html_rows_and_note() -> None:
+    rows = [batch(id=f"batch_{i}", status=s) for i, s in enumerate(["completed", "failed", "weird_new_status"])]
+    page = render.batches_html(rows, note="status completed")
+    assert page.count("<tr>") == 4 and "3 batches" in page and "status completed" in page
+    assert "weird_new_status" in page  # unknown statuses shown as they are
+    assert "0 batches" in render.batches_html([]) and "<table" not in render.batches_html([])
+    text = render.batches_text(rows)
+    assert text.splitlines()[0].startswith("batch_0  completed") and text.endswith("3 batches")
+
+
+def test_batch_html_lists_validation_errors_with_lines() -> None:
+    b = batch(status="failed", errors={"data": [{"code": "invalid_json", "message": EVIL, "line": 3}]})
+    page = render.batch_html(b)
+    assert "line 3" in page and "invalid_json" in page and EVIL not in page
+
+
+def test_results_html_counts_truncates_and_escapes() -> None:
+    rows = [ResultRow(f"r{i}", "ok", 200, {"choices": [{"message": {"content": f"answer {i}"}}]}) for i in range(60)]
+    rows.append(ResultRow("bad", "error", 400, None, "invalid_request", EVIL))
+    page = render.results_html(Results(rows, [batch()]), max_rows=50)
+    assert "61 results" in page and "answer 0" in page and "answer 55" not in page
+    assert "11 more rows" in page and "from batch_1" in page
+    small = render.results_html(Results(rows[-2:]))
+    assert "invalid_request" in small and EVIL not in small and "&lt;script&gt;" in small
+
+
+def test_job_html_parts_and_live_status() -> None:
+    job = Job("job_1", ["batch_1", "batch_2"], [JobPart(1, "batch_1", "f1", 5, 1000), JobPart(2, "batch_2", "f2", 3, 600)],
+              endpoint="/v1/embeddings", retry_of="batch_0")
+    page = render.job_html(job, batches=[batch(id="batch_2", status="completed")])
+    assert "job_1" in page and "1/2" in page and "2/2" in page and "1,000" in page
+    assert ">completed<" in page and "retry of batch_0" in page and "/v1/embeddings" in page
+
+
+def test_dry_run_text_says_nothing_was_created() -> None:
+    report = Preflight(lines=50_001, bytes=3_000_000, endpoint="/v1/embeddings", model="e", needs_split=True)
+    text = render.preflight_text(report)
+    assert "50,001 lines" in text and "3,000,000 bytes" in text and "split: yes" in text
+    assert "nothing created" in text and "Dry run: nothing created" in render.preflight_html(report)
