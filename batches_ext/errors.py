@@ -2,6 +2,7 @@
 
     BatchesError                          root: `except BatchesError` catches everything below
     ├── ConfigError                       bad or missing settings (e.g. no API key)
+    ├── MissingDependency (ImportError)   an optional extra is not installed (the message says what to install)
     ├── InputError (also a ValueError)    bad input: JSONL / preflight problems (.line 1-based, .problems:
     │                                     `Problem`s), a bad argument, a path that cannot be written
     ├── JobError                          a job helper could not finish (.job: the Job so far, if any)
@@ -38,6 +39,7 @@ __all__ = [
     "Problem",
     "BatchesError",
     "ConfigError",
+    "MissingDependency",
     "InputError",
     "JobError",
     "WaitTimeout",
@@ -74,6 +76,10 @@ class BatchesError(Exception):
 
 class ConfigError(BatchesError):
     """Settings are missing or invalid (for example no API key anywhere)."""
+
+
+class MissingDependency(BatchesError, ImportError):  # noqa: N818 - reads as what it is, like requests' names
+    """An optional extra is not installed (pandas for `to_pandas()`, ...); also an `ImportError`."""
 
 
 class InputError(BatchesError, ValueError):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from ..atomic import atomic_open
-from ..errors import InputError
+from ..errors import InputError, MissingDependency
 from ..jsonl import ResultLine, response_text
 
 __all__ = ["ResultRow", "Results", "STATUSES"]
@@ -144,7 +144,7 @@ class Results(Sequence[ResultRow]):
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Results.to_pandas() needs pandas: pip install pandas") from None
+            raise MissingDependency("Results.to_pandas() needs pandas: pip install 'batches-ext[pandas]'") from None
         return pd.DataFrame.from_records(self.to_records(), columns=_COLUMNS)
 
     def save(self, path: str | os.PathLike) -> Path:

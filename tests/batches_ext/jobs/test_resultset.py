@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from batches_ext import render
+from batches_ext.errors import MissingDependency
 from batches_ext.jobs import ResultRow, Results
 from batches_ext.jsonl import parse_result_line
 
@@ -81,8 +82,9 @@ def test_to_records_and_to_pandas() -> None:
 
 def test_to_pandas_without_pandas_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ImportError, match="pip install pandas"):
+    with pytest.raises(ImportError, match=r"pip install 'batches-ext\[pandas\]'") as info:
         make_results().to_pandas()
+    assert isinstance(info.value, MissingDependency)
 
 
 def test_save_jsonl_and_csv_atomically(tmp_path) -> None:
