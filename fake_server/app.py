@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import batches as ops
-from .files import BATCH_FILE_SECONDS, UNDOWNLOADABLE, UploadError, parse_upload
+from . import spec
+from .files import UploadError, parse_upload
 from .state import Tenant
 from .wire import DropConnection, Request, Response, json_response
 
@@ -156,10 +156,10 @@ def _json_body(request: Request) -> dict:
     return body
 
 
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+def _int_param(request: Request, name: str, bounds: spec.ListLimit) -> int:
     raw = request.params.get(name)
     if raw is None or raw == "":
-        return default
+        return bounds.default
     try:
         value = int(raw)
     except ValueError:
@@ -167,7 +167,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
             400, f"Invalid type for '{name}': expected an integer, but got a string instead.", param=name,
             code="invalid_type",
         ) from None
-    return max(low, min(high, value))
+    return max(bounds.low, min(bounds.high, value))
 
 
 # ---------------------------------------------------------------- files
@@ -179,7 +179,7 @@ def upload_file(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared
         raise ApiError(400, prepared.message, param=prepared.param, code=prepared.code)
     upload = prepared
     now = fake._now()
-    expires_at = now + BATCH_FILE_SECONDS if upload.fields.get("purpose") == "batch" else None
+    expires_at = now + spec.BATCH_FILE_SECONDS if upload.fields.get("purpose") == "batch" else None
     seconds = upload.fields.get("expires_after[seconds]")
     if seconds:
         try:
@@ -193,9 +193,9 @@ def upload_file(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared
 @_route("GET", r"/files")
 def list_files(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None) -> tuple[int, Any]:
     fake._settle_all(tenant)
-    limit = _int_param(request, "limit", 10_000, 1, 10_000)
+    limit = _int_param(request, "limit", spec.LIST_FILES_LIMIT)
     order = request.params.get("order", "desc")
-    if order not in ("asc", "desc"):
+    if order not in spec.FILE_ORDERS:
         raise ApiError(400, f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", param="order",
                        code="invalid_value")
     purpose = request.params.get("purpose")
@@ -221,7 +221,7 @@ def delete_file(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared
 @_route("GET", r"/files/(?P<file_id>[^/]+)/content")
 def file_content(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None, *, file_id: str):
     record = _file(tenant, file_id)
-    if record.purpose in UNDOWNLOADABLE:
+    if record.purpose in spec.UNDOWNLOADABLE_PURPOSES:
         raise ApiError(400, f"Not allowed to download files of purpose: {record.purpose}")
     body = Response(
         200,
@@ -249,12 +249,13 @@ def create_batch(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepare
             raise ApiError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
         if not isinstance(body[name], str):
             raise ApiError(400, _type_message(name, "a string", body[name]), param=name, code="invalid_type")
-    if body["endpoint"] not in ops.ENDPOINTS:
-        allowed = ", ".join(f"'{e}'" for e in ops.ENDPOINTS)
+    if body["endpoint"] not in spec.ENDPOINTS:
+        allowed = ", ".join(f"'{e}'" for e in spec.ENDPOINTS)
         raise ApiError(400, f"Invalid value: '{body['endpoint']}'. Supported values are: {allowed}.",
                        param="endpoint", code="invalid_value")
-    if body["completion_window"] != "24h":
-        raise ApiError(400, f"Invalid value: '{body['completion_window']}'. Supported values are: '24h'.",
+    if body["completion_window"] not in spec.COMPLETION_WINDOWS:
+        allowed = ", ".join(f"'{w}'" for w in spec.COMPLETION_WINDOWS)
+        raise ApiError(400, f"Invalid value: '{body['completion_window']}'. Supported values are: {allowed}.",
                        param="completion_window", code="invalid_value")
     metadata = _check_metadata(body.get("metadata"))
     seconds = _check_output_expiry(body.get("output_expires_after"))
@@ -271,16 +272,16 @@ def retrieve_batch(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepa
 def cancel_batch(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None, *, batch_id: str):
     record = _batch(tenant, batch_id)
     status = fake._status(record)
-    if status in ("completed", "failed", "expired"):
+    if status in spec.TERMINAL - {"cancelled"}:
         raise ApiError(409, f"Cannot cancel a batch with status '{status}'.")
-    if status not in ("cancelling", "cancelled"):
+    if status in spec.CANCELLABLE:
         record.schedule.cancelling_at = int(fake._now())
     return 200, fake._batch_dict(tenant, record)
 
 
 @_route("GET", r"/batches")
 def list_batches(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None) -> tuple[int, Any]:
-    limit = _int_param(request, "limit", 20, 1, 100)
+    limit = _int_param(request, "limit", spec.LIST_BATCHES_LIMIT)
     newest_first = tenant.batch_ids[::-1]
     page = _after(newest_first, request, limit + 1)
     return 200, _page([fake._batch_dict(tenant, tenant.batches[i]) for i in page], limit)
@@ -330,20 +331,22 @@ def _check_metadata(metadata: Any) -> dict[str, str] | None:
         return None
     if not isinstance(metadata, dict):
         raise ApiError(400, _type_message("metadata", "an object", metadata), param="metadata", code="invalid_type")
-    if len(metadata) > 16:
-        raise ApiError(400, f"Invalid 'metadata': too many properties. Expected an object with at most 16 "
+    if len(metadata) > spec.METADATA_MAX_PAIRS:
+        raise ApiError(400, f"Invalid 'metadata': too many properties. Expected an object with at most "
+                       f"{spec.METADATA_MAX_PAIRS} "
                        f"properties, but got an object with {len(metadata)} properties instead.",
                        param="metadata", code="object_above_max_properties")
     for key, value in metadata.items():
-        if len(key) > 64:
-            raise ApiError(400, f"Invalid 'metadata': key '{key[:20]}…' is longer than 64 characters.",
+        if len(key) > spec.METADATA_MAX_KEY_CHARS:
+            raise ApiError(400, f"Invalid 'metadata': key '{key[:20]}…' is longer than "
+                           f"{spec.METADATA_MAX_KEY_CHARS} characters.",
                            param="metadata", code="invalid_value")
         if not isinstance(value, str):
             raise ApiError(400, _type_message(f"metadata.{key}", "a string", value), param=f"metadata.{key}",
                            code="invalid_type")
-        if len(value) > 512:
+        if len(value) > spec.METADATA_MAX_VALUE_CHARS:
             raise ApiError(400, f"Invalid 'metadata.{key}': string too long. Expected a string with maximum "
-                           f"length 512, but got a string with length {len(value)} instead.",
+                           f"length {spec.METADATA_MAX_VALUE_CHARS}, but got a string with length {len(value)} instead.",
                            param=f"metadata.{key}", code="string_above_max_length")
     return dict(metadata)
 
@@ -355,7 +358,8 @@ def _check_output_expiry(value: Any) -> int | None:
         raise ApiError(400, "Invalid 'output_expires_after': expected {\"anchor\": \"created_at\", \"seconds\": N}.",
                        param="output_expires_after", code="invalid_value")
     seconds = value.get("seconds")
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 3600 <= seconds <= 2_592_000:
-        raise ApiError(400, "Invalid 'output_expires_after.seconds': expected an integer between 3600 and 2592000.",
+    low, high = spec.EXPIRY_MIN_SECONDS, spec.EXPIRY_MAX_SECONDS
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not low <= seconds <= high:
+        raise ApiError(400, f"Invalid 'output_expires_after.seconds': expected an integer between {low} and {high}.",
                        param="output_expires_after.seconds", code="invalid_value")
     return seconds

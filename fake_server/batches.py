@@ -15,21 +15,10 @@ from typing import Any
 
 from . import responders, validation
 from .lifecycle import Schedule, Timings, View, observe
+from .spec import OUTPUT_FILE_SECONDS, OUTPUT_PURPOSE
 from .state import BatchRecord, Blob, FileRecord, Tenant
 
-__all__ = ["ENDPOINTS", "OUTPUT_FILE_SECONDS", "new_batch", "batch_view", "batch_dict", "settle", "ensure_answers"]
-
-ENDPOINTS = (
-    "/v1/responses",
-    "/v1/chat/completions",
-    "/v1/embeddings",
-    "/v1/completions",
-    "/v1/moderations",
-    "/v1/images/generations",
-    "/v1/images/edits",
-    "/v1/videos",
-)
-OUTPUT_FILE_SECONDS = 30 * 86_400
+__all__ = ["new_batch", "batch_view", "batch_dict", "settle", "ensure_answers"]
 
 
 def _hex(*parts: str) -> str:
@@ -221,7 +210,7 @@ def settle(tenant: Tenant, record: BatchRecord, view: View, responder: Any, new_
         tenant.files[file_id] = FileRecord(
             id=file_id,
             filename=f"batch_{record.id.removeprefix('batch_')}_{suffix}.jsonl",
-            purpose="batch_output",
+            purpose=OUTPUT_PURPOSE,
             created_at=at,
             blob=Blob.from_bytes(b"\n".join(lines) + b"\n"),
             expires_at=at + keep,

@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import app
+from . import app, spec
 from . import batches as ops
 from .clock import Clock, ManualClock, SystemClock
 from .faults import FaultPlan
-from .lifecycle import TERMINAL, Timings, observe
+from .lifecycle import Timings, observe
 from .state import BatchRecord, Blob, FileRecord, Tenant
 from .wire import Request, Response
 
@@ -34,13 +34,6 @@ __all__ = ["FakeBatchesAPI", "RecordedRequest", "DEFAULT_ORGANIZATION"]
 
 DEFAULT_ORGANIZATION = "org-fake"
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_BODY_FOR = {
-    "/v1/chat/completions": lambda model, text: {"model": model, "messages": [{"role": "user", "content": text}]},
-    "/v1/embeddings": lambda model, text: {"model": model, "input": text},
-    "/v1/responses": lambda model, text: {"model": model, "input": text},
-    "/v1/completions": lambda model, text: {"model": model, "prompt": text},
-    "/v1/moderations": lambda model, text: {"model": model, "input": text},
-}
 
 
 @dataclass(frozen=True)
@@ -185,7 +178,7 @@ class FakeBatchesAPI:
         with self._lock:
             tenant = self._tenant((organization or self.organization, project))
             now = self._now()
-            expires = now + 30 * 86_400 if purpose == "batch" else None
+            expires = now + spec.BATCH_FILE_SECONDS if purpose == "batch" else None
             return self._add_file(tenant, filename, purpose, Blob.from_bytes(bytes(content)), now, expires).to_dict()
 
     def create_batch(
@@ -222,11 +215,12 @@ class FakeBatchesAPI:
         `cancelled`, `completed` lines (default: half) finished before the end. `errors` are the
         validation errors of a `failed` batch.
         """
-        if status not in TERMINAL | {"validating", "in_progress", "finalizing", "cancelling"}:
+        if status not in spec.STATUSES:
             raise ValueError(f"unknown status {status!r}")
-        make = _BODY_FOR.get(endpoint, _BODY_FOR["/v1/chat/completions"])
+        shape = spec.ENDPOINTS.get(endpoint, spec.ENDPOINTS["/v1/chat/completions"])
         lines = [
-            {"custom_id": f"request-{i + 1}", "method": "POST", "url": endpoint, "body": make(model, f"Prompt {i + 1}")}
+            {"custom_id": f"request-{i + 1}", "method": "POST", "url": endpoint,
+             "body": shape.sample_body(model, f"Prompt {i + 1}")}
             for i in range(requests)
         ]
         with self._lock:
@@ -420,7 +414,7 @@ class FakeBatchesAPI:
             now=self._now(),
             endpoint=endpoint,
             input_file_id=input_file_id,
-            completion_window="24h",
+            completion_window=spec.COMPLETION_WINDOWS[0],
             metadata=metadata,
             output_expires_seconds=output_expires_seconds,
             timings=self.timings,
@@ -452,7 +446,7 @@ class FakeBatchesAPI:
             s, now = record.schedule, self._now()
             if action == "cancel" and status in ("cancelling", "cancelled"):
                 return self._batch_dict(tenant, record)
-            if status in TERMINAL:
+            if status in spec.TERMINAL:
                 raise ValueError(f"batch {batch_id} is already {status!r}")
             if action == "complete":
                 if s.errors is not None:

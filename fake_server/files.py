@@ -13,27 +13,12 @@ from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
+from . import spec
 from .state import Blob, BlobWriter
 from .wire import Request
 
-__all__ = [
-    "PURPOSES",
-    "UNDOWNLOADABLE",
-    "MAX_BATCH_FILE_BYTES",
-    "MAX_FILE_BYTES",
-    "MAX_BATCH_LINES",
-    "BATCH_FILE_SECONDS",
-    "Upload",
-    "UploadError",
-    "parse_upload",
-]
+__all__ = ["Upload", "UploadError", "parse_upload"]
 
-PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
-UNDOWNLOADABLE = ("assistants", "user_data")
-MAX_BATCH_FILE_BYTES = 200 * 1024 * 1024
-MAX_FILE_BYTES = 512 * 1024 * 1024
-MAX_BATCH_LINES = 50_000
-BATCH_FILE_SECONDS = 30 * 86_400
 MAX_FIELD_BYTES = 64 * 1024  # a text field (purpose, expires_after[...]) is tiny: never buffer more
 
 
@@ -103,7 +88,7 @@ class _Collector:
             self.upload.filename = options.get(b"filename", b"").decode("utf-8", "replace")
             self._writer = BlobWriter()
             if self.upload.fields.get("purpose") == "batch":  # sent first: refuse early past 200 MB
-                self.limit = min(self.limit, MAX_BATCH_FILE_BYTES)
+                self.limit = min(self.limit, spec.MAX_BATCH_FILE_BYTES)
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -144,7 +129,7 @@ def parse_upload(request: Request) -> Upload:
         for _ in request.iter_body():
             pass
         raise UploadError("Invalid Content-Type header: expected multipart/form-data with a boundary.")
-    collector = _Collector(limit=MAX_FILE_BYTES)
+    collector = _Collector(limit=spec.MAX_FILE_BYTES)
     parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
     chunks = request.iter_body()
     try:
@@ -168,9 +153,9 @@ def parse_upload(request: Request) -> Upload:
     if not purpose:
         _discard(upload)
         raise UploadError("Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter")
-    if purpose not in PURPOSES:
+    if purpose not in spec.PURPOSES:
         _discard(upload)
-        allowed = ", ".join(f"'{p}'" for p in PURPOSES)
+        allowed = ", ".join(f"'{p}'" for p in spec.PURPOSES)
         raise UploadError(
             f"Invalid value: '{purpose[:64]}'. Supported values are: {allowed}.", param="purpose",
             code="invalid_value",
@@ -184,13 +169,13 @@ def parse_upload(request: Request) -> Upload:
         if not upload.filename.lower().endswith(".jsonl"):
             _discard(upload)
             raise UploadError("Invalid file format for Batch API. Must be .jsonl", param="file")
-        if upload.size > MAX_BATCH_FILE_BYTES:
+        if upload.size > spec.MAX_BATCH_FILE_BYTES:
             _discard(upload)
             raise UploadError("File is too large.", param="file")
-        if upload.lines > MAX_BATCH_LINES:
+        if upload.lines > spec.MAX_REQUESTS:
             _discard(upload)
             raise UploadError(
-                f"Batch input files may contain at most {MAX_BATCH_LINES:,} requests; this file has "
+                f"Batch input files may contain at most {spec.MAX_REQUESTS:,} requests; this file has "
                 f"{upload.lines:,} lines.",
                 param="file",
             )
