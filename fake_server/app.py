@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import spec
-from .files import UploadError, parse_upload
+from .errors import ApiError
+from .files import parse_upload
 from .state import Tenant
 from .wire import DropConnection, Request, Response, json_response
 
@@ -22,17 +23,6 @@ if TYPE_CHECKING:
     from .fake import FakeBatchesAPI
 
 __all__ = ["handle", "ApiError"]
-
-
-class ApiError(Exception):
-    """An error answer: status plus the envelope fields."""
-
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error", param=None, code=None):
-        super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
-
-    def envelope(self) -> dict:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
 
 _NO_KEY = (
@@ -122,7 +112,7 @@ def _run(fake: FakeBatchesAPI, request: Request, tenant_key: tuple, fn: Handler,
     if fn is upload_file:  # parsed outside the lock: a large upload must not stall other clients
         try:
             prepared = parse_upload(request)
-        except UploadError as err:
+        except ApiError as err:
             prepared = err
     with fake._lock:
         tenant = fake._tenant(tenant_key)
@@ -175,8 +165,8 @@ def _int_param(request: Request, name: str, bounds: spec.ListLimit) -> int:
 
 @_route("POST", r"/files")
 def upload_file(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None) -> tuple[int, Any]:
-    if isinstance(prepared, UploadError):
-        raise ApiError(400, prepared.message, param=prepared.param, code=prepared.code)
+    if isinstance(prepared, ApiError):
+        raise prepared
     upload = prepared
     now = fake._now()
     expires_at = now + spec.BATCH_FILE_SECONDS if upload.fields.get("purpose") == "batch" else None

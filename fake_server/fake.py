@@ -25,6 +25,7 @@ from typing import Any
 from . import app, spec
 from . import batches as ops
 from .clock import Clock, ManualClock, SystemClock
+from .errors import ApiError, envelope
 from .faults import FaultPlan
 from .lifecycle import Timings, observe
 from .state import BatchRecord, Blob, FileRecord, Tenant
@@ -373,10 +374,10 @@ class FakeBatchesAPI:
         org = headers.get("openai-organization") or bound_org or self.organization
         project = headers.get("openai-project") or bound_project or None
         if bound_org and org != bound_org:
-            raise app.ApiError(401, "OpenAI-Organization header should match organization for API key.",
+            raise ApiError(401, "OpenAI-Organization header should match organization for API key.",
                                code="mismatched_organization")
         if bound_project and project != bound_project:
-            raise app.ApiError(401, "OpenAI-Project header should match project for API key.",
+            raise ApiError(401, "OpenAI-Project header should match project for API key.",
                                code="mismatched_project")
         return org, project
 
@@ -483,5 +484,4 @@ def _ranks(values: list[int]) -> list[int]:
 
 
 def _seeded_error() -> dict:
-    return {"error": {"message": "Seeded request failure.", "type": "invalid_request_error", "param": None,
-                      "code": None}}
+    return envelope("Seeded request failure.")

@@ -14,20 +14,13 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
 from . import spec
+from .errors import ApiError
 from .state import Blob, BlobWriter
 from .wire import Request
 
-__all__ = ["Upload", "UploadError", "parse_upload"]
+__all__ = ["Upload", "parse_upload"]
 
 MAX_FIELD_BYTES = 64 * 1024  # a text field (purpose, expires_after[...]) is tiny: never buffer more
-
-
-class UploadError(Exception):
-    """A 400 for the upload, with the API's `param` and `code`."""
-
-    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.param, self.code = message, param, code
 
 
 @dataclass
@@ -122,13 +115,13 @@ class _Collector:
 
 
 def parse_upload(request: Request) -> Upload:
-    """Parse and check `POST /files`; raises `UploadError` with the API's wording."""
+    """Parse and check `POST /files`; raises a 400 `ApiError` with the API's wording."""
     ctype, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         for _ in request.iter_body():
             pass
-        raise UploadError("Invalid Content-Type header: expected multipart/form-data with a boundary.")
+        raise ApiError(400, "Invalid Content-Type header: expected multipart/form-data with a boundary.")
     collector = _Collector(limit=spec.MAX_FILE_BYTES)
     parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
     chunks = request.iter_body()
@@ -140,7 +133,7 @@ def parse_upload(request: Request) -> Upload:
         collector.abort()
         for _ in chunks:  # drain the rest, so a keep-alive connection stays in step
             pass
-        raise UploadError("Invalid multipart/form-data body.") from exc
+        raise ApiError(400, "Invalid multipart/form-data body.") from exc
     except BaseException:  # the body was cut off (client gone): nothing may stay on disk
         collector.abort()
         raise
@@ -148,33 +141,34 @@ def parse_upload(request: Request) -> Upload:
     if collector.field_too_large is not None:
         _discard(upload)
         name = collector.field_too_large
-        raise UploadError(f"Invalid '{name}': string too long.", param=name, code="string_above_max_length")
+        raise ApiError(400, f"Invalid '{name}': string too long.", param=name, code="string_above_max_length")
     purpose = upload.fields.get("purpose")
     if not purpose:
         _discard(upload)
-        raise UploadError("Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter")
+        raise ApiError(400, "Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter")
     if purpose not in spec.PURPOSES:
         _discard(upload)
         allowed = ", ".join(f"'{p}'" for p in spec.PURPOSES)
-        raise UploadError(
-            f"Invalid value: '{purpose[:64]}'. Supported values are: {allowed}.", param="purpose",
+        raise ApiError(
+            400, f"Invalid value: '{purpose[:64]}'. Supported values are: {allowed}.", param="purpose",
             code="invalid_value",
         )
     if upload.filename is None:
-        raise UploadError("Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
+        raise ApiError(400, "Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
     if collector.too_large or upload.blob is None:
         _discard(upload)
-        raise UploadError("File is too large.", param="file")
+        raise ApiError(400, "File is too large.", param="file")
     if purpose == "batch":
         if not upload.filename.lower().endswith(".jsonl"):
             _discard(upload)
-            raise UploadError("Invalid file format for Batch API. Must be .jsonl", param="file")
+            raise ApiError(400, "Invalid file format for Batch API. Must be .jsonl", param="file")
         if upload.size > spec.MAX_BATCH_FILE_BYTES:
             _discard(upload)
-            raise UploadError("File is too large.", param="file")
+            raise ApiError(400, "File is too large.", param="file")
         if upload.lines > spec.MAX_REQUESTS:
             _discard(upload)
-            raise UploadError(
+            raise ApiError(
+                400,
                 f"Batch input files may contain at most {spec.MAX_REQUESTS:,} requests; this file has "
                 f"{upload.lines:,} lines.",
                 param="file",

@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from .errors import SERVER_ERROR, envelope
 from .wire import DropConnection, Request, Response, json_response
 
 __all__ = ["serve", "ServerHandle"]
@@ -155,17 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         except Exception as err:  # a bug in the fake: answer 500, and show it
             traceback.print_exc()
-            response = json_response(
-                500,
-                {
-                    "error": {
-                        "message": f"fake_server internal error: {err!r}",
-                        "type": "server_error",
-                        "param": None,
-                        "code": None,
-                    }
-                },
-            )
+            response = json_response(500, envelope(f"fake_server internal error: {err!r}", type=SERVER_ERROR))
         self._drain(body)
         self._send(response)
 
@@ -249,9 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _error(status: int, message: str) -> Response:
-    return json_response(
-        status, {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
-    )
+    return json_response(status, envelope(message))
 
 
 class _ClientGone(ConnectionError):
