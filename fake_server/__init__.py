@@ -24,7 +24,7 @@ from typing import Any
 # pytest plugin that pytest loads in every session) costs almost nothing.
 _EXPORTS = {
     "FakeBatchesAPI": "fake",
-    "RecordedRequest": "fake",
+    "RecordedRequest": "request_log",
     "ManualClock": "clock",
     "SystemClock": "clock",
     "DEFAULT_SPEED": "clock",

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from ._door import DEFAULT_BASE_URL, DEFAULT_KEY, close_body
-from .wire import DropConnection, Request, Response
+from .wire import DropConnection, Handles, Request, Response
 
 __all__ = ["FAKE_ROUTE", "httpx_handler", "async_httpx_handler", "httpx_transport", "async_httpx_transport",
            "sdk_http_module", "mock_httpx", "openai_client", "async_openai_client"]
@@ -88,7 +88,7 @@ def _dropped(request: Any, err: DropConnection) -> Exception:
     )
 
 
-def httpx_handler(fake: Any) -> Callable[[Any], Any]:
+def httpx_handler(fake: Handles) -> Callable[[Any], Any]:
     """`handler(request) -> response` for `httpx.MockTransport`, `httpx2.MockTransport` or a respx side effect."""
 
     def handler(request: Any) -> Any:
@@ -103,7 +103,7 @@ def httpx_handler(fake: Any) -> Callable[[Any], Any]:
     return handler
 
 
-def async_httpx_handler(fake: Any) -> Callable[[Any], Any]:
+def async_httpx_handler(fake: Handles) -> Callable[[Any], Any]:
     """The async twin of `httpx_handler`; the (possibly blocking) fake runs in a worker thread."""
 
     async def handler(request: Any) -> Any:
@@ -155,17 +155,17 @@ def _module(module: ModuleType | str | None) -> ModuleType:
     return importlib.import_module(module) if isinstance(module, str) else module
 
 
-def httpx_transport(fake: Any, module: ModuleType | str | None = None) -> Any:
+def httpx_transport(fake: Handles, module: ModuleType | str | None = None) -> Any:
     """`<module>.MockTransport` serving `fake`; module defaults to the library the openai SDK uses."""
     return _module(module).MockTransport(httpx_handler(fake))
 
 
-def async_httpx_transport(fake: Any, module: ModuleType | str | None = None) -> Any:
+def async_httpx_transport(fake: Handles, module: ModuleType | str | None = None) -> Any:
     """Like `httpx_transport`, for `AsyncClient` / `AsyncOpenAI`."""
     return _module(module).MockTransport(async_httpx_handler(fake))
 
 
-def mock_httpx(fake: Any, base_url: str = DEFAULT_BASE_URL, using: str | None = None) -> Any:
+def mock_httpx(fake: Handles, base_url: str = DEFAULT_BASE_URL, using: str | None = None) -> Any:
     """A respx router (use it as a context manager) that sends everything under `base_url` to `fake`.
 
     `using` defaults to "httpcore2" when the installed openai is on httpx2 (needs pytest-httpx2),
@@ -206,15 +206,15 @@ def _fake_route_last(routes: Any) -> Any:
 # ---------------------------------------------------------------- the openai SDK
 
 
-def _client_kwargs(fake: Any, kw: dict[str, Any]) -> dict[str, Any]:
-    keys = getattr(fake, "api_keys", None)
+def _client_kwargs(fake: Handles, kw: dict[str, Any]) -> dict[str, Any]:
+    keys = getattr(fake, "api_keys", None)  # a FakeBatchesAPI's accepted keys; another handler may have none
     default_key = next(iter(keys)) if keys else DEFAULT_KEY
     kw["api_key"] = kw.pop("api_key", None) or default_key
     kw["base_url"] = kw.pop("base_url", None) or DEFAULT_BASE_URL
     return kw
 
 
-def openai_client(fake: Any, **kw: Any) -> Any:
+def openai_client(fake: Handles, **kw: Any) -> Any:
     """`openai.OpenAI` wired in-process to `fake` (openai 2.x on httpx, 3.x on httpx2). Extra kwargs pass through."""
     import openai
 
@@ -224,7 +224,7 @@ def openai_client(fake: Any, **kw: Any) -> Any:
     return openai.OpenAI(**kw)
 
 
-def async_openai_client(fake: Any, **kw: Any) -> Any:
+def async_openai_client(fake: Handles, **kw: Any) -> Any:
     """`openai.AsyncOpenAI` wired in-process to `fake`."""
     import openai
 

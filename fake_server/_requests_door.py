@@ -19,7 +19,7 @@ import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 
 from ._door import CHUNK, DEFAULT_BASE_URL, close_body, reason_phrase
-from .wire import DropConnection, Request
+from .wire import DropConnection, Handles, Request
 
 __all__ = ["FakeAdapter", "mount", "requests_session"]
 
@@ -106,7 +106,7 @@ def _read_timeout(timeout: Any) -> float | None:
 class FakeAdapter(BaseAdapter):
     """A requests transport adapter that answers from `fake.handle` instead of the network."""
 
-    def __init__(self, fake: Any) -> None:
+    def __init__(self, fake: Handles) -> None:
         super().__init__()
         self.fake = fake
 
@@ -155,7 +155,7 @@ class FakeAdapter(BaseAdapter):
         pass
 
 
-def mount(fake: Any, session: requests.Session, base_url: str = DEFAULT_BASE_URL) -> requests.Session:
+def mount(fake: Handles, session: requests.Session, base_url: str = DEFAULT_BASE_URL) -> requests.Session:
     """Mount a `FakeAdapter` on the scheme and host of `base_url` (e.g. ``https://api.openai.com/``)."""
     parts = urlsplit(base_url)
     if not parts.scheme or not parts.netloc:
@@ -164,6 +164,6 @@ def mount(fake: Any, session: requests.Session, base_url: str = DEFAULT_BASE_URL
     return session
 
 
-def requests_session(fake: Any, base_url: str = DEFAULT_BASE_URL) -> requests.Session:
+def requests_session(fake: Handles, base_url: str = DEFAULT_BASE_URL) -> requests.Session:
     """A new `requests.Session` whose calls to `base_url`'s host go to `fake`."""
     return mount(fake, requests.Session(), base_url)

@@ -1,40 +1,35 @@
-"""The one handler behind every door: `handle(fake, Request) -> Response`.
+"""The one handler behind every door: `App(backend, faults, request_log, ...).handle(Request) -> Response`.
 
-Order of work for each request: route → auth → fault plan → tenant → Idempotency-Key
-replay → the operation (under the fake's lock) → envelope and headers. Errors always use
-the API's 4-key envelope, and every response carries `x-request-id`.
+Order of work for each request: route → auth → fault plan → tenant → Idempotency-Key replay → parse the
+request (outside any lock) → claim the Idempotency-Key → one backend call → envelope and headers. Errors
+always use the API's 4-key envelope, and every response carries `x-request-id`.
+
+`ROUTES` is the whole HTTP surface. Each route function parses its request into a `Call`: the one backend
+method to run, with plain values. App runs it once it holds the request's Idempotency-Key (if any), so a
+large upload or JSON body is read while other clients carry on, and two twins with one key never both run.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from . import batches as ops
-from .files import BATCH_FILE_SECONDS, UNDOWNLOADABLE, UploadError, parse_upload
-from .state import Tenant
+from . import params, spec
+from .backend import Backend, TenantKey
+from .errors import ApiError
+from .faults import FaultPlan
+from .files import parse_upload
+from .idempotency import IdempotencyStore
+from .request_log import RequestLog
 from .wire import DropConnection, Request, Response, json_response
 
-if TYPE_CHECKING:
-    from .fake import FakeBatchesAPI
+__all__ = ["App", "Call", "Route", "ROUTES", "DEFAULT_ORGANIZATION", "API_VERSION"]
 
-__all__ = ["handle", "ApiError"]
-
-
-class ApiError(Exception):
-    """An error answer: status plus the envelope fields."""
-
-    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error", param=None, code=None):
-        super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
-
-    def envelope(self) -> dict:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-
-
+DEFAULT_ORGANIZATION = "org-fake"
+API_VERSION = "2020-10-01"
 _NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using "
     "Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from "
@@ -42,320 +37,251 @@ _NO_KEY = (
 )
 _BAD_KEY = "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
 
-Handler = Callable[..., Any]
-_ROUTES: list[tuple[str, re.Pattern[str], str]] = []
+Answer = tuple[int, Any]  # (status, a JSON payload or a ready Response)
 
 
-def _route(method: str, pattern: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        _ROUTES.append((method, re.compile(r"^(?:.*?)" + pattern + r"/?$"), fn.__name__))
-        return fn
-
-    return register
+def _keep_nothing() -> None:
+    pass
 
 
-def handle(fake: FakeBatchesAPI, request: Request) -> Response:
-    started = time.perf_counter()
-    request_id = fake._new_request_id()
-    headers = {"x-request-id": request_id, "openai-version": "2020-10-01"}
-    fault = None
-    try:
-        fn, args = _resolve(request)
-        key = _authenticate(fake, request)
-        fault = fake.faults.match(request.method, request.path)
-        if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.drop == "before":
-                fake._record(request, None, request_id)
-                raise DropConnection(after_commit=False)
-            if fault.status:
-                for _ in request.iter_body():
-                    pass
-                fake._record(request, fault.status, request_id)
-                return json_response(fault.status, fault.error_body(), {**headers, **fault.error_headers()})
-        tenant_key = fake._tenant_key(key, request.headers)
-        headers["openai-organization"] = tenant_key[0]
-        status, payload = _run(fake, request, tenant_key, fn, args)
-    except ApiError as err:
-        status, payload = err.status, err.envelope()
-    headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000))
-    fake._record(request, status, request_id)
-    if fault is not None and fault.drop == "after":
-        raise DropConnection(after_commit=True)
-    if isinstance(payload, Response):
-        payload.headers.update(headers)
-        return payload
-    return json_response(status, payload, headers)
+@dataclass(frozen=True)
+class Call:
+    """A parsed request: `run(backend, tenant)` makes its one backend call and returns the payload;
+    `discard()` frees what parsing holds (an uploaded file) when a twin's answer is replayed instead."""
+
+    run: Callable[[Backend, TenantKey], Any]
+    discard: Callable[[], None] = _keep_nothing
+
+    @staticmethod
+    def failing(error: ApiError) -> Call:
+        """A request that failed to parse: running it gives that error (replay still wins, as for any call)."""
+
+        def run(backend: Backend, tenant: TenantKey) -> Any:
+            raise error
+
+        return Call(run)
 
 
-def _resolve(request: Request) -> tuple[Handler, dict[str, str]]:
-    for method, pattern, name in _ROUTES:
-        match = pattern.match(request.path)
-        if match and method == request.method:
-            return globals()[name], match.groupdict()
-    raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+RouteFunction = Callable[[Request, dict[str, str]], Call]
 
 
-def _authenticate(fake: FakeBatchesAPI, request: Request) -> str:
-    auth = request.headers.get("authorization", "")
-    scheme, _, key = auth.partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key:
-        raise ApiError(401, _NO_KEY)
-    if fake.api_keys is not None and key not in fake.api_keys:
-        raise ApiError(401, _BAD_KEY, code="invalid_api_key")
-    return key
+@dataclass(frozen=True)
+class Route:
+    """`method` plus a path regex; a path matches when it ends with the pattern (any prefix, e.g. ``/v1``)."""
 
+    method: str
+    pattern: re.Pattern[str]
+    parse: RouteFunction
 
-def _run(fake: FakeBatchesAPI, request: Request, tenant_key: tuple, fn: Handler, args: dict) -> tuple[int, Any]:
-    idem = request.headers.get("idempotency-key") if request.method == "POST" else None
-    if idem:
-        with fake._lock:
-            tenant = fake._tenant(tenant_key)
-            stored = tenant.idempotency.get(idem)
-            if stored is not None and stored[0] == request.path:
-                for _ in request.iter_body():
-                    pass
-                return stored[1], stored[2]
-    prepared: Any = None
-    if fn is upload_file:  # parsed outside the lock: a large upload must not stall other clients
-        try:
-            prepared = parse_upload(request)
-        except UploadError as err:
-            prepared = err
-    with fake._lock:
-        tenant = fake._tenant(tenant_key)
-        twin = tenant.idempotency.get(idem) if idem else None
-        if twin is not None and twin[0] == request.path:  # a concurrent twin got here first
-            blob = getattr(prepared, "blob", None)
-            if blob is not None:  # this copy of the upload is not kept
-                blob.discard()
-            return twin[1], twin[2]
-        try:
-            result = fn(fake, tenant, request, prepared=prepared, **args)
-        except ApiError as err:
-            result = (err.status, err.envelope())
-        if idem and result[0] < 500:
-            tenant.idempotency[idem] = (request.path, result[0], result[1])
-        return result
-
-
-def _json_body(request: Request) -> dict:
-    raw = request.read()
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
-        raise ApiError(
-            400,
-            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
-            "HTTP library correctly. The OpenAI API expects a JSON payload.)",
-        )
-    return body
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(
-            400, f"Invalid type for '{name}': expected an integer, but got a string instead.", param=name,
-            code="invalid_type",
-        ) from None
-    return max(low, min(high, value))
+    @classmethod
+    def of(cls, method: str, pattern: str, parse: RouteFunction) -> Route:
+        return cls(method, re.compile(r"^(?:.*?)" + pattern + r"/?$"), parse)
 
 
 # ---------------------------------------------------------------- files
 
 
-@_route("POST", r"/files")
-def upload_file(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None) -> tuple[int, Any]:
-    if isinstance(prepared, UploadError):
-        raise ApiError(400, prepared.message, param=prepared.param, code=prepared.code)
-    upload = prepared
-    now = fake._now()
-    expires_at = now + BATCH_FILE_SECONDS if upload.fields.get("purpose") == "batch" else None
-    seconds = upload.fields.get("expires_after[seconds]")
-    if seconds:
-        try:
-            expires_at = now + int(seconds)
-        except ValueError:
-            raise ApiError(400, "Invalid value for 'expires_after[seconds]'.", param="expires_after.seconds") from None
-    record = fake._add_file(tenant, upload.filename, upload.fields["purpose"], upload.blob, now, expires_at)
-    return 200, record.to_dict()
+def upload_file(request: Request, args: dict[str, str]) -> Call:
+    upload = parse_upload(request)
+    blob, filename, purpose = upload.blob, upload.filename, upload.fields["purpose"]
+    assert blob is not None and filename is not None  # parse_upload refuses an upload without them
+    try:
+        seconds = params.upload_expiry(upload.fields)
+    except ApiError:
+        blob.discard()
+        raise
+    return Call(lambda backend, tenant: backend.upload(tenant, filename, purpose, blob, seconds), blob.discard)
 
 
-@_route("GET", r"/files")
-def list_files(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None) -> tuple[int, Any]:
-    fake._settle_all(tenant)
-    limit = _int_param(request, "limit", 10_000, 1, 10_000)
-    order = request.params.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise ApiError(400, f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", param="order",
-                       code="invalid_value")
-    purpose = request.params.get("purpose")
-    records = sorted(tenant.files.values(), key=lambda f: f.created_at, reverse=(order == "desc"))
-    ids = [f.id for f in records if purpose is None or f.purpose == purpose]
-    by_id = tenant.files
-    return 200, _page([by_id[i].to_dict() for i in _after(ids, request, limit + 1)], limit)
+def list_files(request: Request, args: dict[str, str]) -> Call:
+    limit = params.list_limit(request, spec.LIST_FILES_LIMIT)
+    query = request.params
+    order, purpose, after = query.get("order", "desc"), query.get("purpose"), query.get("after")
+    return Call(lambda backend, tenant: backend.list_files(tenant, purpose=purpose, limit=limit, order=order,
+                                                           after=after))
 
 
-@_route("GET", r"/files/(?P<file_id>[^/]+)")
-def retrieve_file(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None, *, file_id: str):
-    return 200, _file(tenant, file_id).to_dict()
+def retrieve_file(request: Request, args: dict[str, str]) -> Call:
+    return Call(lambda backend, tenant: backend.retrieve_file(tenant, args["file_id"]))
 
 
-@_route("DELETE", r"/files/(?P<file_id>[^/]+)")
-def delete_file(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None, *, file_id: str):
-    record = _file(tenant, file_id)
-    del tenant.files[file_id]
-    record.blob.discard()
-    return 200, {"id": file_id, "object": "file", "deleted": True}
+def delete_file(request: Request, args: dict[str, str]) -> Call:
+    return Call(lambda backend, tenant: backend.delete_file(tenant, args["file_id"]))
 
 
-@_route("GET", r"/files/(?P<file_id>[^/]+)/content")
-def file_content(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None, *, file_id: str):
-    record = _file(tenant, file_id)
-    if record.purpose in UNDOWNLOADABLE:
-        raise ApiError(400, f"Not allowed to download files of purpose: {record.purpose}")
-    body = Response(
-        200,
-        {"content-type": "application/octet-stream", "content-length": str(record.blob.size)},
-        record.blob.iter_chunks(),
-    )
-    return 200, body
+def download_file(request: Request, args: dict[str, str]) -> Call:
+    def run(backend: Backend, tenant: TenantKey) -> Response:
+        blob = backend.file_for_download(tenant, args["file_id"])
+        headers = {"content-type": "application/octet-stream", "content-length": str(blob.size)}
+        return Response(200, headers, blob.iter_chunks())
 
-
-def _file(tenant: Tenant, file_id: str):
-    record = tenant.files.get(file_id)
-    if record is None:
-        raise ApiError(404, f"No such File object: {file_id}", param="id")
-    return record
+    return Call(run)
 
 
 # ---------------------------------------------------------------- batches
 
 
-@_route("POST", r"/batches")
-def create_batch(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None) -> tuple[int, Any]:
-    body = _json_body(request)
-    for name in ("input_file_id", "endpoint", "completion_window"):
-        if body.get(name) in (None, ""):
-            raise ApiError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
-        if not isinstance(body[name], str):
-            raise ApiError(400, _type_message(name, "a string", body[name]), param=name, code="invalid_type")
-    if body["endpoint"] not in ops.ENDPOINTS:
-        allowed = ", ".join(f"'{e}'" for e in ops.ENDPOINTS)
-        raise ApiError(400, f"Invalid value: '{body['endpoint']}'. Supported values are: {allowed}.",
-                       param="endpoint", code="invalid_value")
-    if body["completion_window"] != "24h":
-        raise ApiError(400, f"Invalid value: '{body['completion_window']}'. Supported values are: '24h'.",
-                       param="completion_window", code="invalid_value")
-    metadata = _check_metadata(body.get("metadata"))
-    seconds = _check_output_expiry(body.get("output_expires_after"))
-    record = fake._create_batch(tenant, body["endpoint"], body["input_file_id"], metadata, seconds)
-    return 200, fake._batch_dict(tenant, record)
+def create_batch(request: Request, args: dict[str, str]) -> Call:
+    body = params.batch_creation(request)
+    return Call(lambda backend, tenant: backend.create_batch(
+        tenant, endpoint=body.endpoint, input_file_id=body.input_file_id, completion_window=body.completion_window,
+        metadata=body.metadata, output_expires_seconds=body.output_expires_seconds,
+    ))
 
 
-@_route("GET", r"/batches/(?P<batch_id>[^/]+)")
-def retrieve_batch(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None, *, batch_id: str):
-    return 200, fake._batch_dict(tenant, _batch(tenant, batch_id))
+def retrieve_batch(request: Request, args: dict[str, str]) -> Call:
+    return Call(lambda backend, tenant: backend.retrieve_batch(tenant, args["batch_id"]))
 
 
-@_route("POST", r"/batches/(?P<batch_id>[^/]+)/cancel")
-def cancel_batch(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None, *, batch_id: str):
-    record = _batch(tenant, batch_id)
-    status = fake._status(record)
-    if status in ("completed", "failed", "expired"):
-        raise ApiError(409, f"Cannot cancel a batch with status '{status}'.")
-    if status not in ("cancelling", "cancelled"):
-        record.schedule.cancelling_at = int(fake._now())
-    return 200, fake._batch_dict(tenant, record)
+def cancel_batch(request: Request, args: dict[str, str]) -> Call:
+    return Call(lambda backend, tenant: backend.cancel_batch(tenant, args["batch_id"]))
 
 
-@_route("GET", r"/batches")
-def list_batches(fake: FakeBatchesAPI, tenant: Tenant, request: Request, prepared=None) -> tuple[int, Any]:
-    limit = _int_param(request, "limit", 20, 1, 100)
-    newest_first = tenant.batch_ids[::-1]
-    page = _after(newest_first, request, limit + 1)
-    return 200, _page([fake._batch_dict(tenant, tenant.batches[i]) for i in page], limit)
-
-
-def _batch(tenant: Tenant, batch_id: str):
-    record = tenant.batches.get(batch_id)
-    if record is None:
-        raise ApiError(404, f"No batch found with id '{batch_id}'.")
-    return record
-
-
-# ---------------------------------------------------------------- shared checks and paging
-
-
-def _after(ids: list[str], request: Request, count: int) -> list[str]:
+def list_batches(request: Request, args: dict[str, str]) -> Call:
+    limit = params.list_limit(request, spec.LIST_BATCHES_LIMIT)
     after = request.params.get("after")
-    start = 0
-    if after:
+    return Call(lambda backend, tenant: backend.list_batches(tenant, limit=limit, after=after))
+
+
+#: The HTTP surface, tried in order; the first route whose method and pattern match wins.
+ROUTES: tuple[Route, ...] = (
+    Route.of("POST", r"/files", upload_file),
+    Route.of("GET", r"/files", list_files),
+    Route.of("GET", r"/files/(?P<file_id>[^/]+)", retrieve_file),
+    Route.of("DELETE", r"/files/(?P<file_id>[^/]+)", delete_file),
+    Route.of("GET", r"/files/(?P<file_id>[^/]+)/content", download_file),
+    Route.of("POST", r"/batches", create_batch),
+    Route.of("GET", r"/batches/(?P<batch_id>[^/]+)", retrieve_batch),
+    Route.of("POST", r"/batches/(?P<batch_id>[^/]+)/cancel", cancel_batch),
+    Route.of("GET", r"/batches", list_batches),
+)
+
+
+def resolve(request: Request) -> tuple[Route, dict[str, str]]:
+    """The route for `request` and its path arguments; a 404 envelope when none matches."""
+    for route in ROUTES:
+        match = route.pattern.match(request.path)
+        if match and route.method == request.method:
+            return route, match.groupdict()
+    raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
+
+
+# ---------------------------------------------------------------- the handler
+
+
+class App:
+    """The handler: auth, faults, tenants, Idempotency-Key replay and the request log around `ROUTES`.
+
+    api_keys: None accepts any non-empty Bearer key; otherwise the accepted keys, or a mapping key ->
+        organization (or (organization, project)) binding a key to its tenant.
+    organization: the tenant of a request that names none and whose key is not bound.
+    """
+
+    def __init__(self, backend: Backend, faults: FaultPlan, request_log: RequestLog,
+                 api_keys: Iterable[str] | Mapping[str, Any] | None = None,
+                 organization: str = DEFAULT_ORGANIZATION) -> None:
+        self.backend = backend
+        self.faults = faults
+        self.request_log = request_log
+        self.api_keys = api_keys
+        self.organization = organization
+        self.idempotency = IdempotencyStore()
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request (thread-safe). May sleep or raise `wire.DropConnection` (faults)."""
+        started = time.perf_counter()
+        request_id = self.backend.new_request_id()
+        headers = {"x-request-id": request_id, "openai-version": API_VERSION}
+        fault = None
         try:
-            start = ids.index(after) + 1
-        except ValueError:
-            raise ApiError(400, f"Invalid value for 'after': no object with id '{after}'.", param="after",
-                           code="invalid_value") from None
-    return ids[start : start + count]
+            route, args = resolve(request)
+            key = self._authenticate(request)
+            fault = self.faults.match(request.method, request.path)
+            if fault is not None:
+                if fault.delay:
+                    time.sleep(fault.delay)
+                if fault.drop == "before":
+                    self._record(request, None, request_id)
+                    raise DropConnection(after_commit=False)
+                if fault.status:
+                    _drain(request)
+                    self._record(request, fault.status, request_id)
+                    return json_response(fault.status, fault.error_body(), {**headers, **fault.error_headers()})
+            tenant = self.tenant_key(key, request.headers)
+            headers["openai-organization"] = tenant[0]
+            status, payload = self._run(request, tenant, route, args)
+        except ApiError as err:
+            status, payload = err.status, err.envelope()
+        headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000))
+        self._record(request, status, request_id)
+        if fault is not None and fault.drop == "after":
+            raise DropConnection(after_commit=True)
+        if isinstance(payload, Response):
+            payload.headers.update(headers)
+            return payload
+        return json_response(status, payload, headers)
+
+    def tenant_key(self, key: str, headers: Mapping[str, str]) -> TenantKey:
+        """(organization, project) of a request: its OpenAI-Organization / OpenAI-Project headers, else the
+        key's binding, else the default organization; a 401 when the headers contradict the binding."""
+        bound = self.api_keys.get(key) if isinstance(self.api_keys, Mapping) else None
+        bound_org, bound_project = (bound, None) if isinstance(bound, str) or bound is None else tuple(bound)
+        org = headers.get("openai-organization") or bound_org or self.organization
+        project = headers.get("openai-project") or bound_project or None
+        if bound_org and org != bound_org:
+            raise ApiError(401, "OpenAI-Organization header should match organization for API key.",
+                           code="mismatched_organization")
+        if bound_project and project != bound_project:
+            raise ApiError(401, "OpenAI-Project header should match project for API key.", code="mismatched_project")
+        return org, project
+
+    def reset(self) -> None:
+        """Forget every kept Idempotency-Key answer."""
+        self.idempotency.clear()
+
+    def _authenticate(self, request: Request) -> str:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise ApiError(401, _NO_KEY)
+        if self.api_keys is not None and key not in self.api_keys:
+            raise ApiError(401, _BAD_KEY, code="invalid_api_key")
+        return key
+
+    def _run(self, request: Request, tenant: TenantKey, route: Route, args: dict[str, str]) -> Answer:
+        idem = request.headers.get("idempotency-key") if request.method == "POST" else None
+        if idem:
+            replay = self.idempotency.answer(tenant, idem, request.path)
+            if replay is not None:
+                _drain(request)
+                return replay
+        try:
+            call = route.parse(request, args)  # reads the body: outside every lock
+        except ApiError as err:
+            call = Call.failing(err)
+        if not idem:
+            return self._call(call, tenant)
+        claim = self.idempotency.claim(tenant, idem, request.path)  # waits while a twin runs
+        if claim.answer is not None:
+            call.discard()  # this copy of the upload is not kept
+            return claim.answer
+        answer: Answer | None = None
+        try:
+            answer = self._call(call, tenant)
+            return answer
+        finally:
+            self.idempotency.release(claim, answer if answer is not None and answer[0] < 500 else None)
+
+    def _call(self, call: Call, tenant: TenantKey) -> Answer:
+        try:
+            return 200, call.run(self.backend, tenant)
+        except ApiError as err:
+            return err.status, err.envelope()
+
+    def _record(self, request: Request, status: int | None, request_id: str) -> None:
+        self.request_log.record(request, status, request_id, self.backend.now())
 
 
-def _page(items: list[dict], limit: int) -> dict:
-    data = items[:limit]
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": len(items) > limit,
-    }
-
-
-def _type_message(name: str, expected: str, value: Any) -> str:
-    kinds = {list: "an array", dict: "an object", bool: "a boolean", int: "an integer", float: "a number",
-             str: "a string", type(None): "null"}
-    return f"Invalid type for '{name}': expected {expected}, but got {kinds.get(type(value), 'a value')} instead."
-
-
-def _check_metadata(metadata: Any) -> dict[str, str] | None:
-    if metadata is None:
-        return None
-    if not isinstance(metadata, dict):
-        raise ApiError(400, _type_message("metadata", "an object", metadata), param="metadata", code="invalid_type")
-    if len(metadata) > 16:
-        raise ApiError(400, f"Invalid 'metadata': too many properties. Expected an object with at most 16 "
-                       f"properties, but got an object with {len(metadata)} properties instead.",
-                       param="metadata", code="object_above_max_properties")
-    for key, value in metadata.items():
-        if len(key) > 64:
-            raise ApiError(400, f"Invalid 'metadata': key '{key[:20]}…' is longer than 64 characters.",
-                           param="metadata", code="invalid_value")
-        if not isinstance(value, str):
-            raise ApiError(400, _type_message(f"metadata.{key}", "a string", value), param=f"metadata.{key}",
-                           code="invalid_type")
-        if len(value) > 512:
-            raise ApiError(400, f"Invalid 'metadata.{key}': string too long. Expected a string with maximum "
-                           f"length 512, but got a string with length {len(value)} instead.",
-                           param=f"metadata.{key}", code="string_above_max_length")
-    return dict(metadata)
-
-
-def _check_output_expiry(value: Any) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or value.get("anchor") != "created_at":
-        raise ApiError(400, "Invalid 'output_expires_after': expected {\"anchor\": \"created_at\", \"seconds\": N}.",
-                       param="output_expires_after", code="invalid_value")
-    seconds = value.get("seconds")
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 3600 <= seconds <= 2_592_000:
-        raise ApiError(400, "Invalid 'output_expires_after.seconds': expected an integer between 3600 and 2592000.",
-                       param="output_expires_after.seconds", code="invalid_value")
-    return seconds
+def _drain(request: Request) -> None:
+    for _ in request.iter_body():
+        pass

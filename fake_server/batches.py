@@ -1,8 +1,8 @@
-"""Batch operations on a tenant: create, view as the API would, cancel, settle result files.
+"""Batch record operations: create, view as the API would, settle result files, seed and force a status.
 
-Called by `app.py` (HTTP) and by `FakeBatchesAPI`'s test-author controls, always under the
-fake's lock. A batch's status comes from `lifecycle.observe`; its output and error files
-are written the first time anything sees it terminal, stamped with the terminal time.
+Helpers of `backend.Backend`, always called under its lock; no HTTP, no locking here. A batch's
+status comes from `lifecycle.observe`; its output and error files are written the first time
+anything sees it terminal, stamped with the terminal time.
 """
 
 from __future__ import annotations
@@ -14,22 +14,22 @@ from collections.abc import Callable
 from typing import Any
 
 from . import responders, validation
+from .errors import envelope
 from .lifecycle import Schedule, Timings, View, observe
+from .spec import ENDPOINTS, OUTPUT_FILE_SECONDS, OUTPUT_PURPOSE, TERMINAL
 from .state import BatchRecord, Blob, FileRecord, Tenant
 
-__all__ = ["ENDPOINTS", "OUTPUT_FILE_SECONDS", "new_batch", "batch_view", "batch_dict", "settle", "ensure_answers"]
-
-ENDPOINTS = (
-    "/v1/responses",
-    "/v1/chat/completions",
-    "/v1/embeddings",
-    "/v1/completions",
-    "/v1/moderations",
-    "/v1/images/generations",
-    "/v1/images/edits",
-    "/v1/videos",
-)
-OUTPUT_FILE_SECONDS = 30 * 86_400
+__all__ = [
+    "new_batch",
+    "batch_view",
+    "batch_dict",
+    "settle",
+    "ensure_answers",
+    "sample_input",
+    "seed",
+    "force",
+    "entered_at",
+]
 
 
 def _hex(*parts: str) -> str:
@@ -221,9 +221,113 @@ def settle(tenant: Tenant, record: BatchRecord, view: View, responder: Any, new_
         tenant.files[file_id] = FileRecord(
             id=file_id,
             filename=f"batch_{record.id.removeprefix('batch_')}_{suffix}.jsonl",
-            purpose="batch_output",
+            purpose=OUTPUT_PURPOSE,
             created_at=at,
             blob=Blob.from_bytes(b"\n".join(lines) + b"\n"),
             expires_at=at + keep,
         )
         setattr(record, attr, file_id)
+
+
+# ---------------------------------------------------------------- test-author steering
+
+
+def sample_input(endpoint: str, model: str, n: int) -> bytes:
+    """`n` valid request lines for `endpoint` as JSONL (a chat body for an endpoint the API lacks)."""
+    shape = ENDPOINTS.get(endpoint, ENDPOINTS["/v1/chat/completions"])
+    lines = [
+        {"custom_id": f"request-{i + 1}", "method": "POST", "url": endpoint,
+         "body": shape.sample_body(model, f"Prompt {i + 1}")}
+        for i in range(n)
+    ]
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+def seed(record: BatchRecord, status: str, now: int, timings: Timings, responder: Any, *, failed: int,
+         completed: int | None, errors: list[dict] | None) -> None:
+    """Reschedule a batch created at `now` so that it is in `status` at `now`.
+
+    `failed` lines answer with an error; for expired / cancelling / cancelled, `completed` lines (default
+    half) finished before the end; `errors` are the validation errors of a failed batch.
+    """
+    s = record.schedule
+    if status == "failed":
+        s.errors = errors or [{"code": "invalid_request", "message": "Seeded failure.", "param": None, "line": None}]
+        s.validated_at = now
+    elif status != "validating":
+        s.validated_at = now
+        span = 0 if status in ("finalizing", "completed") else timings.processing_span(s.n)
+        order = sorted(range(s.n), key=lambda i: s.done_at[i])
+        s.plan_lines(now, span, order)
+        if failed:
+            answers = ensure_answers(record, responder)
+            for index in range(min(failed, s.n)):
+                answers[index] = (400, envelope("Seeded request failure."))
+        if status == "completed":
+            s.forced_complete_at = now
+        elif status in ("expired", "cancelling", "cancelled"):
+            k = s.n // 2 if completed is None else min(completed, s.n)
+            s.set_done([now if rank < k else now + 1 + rank for rank in _ranks(s.done_at)])
+            if status == "expired":
+                s.forced_expire_at = now
+            else:
+                s.cancelling_at = now
+                if status == "cancelled":
+                    s.cancelling_seconds = 0
+
+
+def force(record: BatchRecord, action: str, status: str, now: int, errors: list[dict] | None = None) -> None:
+    """A test author's `complete`, `fail` or `expire` of a batch in `status`, taking effect at `now`.
+
+    Raises ValueError when the batch cannot get there (already finished; invalid input cannot complete;
+    a cancelling batch can only end cancelled).
+    """
+    s = record.schedule
+    if status in TERMINAL:
+        raise ValueError(f"batch {record.id} is already {status!r}")
+    if action == "complete":
+        if s.errors is not None:
+            raise ValueError(f"batch {record.id} has invalid input and can only fail")
+        if s.cancelling_at is not None:
+            raise ValueError(f"batch {record.id} is cancelling")
+        s.validated_at = min(s.validated_at, now)
+        s.finish_all_by(now)
+        s.forced_complete_at = now
+    elif action == "fail":
+        if status == "validating":
+            s.validated_at = now
+            s.errors = errors or [{"code": "failed", "message": "Failed by the test.", "param": None, "line": None}]
+        else:
+            s.forced_fail_at = now
+            s.fail_errors = errors
+    elif action == "expire":
+        if status == "cancelling":
+            raise ValueError(f"batch {record.id} is cancelling: it can only end cancelled")
+        s.forced_expire_at = now
+    else:
+        raise ValueError(f"unknown action {action!r}")
+
+
+def entered_at(record: BatchRecord, status: str) -> int | None:
+    """The instant the batch enters `status`, or None if it never will."""
+    s = record.schedule
+    final, final_at = s.terminal()
+    starts: dict[str, int | None] = {
+        "validating": s.created_at,
+        "in_progress": s.validated_at,
+        "finalizing": s.finalizing_at,
+        "cancelling": s.cancelling_at,
+        final: final_at,
+    }
+    at = starts.get(status)
+    if at is None or observe(s, at).status != status:
+        return None
+    return at
+
+
+def _ranks(values: list[int]) -> list[int]:
+    order = sorted(range(len(values)), key=lambda i: (values[i], i))
+    ranks = [0] * len(values)
+    for rank, index in enumerate(order):
+        ranks[index] = rank
+    return ranks

@@ -25,14 +25,16 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from .errors import INVALID_REQUEST, SERVER_ERROR, envelope
+
 __all__ = ["Fault", "FaultPlan"]
 
 _SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
 _MESSAGES = {
     429: ("Rate limit reached for requests. Please try again later.", "requests", "rate_limit_exceeded"),
-    500: (_SERVER_ERROR, "server_error", None),
-    502: ("Bad gateway.", "server_error", None),
-    503: ("The engine is currently overloaded, please try again later.", "server_error", None),
+    500: (_SERVER_ERROR, SERVER_ERROR, None),
+    502: ("Bad gateway.", SERVER_ERROR, None),
+    503: ("The engine is currently overloaded, please try again later.", SERVER_ERROR, None),
 }
 _DROPS = (None, "before", "after")
 
@@ -102,8 +104,8 @@ class Fault:
             except ValueError:
                 phrase = "Error"
             message = f"{phrase}."
-            kind, code = ("server_error" if status >= 500 else "invalid_request_error"), None
-        return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+            kind, code = (SERVER_ERROR if status >= 500 else INVALID_REQUEST), None
+        return envelope(message, type=kind, code=code)
 
     def error_headers(self) -> dict[str, str]:
         """`retry-after` (seconds) and/or `retry-after-ms` headers, when the rule sets them."""

@@ -13,36 +13,14 @@ from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
+from . import spec
+from .errors import ApiError
 from .state import Blob, BlobWriter
 from .wire import Request
 
-__all__ = [
-    "PURPOSES",
-    "UNDOWNLOADABLE",
-    "MAX_BATCH_FILE_BYTES",
-    "MAX_FILE_BYTES",
-    "MAX_BATCH_LINES",
-    "BATCH_FILE_SECONDS",
-    "Upload",
-    "UploadError",
-    "parse_upload",
-]
+__all__ = ["Upload", "parse_upload"]
 
-PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
-UNDOWNLOADABLE = ("assistants", "user_data")
-MAX_BATCH_FILE_BYTES = 200 * 1024 * 1024
-MAX_FILE_BYTES = 512 * 1024 * 1024
-MAX_BATCH_LINES = 50_000
-BATCH_FILE_SECONDS = 30 * 86_400
 MAX_FIELD_BYTES = 64 * 1024  # a text field (purpose, expires_after[...]) is tiny: never buffer more
-
-
-class UploadError(Exception):
-    """A 400 for the upload, with the API's `param` and `code`."""
-
-    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.param, self.code = message, param, code
 
 
 @dataclass
@@ -103,7 +81,7 @@ class _Collector:
             self.upload.filename = options.get(b"filename", b"").decode("utf-8", "replace")
             self._writer = BlobWriter()
             if self.upload.fields.get("purpose") == "batch":  # sent first: refuse early past 200 MB
-                self.limit = min(self.limit, MAX_BATCH_FILE_BYTES)
+                self.limit = min(self.limit, spec.MAX_BATCH_FILE_BYTES)
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -137,14 +115,14 @@ class _Collector:
 
 
 def parse_upload(request: Request) -> Upload:
-    """Parse and check `POST /files`; raises `UploadError` with the API's wording."""
+    """Parse and check `POST /files`; raises a 400 `ApiError` with the API's wording."""
     ctype, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         for _ in request.iter_body():
             pass
-        raise UploadError("Invalid Content-Type header: expected multipart/form-data with a boundary.")
-    collector = _Collector(limit=MAX_FILE_BYTES)
+        raise ApiError(400, "Invalid Content-Type header: expected multipart/form-data with a boundary.")
+    collector = _Collector(limit=spec.MAX_FILE_BYTES)
     parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
     chunks = request.iter_body()
     try:
@@ -155,7 +133,7 @@ def parse_upload(request: Request) -> Upload:
         collector.abort()
         for _ in chunks:  # drain the rest, so a keep-alive connection stays in step
             pass
-        raise UploadError("Invalid multipart/form-data body.") from exc
+        raise ApiError(400, "Invalid multipart/form-data body.") from exc
     except BaseException:  # the body was cut off (client gone): nothing may stay on disk
         collector.abort()
         raise
@@ -163,34 +141,35 @@ def parse_upload(request: Request) -> Upload:
     if collector.field_too_large is not None:
         _discard(upload)
         name = collector.field_too_large
-        raise UploadError(f"Invalid '{name}': string too long.", param=name, code="string_above_max_length")
+        raise ApiError(400, f"Invalid '{name}': string too long.", param=name, code="string_above_max_length")
     purpose = upload.fields.get("purpose")
     if not purpose:
         _discard(upload)
-        raise UploadError("Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter")
-    if purpose not in PURPOSES:
+        raise ApiError(400, "Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter")
+    if purpose not in spec.PURPOSES:
         _discard(upload)
-        allowed = ", ".join(f"'{p}'" for p in PURPOSES)
-        raise UploadError(
-            f"Invalid value: '{purpose[:64]}'. Supported values are: {allowed}.", param="purpose",
+        allowed = ", ".join(f"'{p}'" for p in spec.PURPOSES)
+        raise ApiError(
+            400, f"Invalid value: '{purpose[:64]}'. Supported values are: {allowed}.", param="purpose",
             code="invalid_value",
         )
     if upload.filename is None:
-        raise UploadError("Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
+        raise ApiError(400, "Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
     if collector.too_large or upload.blob is None:
         _discard(upload)
-        raise UploadError("File is too large.", param="file")
+        raise ApiError(400, "File is too large.", param="file")
     if purpose == "batch":
         if not upload.filename.lower().endswith(".jsonl"):
             _discard(upload)
-            raise UploadError("Invalid file format for Batch API. Must be .jsonl", param="file")
-        if upload.size > MAX_BATCH_FILE_BYTES:
+            raise ApiError(400, "Invalid file format for Batch API. Must be .jsonl", param="file")
+        if upload.size > spec.MAX_BATCH_FILE_BYTES:
             _discard(upload)
-            raise UploadError("File is too large.", param="file")
-        if upload.lines > MAX_BATCH_LINES:
+            raise ApiError(400, "File is too large.", param="file")
+        if upload.lines > spec.MAX_REQUESTS:
             _discard(upload)
-            raise UploadError(
-                f"Batch input files may contain at most {MAX_BATCH_LINES:,} requests; this file has "
+            raise ApiError(
+                400,
+                f"Batch input files may contain at most {spec.MAX_REQUESTS:,} requests; this file has "
                 f"{upload.lines:,} lines.",
                 param="file",
             )

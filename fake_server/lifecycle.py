@@ -24,10 +24,10 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["Timings", "Schedule", "View", "observe", "TERMINAL", "CANCELLABLE"]
+from .spec import TERMINAL, WINDOW_SECONDS
 
-TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
-CANCELLABLE = frozenset({"validating", "in_progress", "finalizing"})
+__all__ = ["Timings", "Schedule", "View", "observe"]
+
 _INF = math.inf
 
 
@@ -40,7 +40,7 @@ class Timings:
     max_processing: int = 3600
     finalizing: int = 30
     cancelling: int = 30
-    window: int = 86_400
+    window: int = WINDOW_SECONDS
 
     def processing_span(self, n: int) -> float:
         return min(n * self.per_request, float(self.max_processing))

@@ -9,12 +9,18 @@ fake_openai_client     openai.OpenAI wired in-process to `fake_batches` (strict 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+if TYPE_CHECKING:
+    from fake_server.fake import FakeBatchesAPI
+    from fake_server.server import ServerHandle
 
-def _new_fake() -> Any:
+__all__ = ["fake_batches", "fake_batches_server", "fake_batches_session", "fake_openai_client"]
+
+
+def _new_fake() -> FakeBatchesAPI:
     from fake_server.clock import ManualClock
     from fake_server.fake import FakeBatchesAPI
 
@@ -22,12 +28,12 @@ def _new_fake() -> Any:
 
 
 @pytest.fixture
-def fake_batches() -> Any:
+def fake_batches() -> FakeBatchesAPI:
     return _new_fake()
 
 
 @pytest.fixture(scope="session")
-def _fake_batches_loopback() -> Iterator[Any]:
+def _fake_batches_loopback() -> Iterator[ServerHandle]:
     from fake_server.server import serve
 
     with serve(_new_fake()) as server:
@@ -35,18 +41,18 @@ def _fake_batches_loopback() -> Iterator[Any]:
 
 
 @pytest.fixture
-def fake_batches_server(_fake_batches_loopback: Any) -> Any:
+def fake_batches_server(_fake_batches_loopback: ServerHandle) -> ServerHandle:
     _fake_batches_loopback.fake = _new_fake()  # same socket, nothing left over from other tests
     return _fake_batches_loopback
 
 
 @pytest.fixture
-def fake_batches_session(fake_batches: Any) -> Iterator[Any]:
+def fake_batches_session(fake_batches: FakeBatchesAPI) -> Iterator[Any]:
     with fake_batches.requests_session() as session:
         yield session
 
 
 @pytest.fixture
-def fake_openai_client(fake_batches: Any) -> Any:
+def fake_openai_client(fake_batches: FakeBatchesAPI) -> Any:
     pytest.importorskip("openai", reason="fake_openai_client needs the openai package (pip install openai)")
     return fake_batches.openai_client(max_retries=0, _strict_response_validation=True)

@@ -38,10 +38,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LineError", "RequestLine", "answer", "default_response", "RESERVED_MODEL_PREFIX"]
+from . import spec
+from .errors import INVALID_REQUEST, SERVER_ERROR, envelope
 
-RESERVED_MODEL_PREFIX = "fake-error-"
-_RESERVED = re.compile(r"fake-error-([45]\d\d)")
+__all__ = ["LineError", "RequestLine", "answer", "default_response", "RESPONSE_BUILDERS"]
+
+_RESERVED = re.compile(re.escape(spec.RESERVED_MODEL_PREFIX) + r"([45]\d\d)")
 _DEFAULT_DIMENSIONS = 8
 _MAX_DIMENSIONS = 4096
 _ECHO_CHARS = 200
@@ -62,7 +64,7 @@ class LineError(Exception):
         message: str,
         *,
         status_code: int = 400,
-        type: str = "invalid_request_error",
+        type: str = INVALID_REQUEST,
         code: str | None = None,
         param: str | None = None,
     ) -> None:
@@ -74,7 +76,7 @@ class LineError(Exception):
         self.param = param
 
     def envelope(self) -> dict:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        return envelope(self.message, type=self.type, param=self.param, code=self.code)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def default_response(endpoint: str, body: dict, custom_id: str, *, created: int 
     model = body.get("model")
     if isinstance(model, str):
         _raise_if_reserved(model)
-    builder = _BUILDERS.get(endpoint)
+    builder = RESPONSE_BUILDERS.get(endpoint)
     if builder is None:
         raise LineError(f"Invalid URL (POST {endpoint})", status_code=404)
     return builder(body, _digest(endpoint, custom_id, body), created)
@@ -142,7 +144,7 @@ def _coerce(result: Any) -> tuple[int, dict]:
 
 
 def _server_error(message: str) -> dict:
-    return {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
+    return envelope(message, type=SERVER_ERROR)
 
 
 def _raise_if_reserved(model: str) -> None:
@@ -154,7 +156,7 @@ def _raise_if_reserved(model: str) -> None:
     if status == 429:
         raise LineError(message, status_code=429, type="requests", code="rate_limit_exceeded")
     if status >= 500:
-        raise LineError(message, status_code=status, type="server_error")
+        raise LineError(message, status_code=status, type=SERVER_ERROR)
     raise LineError(message, status_code=status, code="invalid_request" if status == 400 else None)
 
 
@@ -394,7 +396,8 @@ def _videos(body: dict, digest: str, created: int) -> dict:
     }
 
 
-_BUILDERS: dict[str, Callable[[dict, str, int], dict]] = {
+#: endpoint url -> (body, digest, created) -> response object; one entry per `spec.ENDPOINTS` url.
+RESPONSE_BUILDERS: dict[str, Callable[[dict, str, int], dict]] = {
     "/v1/chat/completions": _chat,
     "/v1/responses": _responses,
     "/v1/embeddings": _embeddings,

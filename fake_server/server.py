@@ -21,15 +21,32 @@ import threading
 import traceback
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from .wire import DropConnection, Request, Response, json_response
+from .clock import Clock
+from .errors import SERVER_ERROR, envelope
+from .wire import DropConnection, Handles, Request, Response, json_response
 
-__all__ = ["serve", "ServerHandle"]
+__all__ = ["serve", "ServerHandle", "ServedFake"]
 
 _CHUNK = 64 * 1024
 _CONTROL = "/__fake__/"
+
+
+class ServedFake(Handles, Protocol):
+    """What the loopback door reads: the handler, plus (for the /__fake__/ control plane) the clock and state."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def reset(self) -> None: ...
+
+    def advance(self, seconds: float) -> float: ...
+
+    def batches(self) -> list[dict]: ...
+
+    def files(self) -> list[dict]: ...
 
 
 class ServerHandle:
@@ -38,7 +55,7 @@ class ServerHandle:
     `.fake` may be replaced while the server runs; the next request goes to the new fake.
     """
 
-    def __init__(self, fake: Any, server: _Server, thread: threading.Thread) -> None:
+    def __init__(self, fake: ServedFake, server: _Server, thread: threading.Thread) -> None:
         self.fake = fake
         self._server = server
         self._thread = thread
@@ -155,17 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         except Exception as err:  # a bug in the fake: answer 500, and show it
             traceback.print_exc()
-            response = json_response(
-                500,
-                {
-                    "error": {
-                        "message": f"fake_server internal error: {err!r}",
-                        "type": "server_error",
-                        "param": None,
-                        "code": None,
-                    }
-                },
-            )
+            response = json_response(500, envelope(f"fake_server internal error: {err!r}", type=SERVER_ERROR))
         self._drain(body)
         self._send(response)
 
@@ -235,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 payload = json.loads(request.read() or b"{}")
                 if "set" in payload:
-                    fake.clock.set(float(payload["set"]))
+                    fake.clock.set(float(payload["set"]))  # type: ignore[attr-defined]  # ManualClock only
                 else:
                     fake.advance(float(payload.get("advance", 0)))
             except (ValueError, TypeError, AttributeError) as err:
@@ -249,9 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _error(status: int, message: str) -> Response:
-    return json_response(
-        status, {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
-    )
+    return json_response(status, envelope(message))
 
 
 class _ClientGone(ConnectionError):
@@ -289,7 +294,7 @@ def _read_chunked(rfile: io.BufferedIOBase) -> Iterator[bytes]:
         rfile.readline(1024)  # the CRLF after each chunk
 
 
-def serve(fake: Any, host: str = "127.0.0.1", port: int = 0, *, control: bool = False) -> ServerHandle:
+def serve(fake: ServedFake, host: str = "127.0.0.1", port: int = 0, *, control: bool = False) -> ServerHandle:
     """Serve `fake` on `host:port` (0: any free port) in a daemon thread; returns a running `ServerHandle`."""
     server_class = _Server6 if ":" in host else _Server
     server = server_class((host, port), _Handler)

@@ -1,7 +1,7 @@
 """The in-memory store: files and batches of one tenant (organization, project).
 
-Plain objects, no HTTP. `FakeBatchesAPI` keeps one `Tenant` per (organization, project)
-and guards them all with one lock; nothing here locks on its own.
+Plain objects, no HTTP. `backend.Backend` keeps one `Tenant` per (organization, project)
+and guards them all with its one lock; nothing here locks on its own.
 File contents live in a `Blob`: bytes while small, a temporary file on disk past
 `Blob.SPILL_BYTES`, so a 200 MB upload does not become 200 MB of memory.
 """
@@ -169,7 +169,6 @@ class Tenant:
     files: dict[str, FileRecord] = field(default_factory=dict)  # insertion order = creation order
     batches: dict[str, BatchRecord] = field(default_factory=dict)
     batch_ids: list[str] = field(default_factory=list)  # creation order, for cursor paging
-    idempotency: dict[str, tuple[str, int, Any]] = field(default_factory=dict)
 
     def discard(self) -> None:
         for record in self.files.values():

@@ -15,7 +15,7 @@ Choices where the reference is silent:
   that names a different one; lines without a model, or with one of the fake's reserved
   `fake-error-NNN` models (fake_server.responders), are not compared, so a test can fail chosen
   lines of an otherwise normal file;
-* past `MAX_REQUESTS` lines the remaining lines are only counted, not checked or kept;
+* past `spec.MAX_REQUESTS` lines the remaining lines are only counted, not checked or kept;
 * strict JSON: `NaN` / `Infinity` are not parseable, nor is anything that is not UTF-8.
 """
 
@@ -26,41 +26,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import spec
+
 __all__ = [
-    "MAX_REQUESTS",
-    "MAX_EMBEDDING_INPUTS",
     "ValidationResult",
     "validate_input",
     "missing_file_error",
     "default_is_supported_model",
 ]
 
-MAX_REQUESTS = 50_000
-MAX_EMBEDDING_INPUTS = 50_000
-
 _REQUIRED_KEYS = ("custom_id", "method", "url", "body")
 _INVALID_JSON = "This line is not parseable as valid JSON."
-_LABELS = {
-    "/v1/chat/completions": "Chat Completions",
-    "/v1/responses": "Responses",
-    "/v1/completions": "Completions",
-    "/v1/embeddings": "Embeddings",
-    "/v1/moderations": "Moderations",
-    "/v1/images/generations": "Images",
-    "/v1/images/edits": "Images",
-    "/v1/videos": "Videos",
-}
-_REQUIRED_BODY = {
-    "/v1/chat/completions": ("messages", "Messages parameter is required."),
-    "/v1/responses": ("input", "Input parameter is required."),
-    "/v1/completions": ("prompt", "Prompt parameter is required."),
-    "/v1/embeddings": ("input", "Input parameter is required."),
-    "/v1/moderations": ("input", "Input parameter is required."),
-    "/v1/images/generations": ("prompt", "Prompt parameter is required."),
-    "/v1/images/edits": ("prompt", "Prompt parameter is required."),
-    "/v1/videos": ("prompt", "Prompt parameter is required."),
-}
-_MODEL_OPTIONAL = frozenset({"/v1/moderations", "/v1/images/generations", "/v1/images/edits", "/v1/videos"})
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a decimal", str: "a string", list: "an array",
                dict: "an object", type(None): "null"}
 
@@ -80,7 +56,7 @@ class ValidationResult:
 
 def default_is_supported_model(model: str) -> bool:
     """Every non-empty model name is supported except those starting with ``unsupported-``."""
-    return bool(model) and not model.startswith("unsupported-")
+    return bool(model) and not model.startswith(spec.UNSUPPORTED_MODEL_PREFIX)
 
 
 def missing_file_error(file_id: str, organization: str) -> dict:
@@ -104,23 +80,24 @@ def validate_input(
     checker = _Checker(endpoint, supported)
     count = 0
     for count, raw in enumerate(lines, start=1):
-        if count <= MAX_REQUESTS:
+        if count <= spec.MAX_REQUESTS:
             checker.check(raw, count)
     head: list[dict] = []
     if count == 0:
         head.append(_error("empty_file", "The input file is empty: a batch needs at least one request.", None, None))
-    elif count > MAX_REQUESTS:
+    elif count > spec.MAX_REQUESTS:
         head.append(_error(
             "too_many_requests",
-            f"The input file has {count:,} requests, more than the limit of {MAX_REQUESTS:,} requests per batch.",
+            f"The input file has {count:,} requests, more than the limit of {spec.MAX_REQUESTS:,} requests per "
+            "batch.",
             None,
             None,
         ))
-    if endpoint == "/v1/embeddings" and checker.embedding_inputs > MAX_EMBEDDING_INPUTS:
+    if endpoint == "/v1/embeddings" and checker.embedding_inputs > spec.MAX_EMBEDDING_INPUTS:
         head.append(_error(
             "too_many_embedding_inputs",
             f"The batch has {checker.embedding_inputs:,} embedding inputs in total, more than the limit of "
-            f"{MAX_EMBEDDING_INPUTS:,} embedding inputs per batch.",
+            f"{spec.MAX_EMBEDDING_INPUTS:,} embedding inputs per batch.",
             None,
             None,
         ))
@@ -133,9 +110,11 @@ class _Checker:
     def __init__(self, endpoint: str, supported: Callable[[str], bool]) -> None:
         self.endpoint = endpoint
         self.supported = supported
-        self.label = _LABELS.get(endpoint, endpoint)
-        self.required_body = _REQUIRED_BODY.get(endpoint)
-        self.model_required = endpoint not in _MODEL_OPTIONAL
+        known = spec.ENDPOINTS.get(endpoint)  # None: a test author's batch on an endpoint the API lacks
+        self.label = known.label if known else endpoint
+        self.prompt_key = known.prompt_key if known else None
+        self.prompt_missing = known.prompt_missing_message if known else ""
+        self.model_required = known.model_required if known else True
         self.errors: list[dict] = []
         self.requests: list[dict] = []
         self.seen_ids: set[str] = set()
@@ -198,10 +177,8 @@ class _Checker:
             self.fail("invalid_type", _type_message("model", "a string", model), "body.model", line)
         else:
             self._check_model(model, line)
-        if self.required_body is not None:
-            name, message = self.required_body
-            if body.get(name) is None:
-                self.fail("invalid_request", message, f"body.{name}", line)
+        if self.prompt_key is not None and body.get(self.prompt_key) is None:
+            self.fail("invalid_request", self.prompt_missing, f"body.{self.prompt_key}", line)
         if self.endpoint == "/v1/embeddings":
             self.embedding_inputs += _count_inputs(body.get("input"))
 
@@ -209,7 +186,7 @@ class _Checker:
         if not self.supported(model):
             self.fail("model_not_found", f"The provided model '{model}' is not supported by the Batch API.",
                       "body.model", line)
-        if model.startswith(_RESERVED_PREFIX):
+        if model.startswith(spec.RESERVED_MODEL_PREFIX):
             return  # the fake's per-line failure models mix with the batch's one real model
         if self.first_model is None:
             self.first_model = model
@@ -221,9 +198,6 @@ class _Checker:
                 "body.model",
                 line,
             )
-
-
-_RESERVED_PREFIX = "fake-error-"
 
 
 def _error(code: str, message: str, param: str | None, line: int | None) -> dict:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-__all__ = ["Request", "Response", "DropConnection", "json_response"]
+__all__ = ["Request", "Response", "DropConnection", "json_response", "Handles"]
 
 
 class DropConnection(Exception):
@@ -100,3 +100,9 @@ def json_response(status: int, payload: Any, headers: Mapping[str, str] | None =
     all_headers = {"content-type": "application/json", "content-length": str(len(body))}
     all_headers.update(headers or {})
     return Response(status, all_headers, body)
+
+
+class Handles(Protocol):
+    """What a door serves: anything with `handle(Request) -> Response` (a FakeBatchesAPI, or its App)."""
+
+    def handle(self, request: Request) -> Response: ...

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fake_server import FakeBatchesAPI, ManualClock
-from fake_server import files as files_module
+from fake_server import FakeBatchesAPI, ManualClock, spec
 from tests.fake_server.calls import call, chat_lines, jsonl, upload
 
 
@@ -47,7 +46,7 @@ def test_batch_files_over_50000_lines_are_refused(fake: FakeBatchesAPI) -> None:
 
 
 def test_oversized_batch_upload_is_refused_without_storing_it(fake: FakeBatchesAPI, monkeypatch) -> None:
-    monkeypatch.setattr(files_module, "MAX_BATCH_FILE_BYTES", 1000)
+    monkeypatch.setattr(spec, "MAX_BATCH_FILE_BYTES", 1000)
     response = upload(fake, b"x" * 2000)
     assert response.status == 400
     assert response.json()["error"]["message"] == "File is too large."

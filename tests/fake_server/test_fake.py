@@ -1,4 +1,6 @@
-"""FakeBatchesAPI as a whole: auth, tenant scoping, faults, idempotency, test-author controls, threads."""
+"""FakeBatchesAPI, the façade: test-author controls, the request log, live settings, threads, time.
+
+(Auth, tenants, faults and Idempotency-Key are the handler's: tests/fake_server/test_app.py.)"""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import time
 
 import pytest
 
-from fake_server import DropConnection, FakeBatchesAPI, ManualClock, SystemClock
+from fake_server import FakeBatchesAPI, ManualClock, SystemClock, Timings
 from tests.concurrency import run_concurrently
 from tests.fake_server.calls import CHAT, KEY, call, chat_lines, create, get, jsonl, upload
 
@@ -14,91 +16,6 @@ from tests.fake_server.calls import CHAT, KEY, call, chat_lines, create, get, js
 @pytest.fixture
 def fake() -> FakeBatchesAPI:
     return FakeBatchesAPI(clock=ManualClock())
-
-
-def test_every_answer_has_a_unique_request_id(fake: FakeBatchesAPI) -> None:
-    responses = [call(fake, "GET", "/batches"), call(fake, "GET", "/batches/nope"), call(fake, "GET", "/nowhere")]
-    ids = [r.headers["x-request-id"] for r in responses]
-    assert len(set(ids)) == 3 and all(i.startswith("req_") for i in ids)
-    assert responses[2].status == 404
-    assert responses[2].json()["error"]["message"] == "Invalid URL (GET /v1/nowhere)"
-
-
-def test_missing_key_is_a_401_envelope(fake: FakeBatchesAPI) -> None:
-    response = call(fake, "GET", "/batches", key=None)
-    assert response.status == 401
-    error = response.json()["error"]
-    assert set(error) == {"message", "type", "param", "code"}
-    assert "didn't provide an API key" in error["message"]
-
-
-def test_only_accepted_keys_pass_and_the_key_is_never_echoed() -> None:
-    fake = FakeBatchesAPI(clock=ManualClock(), api_keys={"sk-good"})
-    assert call(fake, "GET", "/batches", key="sk-good").status == 200
-    bad = call(fake, "GET", "/batches", key="sk-CANARY-wrong")
-    assert bad.status == 401 and bad.json()["error"]["code"] == "invalid_api_key"
-    assert b"CANARY" not in bad.read()
-    assert all("authorization" not in r.headers for r in fake.requests)
-
-
-def test_tenants_cannot_see_each_other(fake: FakeBatchesAPI) -> None:
-    a, b = {"openai-organization": "org-a"}, {"openai-organization": "org-b", "openai-project": "proj_1"}
-    batch = create(fake, chat_lines(1), headers=a)
-    assert call(fake, "GET", f"/batches/{batch['id']}", headers=b).status == 404
-    assert call(fake, "POST", f"/batches/{batch['id']}/cancel", headers=b).status == 404
-    assert call(fake, "GET", "/batches", headers=b).json()["data"] == []
-    assert call(fake, "GET", f"/files/{batch['input_file_id']}", headers=b).status == 404
-    assert [x["id"] for x in call(fake, "GET", "/batches", headers=a).json()["data"]] == [batch["id"]]
-    assert [x["id"] for x in fake.batches(organization="org-a")] == [batch["id"]]
-    assert fake.batches(organization="org-b", project="proj_1") == []
-
-
-def test_a_key_bound_to_an_organization_cannot_reach_another() -> None:
-    fake = FakeBatchesAPI(clock=ManualClock(), api_keys={"sk-a": "org-a"})
-    assert call(fake, "GET", "/batches", key="sk-a").headers["openai-organization"] == "org-a"
-    other = call(fake, "GET", "/batches", key="sk-a", headers={"openai-organization": "org-b"})
-    assert other.status == 401 and other.json()["error"]["code"] == "mismatched_organization"
-
-
-def test_rate_limit_fault_carries_retry_after_then_clears(fake: FakeBatchesAPI) -> None:
-    fake.faults.fail_next(429, times=2, retry_after=3, path="/batches$")
-    first = call(fake, "GET", "/batches")
-    assert first.status == 429 and first.headers["retry-after"] == "3"
-    assert first.json()["error"]["code"] == "rate_limit_exceeded"
-    assert call(fake, "GET", "/batches").status == 429
-    assert call(fake, "GET", "/batches").status == 200
-
-
-def test_server_error_fault_by_method(fake: FakeBatchesAPI) -> None:
-    fake.faults.fail_next(500, method="POST")
-    assert call(fake, "GET", "/batches").status == 200
-    failed = call(fake, "POST", "/batches", {"input_file_id": "f", "endpoint": CHAT, "completion_window": "24h"})
-    assert failed.status == 500 and failed.json()["error"]["type"] == "server_error"
-    assert fake.batches() == []
-
-
-def test_drop_before_does_nothing_and_drop_after_commit_does_the_work(fake: FakeBatchesAPI) -> None:
-    file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]
-    body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
-    fake.faults.drop_next(method="POST", path="/batches$")
-    with pytest.raises(DropConnection) as before:
-        call(fake, "POST", "/batches", body)
-    assert not before.value.after_commit and fake.batches() == []
-    fake.faults.drop_next(method="POST", path="/batches$", after_commit=True)
-    with pytest.raises(DropConnection) as after:
-        call(fake, "POST", "/batches", body, headers={"idempotency-key": "k1"})
-    assert after.value.after_commit and len(fake.batches()) == 1
-    retried = call(fake, "POST", "/batches", body, headers={"idempotency-key": "k1"})
-    assert retried.status == 200 and retried.json()["id"] == fake.batches()[0]["id"]
-    assert len(fake.batches()) == 1
-
-
-def test_idempotency_key_is_per_key(fake: FakeBatchesAPI) -> None:
-    file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]
-    body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
-    first = call(fake, "POST", "/batches", body, headers={"idempotency-key": "a"}).json()
-    assert call(fake, "POST", "/batches", body, headers={"idempotency-key": "a"}).json()["id"] == first["id"]
-    assert call(fake, "POST", "/batches", body, headers={"idempotency-key": "b"}).json()["id"] != first["id"]
 
 
 @pytest.mark.parametrize(
@@ -198,3 +115,42 @@ def test_sleep_moves_a_manual_clock_and_really_sleeps_on_a_system_clock(fake: Fa
     started = time.monotonic()
     live.sleep(0.05)
     assert time.monotonic() - started >= 0.05
+
+
+def test_the_public_surface_is_whole() -> None:
+    methods = {"handle", "reset", "batches", "files", "batch", "file_content", "advance", "sleep", "upload",
+               "create_batch", "seed_batch", "complete", "fail", "expire", "cancel", "advance_until",
+               "requests_adapter", "mount", "requests_session", "httpx_transport", "async_httpx_transport",
+               "mock_httpx", "openai_client", "async_openai_client", "serve"}
+    assert all(callable(getattr(FakeBatchesAPI, name)) for name in methods)
+    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=["sk-a"], seed=7, organization="org-z", max_recorded=5)
+    assert (fake.api_keys, fake.seed, fake.organization) == ({"sk-a": None}, 7, "org-z")
+    assert fake.timings == Timings() and fake.responder is None and fake.models is None
+    assert fake.faults.seed == 7 and fake.requests == []
+    assert repr(fake) == "<FakeBatchesAPI ManualClock(now=1700000000) batches=0 files=0>"
+
+
+def test_settings_assigned_later_reach_the_running_handler(fake: FakeBatchesAPI) -> None:
+    fake.api_keys = {"sk-other"}  # a plain set, as batches_ext's tests assign it
+    assert call(fake, "GET", "/batches").status == 401
+    assert call(fake, "GET", "/batches", key="sk-other").status == 200
+    fake.api_keys = None
+    fake.organization = "org-later"
+    assert call(fake, "GET", "/batches").headers["openai-organization"] == "org-later"
+    fake.timings = Timings(validation=1)
+    batch = create(fake, chat_lines(1))
+    fake.advance(1)
+    assert get(fake, batch["id"])["status"] == "in_progress"
+    fake.models = lambda model: False
+    refused = create(fake, chat_lines(1))
+    fake.advance(1)
+    assert get(fake, refused["id"])["errors"]["data"][0]["code"] == "model_not_found"
+
+
+def test_the_request_log_is_bounded() -> None:
+    fake = FakeBatchesAPI(clock=ManualClock(), max_recorded=3)
+    for _ in range(5):
+        call(fake, "GET", "/batches")
+    assert len(fake.requests) == 3
+    fake.reset()
+    assert fake.requests == []

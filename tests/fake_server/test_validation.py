@@ -9,13 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fake_server.validation import (
-    MAX_EMBEDDING_INPUTS,
-    MAX_REQUESTS,
-    ValidationResult,
-    missing_file_error,
-    validate_input,
-)
+from fake_server.spec import MAX_EMBEDDING_INPUTS, MAX_REQUESTS
+from fake_server.validation import ValidationResult, missing_file_error, validate_input
 
 CHAT = "/v1/chat/completions"
 ERROR_KEYS = {"code", "message", "param", "line"}

@@ -254,7 +254,7 @@ def test_an_idempotency_key_never_replays_another_tenant_s_answer(world) -> None
 
 def test_an_idempotency_key_reused_on_another_route_is_not_replayed(world) -> None:
     """Within one tenant, a key first used on POST /batches and then on POST /files must not answer the upload
-    with the batch (the first check in app._run compares paths; the one under the lock does not)."""
+    with the batch (fake_server.idempotency keeps each answer with its route and replays it only there)."""
     fake, server, owned = world
     headers = {**_headers("org-b"), "Idempotency-Key": "idem-" + uuid.uuid4().hex}
     requests.post(server.base_url + "/batches", headers=headers,

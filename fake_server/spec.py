@@ -1,0 +1,138 @@
+"""The Batch API as data: endpoints, limits, lifetimes, purposes, statuses and the fake's model names.
+
+Every other module of fake_server reads these from here and nowhere else, so adding an endpoint means
+one `Endpoint` in `ENDPOINTS` (plus one response builder in `responders`). Values follow
+shared/reference/openai-batch-api.md (§2.1 create, §3 lists, §4.4 line errors, §6 files, §7 limits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Endpoint",
+    "ENDPOINTS",
+    "MAX_REQUESTS",
+    "MAX_BATCH_FILE_BYTES",
+    "MAX_FILE_BYTES",
+    "MAX_EMBEDDING_INPUTS",
+    "METADATA_MAX_PAIRS",
+    "METADATA_MAX_KEY_CHARS",
+    "METADATA_MAX_VALUE_CHARS",
+    "EXPIRY_MIN_SECONDS",
+    "EXPIRY_MAX_SECONDS",
+    "BATCH_FILE_SECONDS",
+    "OUTPUT_FILE_SECONDS",
+    "WINDOW_SECONDS",
+    "COMPLETION_WINDOWS",
+    "PURPOSES",
+    "UNDOWNLOADABLE_PURPOSES",
+    "OUTPUT_PURPOSE",
+    "ListLimit",
+    "LIST_BATCHES_LIMIT",
+    "LIST_FILES_LIMIT",
+    "FILE_ORDERS",
+    "STATUSES",
+    "TERMINAL",
+    "CANCELLABLE",
+    "RESERVED_MODEL_PREFIX",
+    "UNSUPPORTED_MODEL_PREFIX",
+]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One URL a batch may target. `prompt_key` is the body key every line must carry besides `model`."""
+
+    url: str
+    label: str  # how the API names the endpoint in line errors, e.g. "Chat Completions: Streaming is ..."
+    prompt_key: str  # "messages", "input" or "prompt"
+    model_required: bool = True
+
+    @property
+    def prompt_missing_message(self) -> str:
+        """The line error when the body lacks `prompt_key`, e.g. ``Messages parameter is required.``"""
+        return f"{self.prompt_key.capitalize()} parameter is required."
+
+    def sample_body(self, model: str, text: str) -> dict[str, Any]:
+        """A minimal valid request body for this endpoint (what `seed_batch` writes into its input file)."""
+        prompt: Any = [{"role": "user", "content": text}] if self.prompt_key == "messages" else text
+        return {"model": model, self.prompt_key: prompt}
+
+
+#: Every endpoint `POST /batches` accepts, in the order the API lists them in its 400 message.
+ENDPOINTS: dict[str, Endpoint] = {
+    endpoint.url: endpoint
+    for endpoint in (
+        Endpoint("/v1/responses", "Responses", "input"),
+        Endpoint("/v1/chat/completions", "Chat Completions", "messages"),
+        Endpoint("/v1/embeddings", "Embeddings", "input"),
+        Endpoint("/v1/completions", "Completions", "prompt"),
+        Endpoint("/v1/moderations", "Moderations", "input", model_required=False),
+        Endpoint("/v1/images/generations", "Images", "prompt", model_required=False),
+        Endpoint("/v1/images/edits", "Images", "prompt", model_required=False),
+        Endpoint("/v1/videos", "Videos", "prompt", model_required=False),
+    )
+}
+
+# ---------------------------------------------------------------- limits (reference §7)
+
+MAX_REQUESTS = 50_000  # request lines per batch input file
+MAX_BATCH_FILE_BYTES = 200 * 1024 * 1024  # a `purpose=batch` upload
+MAX_FILE_BYTES = 512 * 1024 * 1024  # any upload
+MAX_EMBEDDING_INPUTS = 50_000  # embedding inputs across all lines of one /v1/embeddings batch
+METADATA_MAX_PAIRS = 16
+METADATA_MAX_KEY_CHARS = 64
+METADATA_MAX_VALUE_CHARS = 512
+
+# ---------------------------------------------------------------- lifetimes, in seconds
+
+EXPIRY_MIN_SECONDS = 3_600  # output_expires_after.seconds: 1 hour ...
+EXPIRY_MAX_SECONDS = 2_592_000  # ... to 30 days
+BATCH_FILE_SECONDS = 30 * 86_400  # a `purpose=batch` upload expires after 30 days by default
+OUTPUT_FILE_SECONDS = 30 * 86_400  # output and error files, unless output_expires_after says otherwise
+WINDOW_SECONDS = 86_400  # expires_at = created_at + the 24 h completion window
+COMPLETION_WINDOWS = ("24h",)
+
+# ---------------------------------------------------------------- files
+
+PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")  # accepted on upload
+UNDOWNLOADABLE_PURPOSES = ("assistants", "user_data")
+OUTPUT_PURPOSE = "batch_output"  # the purpose of a batch's output and error files
+
+
+@dataclass(frozen=True)
+class ListLimit:
+    """The `limit` query parameter of a list call: clamped to low..high, `default` when absent."""
+
+    low: int
+    high: int
+    default: int
+
+
+LIST_BATCHES_LIMIT = ListLimit(1, 100, 20)
+LIST_FILES_LIMIT = ListLimit(1, 10_000, 10_000)
+FILE_ORDERS = ("asc", "desc")  # GET /files?order=, default desc
+
+# ---------------------------------------------------------------- statuses (reference §2.3)
+
+STATUSES = (
+    "validating",
+    "failed",
+    "in_progress",
+    "finalizing",
+    "completed",
+    "expired",
+    "cancelling",
+    "cancelled",
+)
+TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+CANCELLABLE = frozenset({"validating", "in_progress", "finalizing"})  # a cancel moves these to cancelling
+
+# ---------------------------------------------------------------- the fake's own model names
+
+#: ``fake-error-<status>`` models make a line fail with that status (see fake_server.responders).
+RESERVED_MODEL_PREFIX = "fake-error-"
+#: The default model predicate refuses names with this prefix (`model_not_found`).
+UNSUPPORTED_MODEL_PREFIX = "unsupported-"
