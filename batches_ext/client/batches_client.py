@@ -103,17 +103,20 @@ class BatchesClient:
     # ------------------------------------------------------------------ construction helpers
 
     @classmethod
-    def offline(cls, fake: Any = None, speed: float | None = None, **kwargs: Any) -> BatchesClient:
+    def offline(cls, fake: Any = None, speed: float | None = None, *, manual: bool = False,
+                **kwargs: Any) -> BatchesClient:
         """A client wired in-process to a `fake_server.FakeBatchesAPI` (a new one unless `fake` is given).
 
-        A new fake runs on `SystemClock(speed or DEFAULT_SPEED)` (simulated seconds per real second);
-        `speed` is ignored when a fake is passed. The key defaults to a dummy; the environment's key
-        and base URL are not used. Other keyword arguments go to `BatchesClient(...)`.
+        A new fake runs on `SystemClock(speed or DEFAULT_SPEED)` (simulated seconds per real second), or with
+        `manual=True` on a `ManualClock` starting now, which moves only when the client waits (`sleep`) or the
+        fake is advanced; `speed` and `manual` are ignored when a fake is passed. The key defaults to a dummy;
+        the environment's key and base URL are not used. Other keyword arguments go to `BatchesClient(...)`.
         """
-        from fake_server import DEFAULT_SPEED, FakeBatchesAPI, SystemClock
+        from fake_server import DEFAULT_SPEED, FakeBatchesAPI, ManualClock, SystemClock
 
         if fake is None:
-            fake = FakeBatchesAPI(clock=SystemClock(speed or DEFAULT_SPEED))
+            clock = ManualClock(time.time()) if manual else SystemClock(speed or DEFAULT_SPEED)
+            fake = FakeBatchesAPI(clock=clock)
         kwargs.setdefault("api_key", OFFLINE_API_KEY)
         kwargs.setdefault("base_url", DEFAULT_BASE_URL)
         client = cls(**kwargs)

@@ -9,7 +9,6 @@ ipywidgets or fake_server at import time.
 from __future__ import annotations
 
 import os
-import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -103,11 +102,7 @@ class MagicSession:
         from ..client import BatchesClient
 
         self.fake_off()
-        if fake is None and manual:
-            from fake_server import FakeBatchesAPI, ManualClock
-
-            fake = FakeBatchesAPI(clock=ManualClock(time.time()))
-        self._offline = BatchesClient.offline(fake, speed=speed if fake is None else None)
+        self._offline = BatchesClient.offline(fake, speed=speed if fake is None else None, manual=manual)
         return self._offline
 
     def fake_off(self) -> bool:
