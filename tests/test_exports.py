@@ -21,6 +21,8 @@ DOORS = [
     "batches_ext.models",
     "batches_ext.spec",
     "batches_ext.config",
+    "batches_ext.pricing",
+    "batches_ext.tokens",
     "fake_server",
 ]
 
