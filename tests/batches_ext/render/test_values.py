@@ -62,8 +62,10 @@ def test_batches_html_rows_and_note() -> None:
     assert page.count("<tr>") == 4 and "3 batches" in page and "status completed" in page
     assert "weird_new_status" in page  # unknown statuses shown as they are
     assert "0 batches" in render.batches_html([]) and "<table" not in render.batches_html([])
-    text = render.batches_text(rows)
-    assert text.splitlines()[0].startswith("batch_0  completed") and text.endswith("3 batches")
+    text = render.batches_text(rows).splitlines()
+    assert text[0].split() == ["id", "status", "progress", "endpoint", "created"]
+    assert text[1].split()[:5] == ["batch_0", "completed", "7/10", "done,", "1"]
+    assert text[-1] == "3 batches" and render.batches_text(rows[:1]).endswith("\n1 batch")
 
 
 def test_batch_html_lists_validation_errors_with_lines() -> None:
@@ -93,5 +95,5 @@ def test_job_html_parts_and_live_status() -> None:
 def test_dry_run_text_says_nothing_was_created() -> None:
     report = Preflight(lines=50_001, bytes=3_000_000, endpoint="/v1/embeddings", model="e", needs_split=True)
     text = render.preflight_text(report)
-    assert "50,001 lines" in text and "3,000,000 bytes" in text and "split: yes" in text
+    assert "50,001 lines" in text and "3,000,000 bytes" in text and "several batches" in text
     assert "nothing created" in text and "Dry run: nothing created" in render.preflight_html(report)
