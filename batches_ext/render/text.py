@@ -288,7 +288,7 @@ def progress_caption(ids: Sequence[str], batches: Sequence[Any | None], now: flo
     if created:
         end = max((b.finished_at or now) for b in seen) if finished else now
         parts.append(f"{'took' if finished else 'elapsed'} {duration(end - min(created))}")
-    if not finished:
+    if not finished and any(sum(counts(b)[:2]) < counts(b)[2] for b in seen):  # no ETA once all ran (finalizing)
         etas = [eta_seconds(b, now) for b in seen if not b.is_terminal]
         if etas and all(e is not None for e in etas):
             parts.append(f"ETA {duration(max(e for e in etas if e is not None))}")
