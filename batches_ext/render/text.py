@@ -101,7 +101,7 @@ def _took(b: Any) -> str:
 def _job_of(meta: Any) -> str | None:
     meta = dict(meta or {})
     parts = []
-    if meta.get("batches_ext_job"):
+    if meta.get("batches_ext_job") and meta.get("batches_ext_part") != "1/1":  # a one-part job is just its batch
         parts.append(f"{meta['batches_ext_job']} (part {meta.get('batches_ext_part', '?')})")
     if meta.get("batches_ext_retry_of"):
         parts.append(f"retry of {meta['batches_ext_retry_of']}")
@@ -127,7 +127,7 @@ def batch_text(b: Any, *, offline: bool | None = None) -> str:
         ("metadata", metadata_text(visible_metadata(b.metadata)) or None),
     ]
     head = f"Batch {b.id}  {b.status}" + (f"  [{OFFLINE_LABEL}]" if offline else "")
-    lines = [head, *(f"  {k:<12}{v}" for k, v in rows if v)]
+    lines = [head, *(f"  {k:<13}{v}" for k, v in rows if v)]
     groups = grouped_errors(getattr(b, "errors", None) or [])
     if groups:
         lines.append("  errors")

@@ -61,7 +61,7 @@ def batch_html(b: Any, *, offline: bool | None = None) -> str:
     offline = _offline(b, offline)
     finished = getattr(b, "finished_at", None)
     meta = dict(b.metadata or {})
-    job = meta.get("batches_ext_job")
+    job = meta.get("batches_ext_job") if meta.get("batches_ext_part") != "1/1" else None  # one part: just a batch
     rows = [
         ("requests", f"{progress_html(b)}"),
         ("endpoint", escape(b.endpoint)),

@@ -84,8 +84,8 @@ def test_repr_is_one_short_line_for_logs_and_str_a_readable_card():
     assert repr(Batch.from_dict(batch_payload())) == "<Batch batch_1 validating: queued; created 2023-11-14T22:13:20Z>"
     card = str(b).splitlines()
     assert card[0] == "Batch batch_1  completed"
-    assert "  requests    40/40 done, 3 failed" in card
-    assert "  finished    2023-11-14T22:16:40Z (after 3m 20s)" in card
+    assert "  requests     40/40 done, 3 failed" in card
+    assert "  finished     2023-11-14T22:16:40Z (after 3m 20s)" in card
     assert "1700000000" not in str(b) and "raw" not in repr(b)
 
 

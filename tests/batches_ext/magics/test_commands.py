@@ -354,7 +354,7 @@ def test_a_terminal_shows_batches_and_results_as_text_a_person_reads(shell) -> N
     batch = sh.run_cell_magic("batches", "create --model gpt-4o-mini --system 'One word.'", "Name a colour.")
     done = sh.run_line_magic("batches", f"watch {batch.id}")
     card = pretty(done).splitlines()
-    assert card[0] == f"Batch {batch.id}  completed  [offline fake]" and "  requests    1/1 done" in card
+    assert card[0] == f"Batch {batch.id}  completed  [offline fake]" and "  requests     1/1 done" in card
     res = sh.run_line_magic("batches", f"results {batch.id}")
     table = pretty(res).splitlines()
     assert table[0] == f"1 result: 1 ok from {batch.id}  [offline fake]"
