@@ -112,6 +112,8 @@ def why_invalid(raw: bytes | str) -> str:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             return _not_utf8(raw, exc.start)
+    if not text.strip():
+        return "is blank: every line must be one JSON object (remove blank lines)"
     try:
         json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:

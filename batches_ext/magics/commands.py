@@ -235,7 +235,9 @@ class BatchesMagics(Magics):
         self.session.remember(batch)
         saved = save_batch_files(client, batch, folder)
         if not saved:
-            raise UsageError(f"%batches download: {batch.id} has no output or error file yet (status {batch.status})")
+            hint = "" if batch.is_terminal else f"; `%batches watch {batch.id}` follows it to the end"
+            raise UsageError(f"%batches download: {batch.id} has no output or error file yet (status {batch.status})"
+                             f"{hint}")
         return [str(path) for path in saved.values()]
 
     def _do_retry(self, args: Any, cell: Any) -> Any:

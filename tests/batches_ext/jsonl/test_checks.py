@@ -208,11 +208,12 @@ def test_a_bom_or_another_encoding_says_so_not_just_not_json() -> None:
 
 
 def test_broken_json_says_where_and_a_non_object_says_what_it_is() -> None:
-    problems = preflight(jsonl(line("a")) + b'{"custom_id": "b",}\n[1, 2]\n{"x": NaN}\n').problems
+    problems = preflight(jsonl(line("a")) + b'{"custom_id": "b",}\n[1, 2]\n{"x": NaN}\n\n' + jsonl(line("c"))).problems
     assert [str(p) for p in problems if p.code == "invalid_json_line"] == [
         "line 2: not valid JSON (Expecting property name enclosed in double quotes at column 19)",
         "line 3: not a JSON object (a JSON array)",
         "line 4: not valid JSON (NaN is not allowed)",
+        "line 5: is blank: every line must be one JSON object (remove blank lines)",
     ]
 
 
