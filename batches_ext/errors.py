@@ -98,12 +98,14 @@ class InputError(BatchesError, ValueError):
 
 class JobError(BatchesError):
     """A job helper (submit / wait / results / retry_failed) could not finish; `job` is the Job as far as it
-    got (e.g. the parts already created when a later part failed), or None."""
+    got (e.g. the parts already created when a later part failed), or None; `unfinished` the batches that are
+    not terminal yet when that is the reason (so a caller such as the magics can say what to run next)."""
 
-    def __init__(self, message: str, *, job: Any = None) -> None:
+    def __init__(self, message: str, *, job: Any = None, unfinished: list[Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.job = job
+        self.unfinished: list[Any] = list(unfinished or [])
 
 
 class WaitTimeout(JobError):

@@ -69,7 +69,10 @@ class BatchError:
 
 @dataclass(slots=True, repr=False)
 class Batch:
-    """A batch as the API returned it (reference 2.2). Timestamps are int Unix seconds."""
+    """A batch as the API returned it (reference 2.2). Timestamps are int Unix seconds.
+
+    `repr()` is one line for logs; `str()` (and terminal IPython's display) is a readable card; notebooks show
+    HTML. All three come from `batches_ext.render`."""
 
     id: str
     status: str
@@ -170,11 +173,22 @@ class Batch:
         return _dt(self.finished_at)
 
     def __repr__(self) -> str:
-        c = self.request_counts
-        return (
-            f"Batch(id={self.id!r}, status={self.status!r}, endpoint={self.endpoint!r}, "
-            f"counts={c.completed}+{c.failed}/{c.total}, created_at={self.created_at!r})"
-        )
+        """One line for logs: `<Batch batch_abc completed: 40/40 done, 3 failed; created 2026-01-05T10:00:00Z>`."""
+        from .render import batch_repr
+
+        return batch_repr(self)
+
+    def __str__(self) -> str:
+        """The readable card (what `print(batch)` and terminal IPython show): status, progress, ISO times,
+        files, metadata and validation errors."""
+        from .render import batch_text
+
+        return batch_text(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .render import pretty
+
+        pretty(self, printer, cycle)
 
     def _repr_html_(self) -> str:
         from .render import batch_html

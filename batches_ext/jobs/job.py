@@ -56,9 +56,21 @@ class Job:
         return len(self.batch_ids)
 
     def __repr__(self) -> str:
+        """One line for logs: `<Job job_abc: 2 batches (batch_a, batch_b), 60,000 lines>`."""
+        from ..render import job_repr
+
+        return job_repr(self)
+
+    def __str__(self) -> str:
+        """The readable view (`print(job)`, terminal IPython): one line per part with its lines and bytes."""
         from ..render import job_text
 
         return job_text(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from ..render import pretty
+
+        pretty(self, printer, cycle)
 
     def _repr_html_(self) -> str:
         from ..render import job_html

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import JobError, NotFoundError
 from ..jsonl import ResultLine, iter_jsonl, parse_json_line, parse_result_line
 from ..models import Batch
+from ..render import plural
 from .job import Job, Target, batch_ids
 from .resultset import ResultRow, Results
 
@@ -35,7 +36,12 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
     batches = [client.retrieve_batch(b) for b in ids]
     pending = [b for b in batches if not b.is_terminal]
     if pending:
-        raise JobError(f"batch {pending[0].id} is still {pending[0].status}: wait() for it first")
+        from ..render import progress_text
+
+        first = pending[0]
+        others = f" (and {plural(len(pending) - 1, 'other batch', 'other batches')})" if len(pending) > 1 else ""
+        raise JobError(f"batch {first.id} is still {first.status} ({progress_text(first)}){others}: "
+                       f"wait(client, {first.id!r}) follows it to the end", unfinished=pending)
     found: dict[tuple[str | None, str], tuple[ResultLine, str]] = {}
     flat = inputs is not None
     for batch in batches:

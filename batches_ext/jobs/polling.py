@@ -1,4 +1,5 @@
-"""`wait`: poll a job's batches until every one is terminal, with a gentle backoff while nothing changes."""
+"""`wait`: poll a job's batches until every one is terminal, with a gentle backoff while nothing changes, and a
+text progress bar when someone is watching."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import JobError, WaitTimeout
 from ..models import Batch
 from .job import Target, batch_ids
+from .progress import TextProgress, is_interactive
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
@@ -25,6 +27,8 @@ def wait(
     on_update: Callable[[Batch], Any] | None = None,
     sleep: Callable[[float], Any] | None = None,
     max_interval: float = 60.0,
+    progress: bool | None = None,
+    progress_file: Any = None,
 ) -> Batch | list[Batch]:
     """Poll until every batch of `target` is terminal; the final Batch (a list, in part order, for a Job/list).
 
@@ -34,11 +38,29 @@ def wait(
     raises WaitTimeout with `.batch` the last state seen. `sleep` defaults to the client's own (`client.sleep`):
     `time.sleep`, or for an offline client on a ManualClock fake a jump of the fake's clock, so waiting on
     simulated time ends at once and the same way every run.
+
+    progress: show a text progress bar (tqdm's, on stderr or `progress_file`) until every batch is terminal;
+    None (the default) shows it when someone is probably watching (`jobs.is_interactive()`: stderr is a terminal
+    or an IPython shell / Jupyter kernel is running; `BATCHES_EXT_PROGRESS=0/1` forces it). Its elapsed time and
+    ETA are measured on the client's clock (the fake's in fake mode).
     """
     pause: Callable[[float], Any] = sleep if sleep is not None else getattr(client, "sleep", time.sleep)
     ids, single = batch_ids(target)
     if not ids:
         raise JobError("nothing to wait for: the target has no batches")
+    bar = None
+    if progress if progress is not None else is_interactive():
+        bar = TextProgress(ids, getattr(client, "now", time.time), file=progress_file)
+    try:
+        return _poll(client, ids, single, poll_interval, timeout, on_update, pause, max_interval, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _poll(client: BatchesAPI, ids: list[str], single: bool, poll_interval: float, timeout: float | None,
+          on_update: Callable[[Batch], Any] | None, pause: Callable[[float], Any], max_interval: float,
+          bar: TextProgress | None) -> Batch | list[Batch]:
     latest: dict[str, Batch] = {}
     started, slept = time.monotonic(), 0.0
     delay: float | None = None
@@ -55,6 +77,8 @@ def wait(
                 status_changed = True
             if on_update is not None and (previous is None or _state(previous) != _state(batch)):
                 on_update(batch)
+        if bar is not None:
+            bar.show([latest.get(b) for b in ids])
         if all(latest[b].is_terminal for b in ids):
             final = [latest[b] for b in ids]
             return final[0] if single else final

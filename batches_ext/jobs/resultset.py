@@ -1,7 +1,11 @@
 """`Results`: one `ResultRow` per input, joined back to it, with views and exports.
 
-`Results` is list-like (one `ResultRow` per input, input order), with `.ok`, `.errors`, `.to_pandas()`,
-`.to_records()`, `.save(path)` (atomic, .jsonl or .csv) and a small HTML table in notebooks.
+`Results` is list-like (one `ResultRow` per input, input order), with `.ok`, `.errors`, `.get(custom_id)`
+(a dict lookup, the index built once), `.to_pandas()`, `.to_records()`, `.save(path)` (atomic, .jsonl or .csv).
+Every export and view leads with what a person looks for: custom_id, prompt, answer, status, tokens; the
+rest (status_code, error code and message, batch and request ids, the raw `input` and `body`) follows.
+Notebooks show an HTML table, terminals (`print(res)`, terminal IPython) a text table of the first rows, and
+`repr()` is one line for logs.
 """
 
 from __future__ import annotations
@@ -11,15 +15,16 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
 from ..atomic import atomic_open
 from ..errors import InputError, MissingDependency
-from ..jsonl import ResultLine, response_text
+from ..jsonl import ResultLine, prompt_text, response_text, usage_tokens
+from ..render import plural
 
-__all__ = ["ResultRow", "Results", "STATUSES"]
+__all__ = ["ResultRow", "Results", "STATUSES", "COLUMNS"]
 
 STATUSES = ("ok", "error", "expired", "cancelled", "not_run")
 
@@ -48,14 +53,28 @@ class ResultRow:
         return self.status == "ok"
 
     @property
-    def text(self) -> str | None:
-        """The generated text for chat / completions / responses rows (None otherwise)."""
+    def answer(self) -> str | None:
+        """The generated text for chat / completions / responses rows (None otherwise, and for failed rows)."""
         return response_text(self.body) if self.ok else None
 
+    @property
+    def text(self) -> str | None:
+        """The same as `answer` (its earlier name)."""
+        return self.answer
+
+    @property
+    def prompt(self) -> str | None:
+        """The prompt of the request line: its last user message, or the endpoint's input (None if unknown)."""
+        return prompt_text(self.input)
+
+    @property
+    def tokens(self) -> int | None:
+        """`usage.total_tokens` of a successful response (None otherwise)."""
+        return usage_tokens(self.body) if self.ok else None
+
     def to_record(self) -> dict[str, Any]:
-        record = {f.name: getattr(self, f.name) for f in fields(self)}
-        record["text"] = self.text
-        return record
+        """The row as a dict with the keys of `COLUMNS`, in that order."""
+        return {c: getattr(self, c) for c in COLUMNS}
 
     @classmethod
     def from_line(cls, line: ResultLine, input: Any = None, batch_id: str | None = None) -> ResultRow:  # noqa: A002
@@ -63,7 +82,9 @@ class ResultRow:
                    input, batch_id, line.request_id)
 
 
-_COLUMNS = [f.name for f in fields(ResultRow)] + ["text"]
+#: The columns of `to_records`, `to_pandas` and `save`: what a person reads first, then the raw request and body.
+COLUMNS = ("custom_id", "prompt", "answer", "status", "tokens", "status_code", "error_code", "error_message",
+           "batch_id", "request_id", "input", "body")
 
 
 class Results(Sequence[ResultRow]):
@@ -72,6 +93,7 @@ class Results(Sequence[ResultRow]):
     def __init__(self, rows: Iterable[ResultRow], batches: Iterable[Any] = ()) -> None:
         self.rows: list[ResultRow] = list(rows)
         self.batches: list[Any] = list(batches)
+        self._by_id: dict[str, ResultRow] | None = None
 
     # -- list-like
     def __len__(self) -> int:
@@ -120,10 +142,14 @@ class Results(Sequence[ResultRow]):
         return self.where("error", "expired")
 
     def get(self, custom_id: str) -> ResultRow | None:
-        for row in self.rows:
-            if row.custom_id == custom_id:
-                return row
-        return None
+        """The row of `custom_id` (the first, if several share it), or None: a dict lookup, the index built on
+        the first call (treat `rows` as read-only after that)."""
+        if self._by_id is None:
+            index: dict[str, ResultRow] = {}
+            for row in self.rows:
+                index.setdefault(row.custom_id, row)
+            self._by_id = index
+        return self._by_id.get(custom_id)
 
     def counts(self) -> dict[str, int]:
         """Rows per status, in the order of STATUSES (zero counts left out)."""
@@ -131,21 +157,23 @@ class Results(Sequence[ResultRow]):
         return {s: found[s] for s in (*STATUSES, *sorted(set(found) - set(STATUSES))) if found[s]}
 
     def summary(self) -> str:
-        counts = ", ".join(f"{n} {status}" for status, n in self.counts().items())
-        return f"{len(self.rows)} results" + (f": {counts}" if counts else "")
+        """`2,000 results: 1,998 ok, 2 error`."""
+        counts = ", ".join(f"{n:,} {status}" for status, n in self.counts().items())
+        return plural(len(self.rows), "result") + (f": {counts}" if counts else "")
 
     # -- export
     def to_records(self) -> list[dict[str, Any]]:
-        """One dict per row: every ResultRow field plus `text`."""
+        """One dict per row, keys in the order of `COLUMNS` (custom_id, prompt, answer, status, tokens, ...)."""
         return [row.to_record() for row in self.rows]
 
     def to_pandas(self) -> Any:
-        """A pandas DataFrame, one row per result (columns: the ResultRow fields plus `text`)."""
+        """A pandas DataFrame, one row per result, columns `COLUMNS`: custom_id, prompt, answer, status, tokens
+        first; status_code, error_code, error_message, batch_id, request_id, and the raw `input` and `body` after."""
         try:
             import pandas as pd
         except ImportError:
             raise MissingDependency("Results.to_pandas() needs pandas: pip install 'batches-ext[pandas]'") from None
-        return pd.DataFrame.from_records(self.to_records(), columns=_COLUMNS)
+        return pd.DataFrame.from_records(self.to_records(), columns=list(COLUMNS))
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the rows to `path` atomically: JSON Lines for .jsonl, CSV for .csv (bodies as JSON text)."""
@@ -158,18 +186,30 @@ class Results(Sequence[ResultRow]):
         elif suffix == ".csv":
             with atomic_open(target, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
-                writer.writerow(_COLUMNS)
+                writer.writerow(COLUMNS)
                 for record in self.to_records():
-                    writer.writerow([_csv_cell(record[c]) for c in _COLUMNS])
+                    writer.writerow([_csv_cell(record[c]) for c in COLUMNS])
         else:
             raise InputError(f"cannot save results as {suffix or 'a file without suffix'!r}: use .jsonl or .csv")
         return target
 
     # -- display
     def __repr__(self) -> str:
+        """One line for logs: `<Results 2,000 results: 1,998 ok, 2 error from batch_abc>`."""
+        from ..render import results_repr
+
+        return results_repr(self)
+
+    def __str__(self) -> str:
+        """The counts and a table of the first rows (custom_id, prompt, answer, status): `print(res)`."""
         from ..render import results_text
 
         return results_text(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from ..render import pretty
+
+        pretty(self, printer, cycle)
 
     @property
     def offline(self) -> bool:

@@ -12,11 +12,20 @@ import contextlib
 import os
 import tempfile
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BatchesError, InputError, JobError
-from ..jsonl import build_requests, dumps_jsonl, embedding_inputs, iter_raw_lines, parse_json_line, preflight
+from ..jsonl import (
+    Preflight,
+    build_requests,
+    dumps_jsonl,
+    embedding_inputs,
+    iter_raw_lines,
+    parse_json_line,
+    preflight,
+)
 from ..spec import (
     DEFAULT_ENDPOINT,
     FAKE_ERROR_PREFIX,
@@ -30,9 +39,51 @@ from .job import JOB_KEY, PART_KEY, RETRY_KEY, Job, JobPart
 if TYPE_CHECKING:
     from ..client import BatchesAPI
 
-__all__ = ["submit"]
+__all__ = ["submit", "plan_job", "JobPlan", "PlannedPart"]
 
 _COPY_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PlannedPart:
+    """One batch `submit` would create: its 1-based `index`, `lines`, `bytes` and first input line (1-based)."""
+
+    index: int
+    lines: int
+    bytes: int
+    first_line: int
+
+
+@dataclass
+class JobPlan:
+    """What `submit` would do with an input, without doing it: the preflight `report` and the `parts` (one per
+    batch; more than one when the input is over the per-batch limits)."""
+
+    report: Preflight
+    parts: list[PlannedPart] = field(default_factory=list)
+
+
+def plan_job(
+    source: Any,
+    *,
+    endpoint: str | None = None,
+    model: str | None = None,
+    max_lines: int = MAX_LINES,
+    max_bytes: int = MAX_BYTES,
+    offline: bool = False,
+) -> JobPlan:
+    """Preflight `source` as `submit` would and plan its split ("2 batches: 50,000 + 10,000 lines"); uploads
+    and creates nothing. Raises InputError for a line that breaks the Batch API's rules (as `submit` would)."""
+    data, path = _materialise(source, endpoint, model)
+    streamed: str | bytes = path if path is not None else (data or b"")
+    report = preflight(streamed, endpoint, max_lines=max_lines, max_bytes=max_bytes,
+                       unchecked_model_prefix=FAKE_ERROR_PREFIX if offline else None)
+    report.raise_for_problems(allow_split=True)
+    if not report.needs_split:
+        return JobPlan(report, [PlannedPart(1, report.lines, report.bytes, 1)])
+    spans = _plan_parts(streamed, report.endpoint or endpoint or DEFAULT_ENDPOINT, max_lines, max_bytes)
+    return JobPlan(report, [PlannedPart(i, lines, end - start, first)
+                            for i, (start, end, lines, first) in enumerate(spans, start=1)])
 
 
 

@@ -18,8 +18,17 @@ from ..atomic import atomic_open
 from ..errors import Problem
 from .build import build_requests
 from .checks import LIMIT_CODES, Preflight, embedding_inputs, preflight
-from .lines import INVALID, dumps_jsonl, dumps_line, iter_jsonl, iter_raw_lines, parse_json_line, write_jsonl
-from .results import ResultLine, parse_result_line, response_text
+from .lines import (
+    INVALID,
+    dumps_jsonl,
+    dumps_line,
+    iter_jsonl,
+    iter_raw_lines,
+    parse_json_line,
+    why_invalid,
+    write_jsonl,
+)
+from .results import ResultLine, parse_result_line, prompt_text, response_text, usage_tokens
 
 __all__ = [
     "INVALID",
@@ -37,6 +46,9 @@ __all__ = [
     "parse_json_line",
     "parse_result_line",
     "preflight",
+    "prompt_text",
     "response_text",
+    "usage_tokens",
+    "why_invalid",
     "write_jsonl",
 ]

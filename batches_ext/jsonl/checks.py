@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError, Problem
+from ..render import plural
 from ..spec import ENDPOINTS, MAX_BYTES, MAX_EMBEDDING_INPUTS, MAX_LINES
-from .lines import INVALID, dumps_line, iter_raw_lines, parse_json_line
+from .lines import INVALID, dumps_line, iter_raw_lines, parse_json_line, why_invalid
 
 __all__ = ["LIMIT_CODES", "Preflight", "preflight", "embedding_inputs"]
 
@@ -57,13 +58,12 @@ class Preflight:
         problems = self.line_problems() if allow_split else self.problems
         if problems:
             first = problems[0]
-            more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(
-                problems) > 1 else ""
+            more = f" (and {plural(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
             raise InputError(f"{first}{more}", line=first.line, problems=list(problems))
         return self
 
     def __repr__(self) -> str:
-        state = "ok" if self.ok else f"{len(self.problems)} problems, first: {self.problems[0]}"
+        state = "ok" if self.ok else f"{plural(len(self.problems), 'problem')}, first: {self.problems[0]}"
         split = ", needs_split" if self.needs_split else ""
         return (f"Preflight(lines={self.lines}, bytes={self.bytes}, endpoint={self.endpoint!r}, "
                 f"model={self.model!r}{split}: {state})")
@@ -90,7 +90,8 @@ def preflight(
     checker.unchecked_prefix = unchecked_model_prefix
     if isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
         for n, raw in enumerate(iter_raw_lines(source), start=1):
-            checker.check(parse_json_line(raw), n)
+            obj = parse_json_line(raw)
+            checker.check(obj, n, raw if obj is INVALID else None)
         size = os.path.getsize(source) if isinstance(source, (str, os.PathLike)) else len(source)
     else:
         size = 0
@@ -123,10 +124,14 @@ class _Checker:
         else:
             self.dropped += 1
 
-    def check(self, obj: Any, n: int) -> None:
+    def check(self, obj: Any, n: int, raw: bytes | None = None) -> None:
         self.count = n
         if not isinstance(obj, dict):
-            self.fail(n, "invalid_json_line", "not a JSON object" if obj is not INVALID else "not valid JSON")
+            if obj is not INVALID:
+                message = f"not a JSON object (a JSON {_json_kind(obj)})"
+            else:
+                message = why_invalid(raw) if raw is not None else "not valid JSON"
+            self.fail(n, "invalid_json_line", message)
             return
         if self.endpoint is None and isinstance(obj.get("url"), str):
             self.endpoint = obj["url"]
@@ -201,7 +206,7 @@ class _Checker:
                                 f"{MAX_EMBEDDING_INPUTS:,} per batch"))
         tail = []
         if self.dropped:
-            tail.append(Problem(None, "too_many_problems", f"{self.dropped:,} more problems not listed"))
+            tail.append(Problem(None, "too_many_problems", f"{plural(self.dropped, 'more problem')} not listed"))
         return Preflight(
             lines=self.count,
             bytes=size,
@@ -220,6 +225,16 @@ def embedding_inputs(value: Any) -> int:
     if isinstance(value, list) and value and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return len(value)
     return 1
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool) or value is None:
+        return "literal"
+    return "number"
 
 
 def _short(value: Any) -> str:

@@ -16,7 +16,8 @@ from typing import Any
 from ..atomic import atomic_open
 from ..errors import InputError, Problem
 
-__all__ = ["INVALID", "dumps_line", "dumps_jsonl", "write_jsonl", "iter_raw_lines", "iter_jsonl", "parse_json_line"]
+__all__ = ["INVALID", "dumps_line", "dumps_jsonl", "write_jsonl", "iter_raw_lines", "iter_jsonl", "parse_json_line",
+           "why_invalid"]
 
 _CHUNK = 1024 * 1024
 
@@ -75,8 +76,8 @@ def iter_jsonl(source: str | os.PathLike | bytes | bytearray | memoryview) -> It
     for n, raw in enumerate(iter_raw_lines(source), start=1):
         value = parse_json_line(raw)
         if value is INVALID:
-            raise InputError(f"line {n}: not valid JSON", line=n,
-                             problems=[Problem(n, "invalid_json_line", "not valid JSON")])
+            why = why_invalid(raw)
+            raise InputError(f"line {n}: {why}", line=n, problems=[Problem(n, "invalid_json_line", why)])
         yield value
 
 
@@ -91,3 +92,47 @@ def parse_json_line(raw: bytes | str) -> Any:
         return json.loads(text, parse_constant=_reject_constant)
     except (ValueError, TypeError, RecursionError):
         return INVALID
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def why_invalid(raw: bytes | str) -> str:
+    """Why `parse_json_line` refused a line, as a person can act on it: a byte-order mark, an encoding that is
+    not UTF-8 (Latin-1 / Windows-1252, UTF-16), or where the JSON breaks."""
+    if isinstance(raw, str):
+        text = raw
+    else:
+        if raw.startswith(_UTF8_BOM):
+            return "starts with a UTF-8 byte-order mark (BOM): save the file as UTF-8 without a BOM"
+        if raw.startswith(_UTF16_BOMS) or (len(raw) > 1 and b"\x00" in raw[:4]):
+            return "is UTF-16, not UTF-8: save the file as UTF-8"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _not_utf8(raw, exc.start)
+    if not text.strip():
+        return "is blank: every line must be one JSON object (remove blank lines)"
+    try:
+        json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return "not valid JSON (nested too deeply)"
+    except ValueError as exc:
+        return f"not valid JSON ({exc} is not allowed)"
+    return "not valid JSON"
+
+
+def _not_utf8(raw: bytes, at: int) -> str:
+    """The message for a line that is not UTF-8 at byte `at`: the byte, its column, and the word it is in as
+    Latin-1 / Windows-1252 would read it (single-byte encodings, so the column is the same)."""
+    text = raw.decode("cp1252", errors="replace")
+    start, end = at, at + 1
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return (f"is not UTF-8: byte 0x{raw[at]:02X} at column {at + 1} ({text[start:end]!r} in Latin-1 / "
+            f"Windows-1252?); the Batch API reads UTF-8 only: save the file as UTF-8")

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
+from ..spec import ENDPOINTS
 
-__all__ = ["ResultLine", "parse_result_line", "response_text"]
+__all__ = ["ResultLine", "parse_result_line", "prompt_text", "response_text", "usage_tokens"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,4 +114,55 @@ def response_text(body: Any) -> str | None:
         ]
         if parts:
             return "".join(parts)
+    return None
+
+
+def usage_tokens(body: Any) -> int | None:
+    """`usage.total_tokens` of a response body (chat, completions, responses, embeddings), or None."""
+    usage = body.get("usage") if isinstance(body, dict) else None
+    total = usage.get("total_tokens") if isinstance(usage, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def prompt_text(request: Any) -> str | None:
+    """What a person calls the prompt of a request line: the last user message of `messages` (or of a
+    responses `input` list), else the endpoint's prompt field (`input`, `prompt`) as text; None when there is none.
+
+    Content parts are joined by their text; a list of strings (embeddings) is joined with " | "; a token array
+    reads "[N tokens]"."""
+    body = request.get("body") if isinstance(request, dict) else None
+    if not isinstance(body, dict):
+        return None
+    endpoint = ENDPOINTS.get(str(request.get("url")))
+    keys = [endpoint.prompt_key] if endpoint is not None else []
+    keys += [k for k in ("messages", "input", "prompt") if k not in keys]
+    for key in keys:
+        value = body.get(key)
+        if value is not None:
+            return _as_prompt(value)
+    return None
+
+
+def _as_prompt(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        if value and all(isinstance(v, dict) for v in value):  # messages
+            users = [m for m in value if m.get("role") == "user"]
+            return _content_text((users or value)[-1].get("content"))
+        if value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return f"[{len(value)} tokens]"
+        texts = [t for t in (_as_prompt(v) for v in value) if t]
+        return " | ".join(texts) if texts else None
+    if isinstance(value, dict):
+        return _content_text(value.get("content", value.get("text")))
+    return None if value is None else str(value)
+
+
+def _content_text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [str(p["text"]) for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return " ".join(texts) if texts else None
     return None

@@ -8,6 +8,12 @@ Display: a subcommand returns its value (Batch, BatchList, Results, Job, DryRun,
 widget for `table` / `watch`) and displays nothing itself, so `b = %batches get ID` shows nothing and
 `%batches get ID` shows the value once. The one exception is `create --watch`, which displays a
 monitor and returns the Batch. Values from the offline fake carry the "offline fake" marker themselves.
+
+Notebook or terminal: `watch` (and `create --watch`) show the live monitor widget when the shell has a kernel
+with a frontend (ipykernel's shell: JupyterLab, Notebook, VS Code, Colab), and otherwise (terminal IPython, a
+plain InteractiveShell) block with a text progress bar until every batch is terminal, returning the final
+batches; `--widget` / `--text` force either. Error messages advise the magic to run (`%batches watch ID`),
+never a Python call.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Float, Int, TraitError, Unicode, validate
 
-from ..spec import DEFAULT_ENDPOINT, FAKE_ERROR_PREFIX, LIST_BATCHES_MAX
+from ..spec import DEFAULT_ENDPOINT, LIST_BATCHES_MAX
 from .parser import HelpShown, cell_lines, full_help, help_text, parse, split_meta
 from .session import MagicSession
 from .views import BatchList, DryRun, SettingsView
@@ -89,7 +95,12 @@ class BatchesMagics(Magics):
         except HelpShown:
             return None
         except BatchesError as err:
-            raise UsageError(f"%batches {args.command}: {err}") from None
+            raise UsageError(f"%batches {args.command}: {_magic_message(err, args)}") from None
+        except KeyboardInterrupt:
+            if args.command != "watch" and not getattr(args, "watch", False):
+                raise
+            raise UsageError(f"%batches {args.command}: stopped watching (Ctrl-C); the batches keep running: "
+                             f"`%batches watch` follows the latest again") from None
         except OSError as err:
             where = f": {err.filename}" if getattr(err, "filename", None) else ""
             raise UsageError(f"%batches {args.command}: {err.strerror or err}{where}") from None
@@ -131,7 +142,7 @@ class BatchesMagics(Magics):
 
     def _do_get(self, args: Any, cell: Any) -> Any:
         batch = self.session.client().retrieve_batch(args.id)
-        self.session.remember(batch)
+        self.session.follow(batch)
         return batch
 
     def _do_cancel(self, args: Any, cell: Any) -> Any:
@@ -145,6 +156,8 @@ class BatchesMagics(Magics):
             except BatchesError as err:
                 failed.append(f"{batch_id}: {err}")
         self.session.remember(*done)
+        if done:
+            self.session.follow(done[-1])
         if failed:
             ok = f"cancelling {', '.join(b.id for b in done)}; " if done else ""
             raise UsageError(f"%batches cancel: {ok}could not cancel {'; '.join(failed)}")
@@ -152,13 +165,39 @@ class BatchesMagics(Magics):
 
     def _do_watch(self, args: Any, cell: Any) -> Any:
         ids: list[str] = []
+        named: Any = None
         for given in args.ids:
             target = self._resolve(given)
+            named = target
             ids.extend(target.batch_ids if hasattr(target, "batch_ids") else [target])
-        ids = ids or self.session.unfinished() or self.session.recent[:1]
         if not ids:
-            raise UsageError("%batches watch: name a batch id (this session has not seen a batch yet)")
+            latest = self.session.latest()
+            if latest is None:
+                raise UsageError("%batches watch: name a batch id (this session has not seen a batch yet)")
+            ids = latest[1]
+        elif len(args.ids) == 1:
+            self.session.follow(named)
+        if self._text_view(args.view):
+            return self._watch_text(ids)
         return self._monitor(ids)
+
+    def _text_view(self, forced: str | None) -> bool:
+        """True for the blocking text progress bar: forced by --text / --widget, else when no frontend can show
+        a widget, i.e. the shell has no kernel (terminal IPython; ipykernel's shell has a `kernel`)."""
+        if forced is not None:
+            return forced == "text"
+        return getattr(self.shell, "kernel", None) is None
+
+    def _watch_text(self, ids: list[str]) -> Any:
+        """Block with a text progress bar until every batch is terminal; the final Batch (a BatchList for
+        several). Waits through the client, so on a manual-clock fake it moves the fake's clock."""
+        from ..jobs import wait
+
+        client = self.session.client()
+        final = wait(client, ids, poll_interval=self.poll_interval, progress=True)
+        batches = final if isinstance(final, list) else [final]
+        self.session.remember(*batches)
+        return batches[0] if len(ids) == 1 else BatchList(batches, offline=self.session.offline)
 
     def _do_results(self, args: Any, cell: Any) -> Any:
         if args.var is not None and (not args.var.isidentifier() or keyword.iskeyword(args.var)):
@@ -166,7 +205,9 @@ class BatchesMagics(Magics):
         client = self.session.client()
         from ..jobs import results
 
-        res = results(client, self._resolve(args.id))
+        target = self._resolve(args.id)
+        res = results(client, target)
+        self.session.follow(target)
         self.session.remember(*res.batches)
         if args.errors:
             res = res.errors
@@ -194,7 +235,9 @@ class BatchesMagics(Magics):
         self.session.remember(batch)
         saved = save_batch_files(client, batch, folder)
         if not saved:
-            raise UsageError(f"%batches download: {batch.id} has no output or error file yet (status {batch.status})")
+            hint = "" if batch.is_terminal else f"; `%batches watch {batch.id}` follows it to the end"
+            raise UsageError(f"%batches download: {batch.id} has no output or error file yet (status {batch.status})"
+                             f"{hint}")
         return [str(path) for path in saved.values()]
 
     def _do_retry(self, args: Any, cell: Any) -> Any:
@@ -204,7 +247,7 @@ class BatchesMagics(Magics):
         return self._submitted(client, retry_failed(client, self._resolve(args.id)))
 
     def _do_create(self, args: Any, cell: Any) -> Any:
-        metadata, path = split_meta(args.meta, args.path)
+        metadata, path = split_meta(args.meta, args.path, cell=cell is not None)
         if cell is not None:
             if path:
                 raise UsageError(f"%%batches create: the cell holds the requests; drop {path!r} from the line")
@@ -219,12 +262,10 @@ class BatchesMagics(Magics):
                 raise UsageError("%batches create: --system applies to prompts in a %%batches cell, not to a file")
             source = path
         if args.dry_run:
-            from ..jsonl import preflight
+            from ..jobs import plan_job
 
-            report = preflight(source, args.endpoint,
-                               unchecked_model_prefix=FAKE_ERROR_PREFIX if self.session.offline else None)
-            report.raise_for_problems(allow_split=True)
-            return DryRun(report, offline=self.session.offline)
+            plan = plan_job(source, endpoint=args.endpoint, offline=self.session.offline)
+            return DryRun(plan.report, offline=self.session.offline, plan=plan.parts)
         client = self.session.client()
         from ..jobs import submit
 
@@ -233,6 +274,8 @@ class BatchesMagics(Magics):
                      completion_window=args.window)
         value = self._submitted(client, job)
         if args.watch:
+            if self._text_view(None):
+                return self._watch_text(job.batch_ids)
             from IPython.display import display
 
             display(self._monitor(job.batch_ids))
@@ -282,11 +325,11 @@ class BatchesMagics(Magics):
         return self.session.track(monitor)
 
     def _submitted(self, client: BatchesAPI, job: Job) -> Any:
-        """The Batch of a one-part job (fetched fresh), else the Job; either way its ids are remembered."""
-        self.session.remember(*job.batch_ids)
+        """The Batch of a one-part job (fetched fresh), else the Job; either way it becomes the latest."""
+        self.session.follow(job)
         if len(job.batch_ids) == 1:
             batch = client.retrieve_batch(job.batch_ids[0])
-            self.session.remember(batch)
+            self.session.follow(batch)
             return batch
         return job
 
@@ -303,3 +346,17 @@ class BatchesMagics(Magics):
 
         return build_requests(lines, model=args.model, endpoint=args.endpoint or DEFAULT_ENDPOINT,
                               system=args.system)
+
+
+def _magic_message(err: Exception, args: Any) -> str:
+    """The one line a magic shows for a core error, advising the magic to run rather than a Python call."""
+    unfinished = list(getattr(err, "unfinished", None) or [])
+    if unfinished:
+        from ..render import plural, progress_text
+
+        first = unfinished[0]
+        others = f" (and {plural(len(unfinished) - 1, 'other batch', 'other batches')})" if len(unfinished) > 1 else ""
+        target = getattr(args, "id", None) or first.id
+        return (f"batch {first.id} is still {first.status} ({progress_text(first)}){others}: "
+                f"`%batches watch {target}` follows it to the end")
+    return str(err)

@@ -1,42 +1,114 @@
-"""Tab completion for `%batches`: subcommands, fake actions, statuses, then recent batch ids; never the API."""
+"""Tab completion for `%batches`: subcommands first, then each subcommand's options, fake actions, statuses and
+recent batch ids; never the API.
+
+Registered as an IPython completion *matcher* (API v2, in `shell.Completer.custom_matchers`) rather than a
+`complete_command` hook: a hook's results are merged with Jedi's, which put `and / if / in / is / not / or`
+before the subcommands and answered `--` with Python builtins. The matcher returns its words in order and asks
+IPython to suppress every other matcher when it has any, so after `%batches ` the subcommands come first and
+`--` completes the subcommand's options, read from the argparse parser (`parser.options`) so they cannot drift.
+Where it has nothing to offer (a file name after `create`) it stays out of the way.
+"""
 
 from __future__ import annotations
 
+import glob
+import os
+import re
 from typing import Any
 
-from IPython.core.error import TryNext
-
 from ..spec import STATUSES
-from .parser import FAKE_ACTIONS, ID_COMMANDS, SUBCOMMANDS
+from .parser import FAKE_ACTIONS, ID_COMMANDS, SUBCOMMANDS, option_values, options
 
-__all__ = ["complete", "remove_completer"]
+__all__ = ["words_for", "install_completer", "remove_completer"]
+
+_MAGICS = ("%batches", "%%batches")
+_ASSIGNED = re.compile(r"^[\w.\[\]'\", ]+=\s*(?=%)")  # `res = %batches results ...`
 
 
-def complete(shell: Any, event: Any) -> list[str]:
-    """The `%batches` completer: subcommands, fake actions, statuses, then recent batch ids; never calls the API."""
-    session = getattr(shell.magics_manager.registry.get("BatchesMagics"), "session", None)
-    if session is None:
-        raise TryNext()
-    words = event.line.split()
-    position = len(words) if event.line.endswith((" ", "\t")) else len(words) - 1
-    if position <= 1:
+def words_for(line: str, session: Any) -> tuple[str, list[str]] | None:
+    """`(fragment being completed, candidates in order)` for the text of a `%batches` line up to the cursor,
+    or None when the line is not a `%batches` line or there is nothing to offer."""
+    words = _ASSIGNED.sub("", line, count=1).split()
+    if not words or words[0] not in _MAGICS:
+        return None
+    ended = line.endswith((" ", "\t"))
+    fragment = "" if ended else words[-1]
+    position = len(words) if ended else len(words) - 1
+    if position == 0:
+        return None
+    candidates = _candidates(words, position, fragment, session)
+    found = [c for c in candidates if c.startswith(fragment)]
+    return (fragment, found) if found else None
+
+
+def _candidates(words: list[str], position: int, fragment: str, session: Any) -> list[str]:
+    if position == 1:
         return list(SUBCOMMANDS)
     command, previous = words[1], words[position - 1]
+    if command == "fake":
+        if position == 2:
+            return list(FAKE_ACTIONS)
+        return options("fake", words[2]) if fragment.startswith("-") else []
+    if command == "help" and position == 2:
+        return list(SUBCOMMANDS)
+    if fragment.startswith("-"):
+        used = set(words[2:position])
+        return [o for o in options(command) if o not in used]
     if previous == "--status":
         return list(STATUSES)
-    if position == 2 and command == "fake":
-        return list(FAKE_ACTIONS)
-    if position == 2 and command == "help":
-        return list(SUBCOMMANDS)
-    if command in ID_COMMANDS and not event.symbol.startswith("-") and session.recent:
+    if previous.startswith("--") and option_values(command, previous):
+        return option_values(command, previous)
+    if command == "create" or previous in ("-o", "--output"):
+        return _paths(fragment, jsonl=command == "create", files=command == "results")
+    if command in ID_COMMANDS and session is not None:
         return list(session.recent)
-    raise TryNext()  # e.g. file names after `create`
+    return []
+
+
+def _paths(fragment: str, *, jsonl: bool, files: bool = False) -> list[str]:
+    """Directories (with a trailing slash), and `.jsonl` files (`jsonl`) or any file (`files`), starting with
+    `fragment`."""
+    found = []
+    for path in sorted(glob.glob(glob.escape(os.path.expanduser(fragment)) + "*")):
+        shown = fragment + path[len(os.path.expanduser(fragment)):]
+        if os.path.isdir(path):
+            found.append(shown + "/")
+        elif files or (jsonl and path.lower().endswith(".jsonl")):
+            found.append(shown)
+    return found
+
+
+def _make_matcher(shell: Any) -> Any:
+    from IPython.core.completer import SimpleCompletion, context_matcher
+
+    @context_matcher()
+    def batches_matcher(context: Any) -> dict[str, Any]:
+        if context.cursor_line != 0:  # only the magic's own line, not the body of a %%batches cell
+            return {"completions": [], "suppress": False}
+        magics = shell.magics_manager.registry.get("BatchesMagics")
+        found = words_for(context.text_until_cursor.lstrip(), getattr(magics, "session", None))
+        if found is None:
+            return {"completions": [], "suppress": False}
+        fragment, words = found
+        return {"completions": [SimpleCompletion(w, type="magic argument") for w in words],
+                "matched_fragment": fragment, "suppress": True, "ordered": True}
+
+    batches_matcher.batches_ext_matcher = True  # type: ignore[attr-defined]
+    return batches_matcher
+
+
+def install_completer(shell: Any) -> None:
+    """Add the `%batches` matcher to the shell's completer (once)."""
+    completer = getattr(shell, "Completer", None)
+    if completer is None:
+        return
+    remove_completer(shell)
+    completer.custom_matchers.insert(0, _make_matcher(shell))
 
 
 def remove_completer(shell: Any) -> None:
-    """Take `complete` out of the shell's `%batches` / `%%batches` hooks (IPython has no public way)."""
-    dispatcher = getattr(shell, "strdispatchers", {}).get("complete_command")
-    for key in ("%batches", "%%batches"):
-        chain = getattr(dispatcher, "strs", {}).get(key)
-        if chain is not None:
-            chain.chain[:] = [(p, f) for p, f in chain.chain if getattr(f, "__func__", f) is not complete]
+    """Take the `%batches` matcher out of the shell's completer."""
+    completer = getattr(shell, "Completer", None)
+    if completer is not None:
+        completer.custom_matchers[:] = [m for m in completer.custom_matchers
+                                        if not getattr(m, "batches_ext_matcher", False)]

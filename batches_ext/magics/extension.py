@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from .commands import BatchesMagics
-from .completion import complete, remove_completer
+from .completion import install_completer, remove_completer
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension"]
 
@@ -19,8 +19,7 @@ def load_ipython_extension(ipython: Any) -> None:
         return
     magics = BatchesMagics(shell=ipython)
     ipython.register_magics(magics)
-    for key in ("%batches", "%%batches"):
-        ipython.set_hook("complete_command", complete, str_key=key)
+    install_completer(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 from typing import Any
 
@@ -18,8 +19,8 @@ from IPython.core.error import UsageError
 
 from ..spec import COMPLETION_WINDOWS, STATUSES
 
-__all__ = ["parse", "help_text", "full_help", "HelpShown", "split_meta", "cell_lines", "SUBCOMMANDS", "FAKE_ACTIONS",
-           "ID_COMMANDS"]
+__all__ = ["parse", "help_text", "full_help", "HelpShown", "split_meta", "cell_lines", "options", "option_values",
+           "SUBCOMMANDS", "FAKE_ACTIONS", "ID_COMMANDS"]
 
 FAKE_ACTIONS = ("on", "off", "status", "advance")
 ID_COMMANDS = ("get", "cancel", "watch", "results", "retry", "download")
@@ -122,15 +123,28 @@ def _build() -> _Parser:
                    help="completion window (only 24h)")
     p.add_argument("--meta", nargs="*", default=[], metavar="K=V", help="metadata pairs (at most 16)")
     p.add_argument("--dry-run", action="store_true",
-                   help="report lines, bytes, endpoint, model and whether it would be split; create nothing")
-    p.add_argument("--watch", action="store_true", help="also show a progress monitor of the new batch")
+                   help="report lines, bytes, endpoint, model and how it would be split (\"2 batches: 50,000 + "
+                   "10,000 lines\"); create nothing")
+    p.add_argument("--watch", action="store_true",
+                   help="then follow the new batch as `%%batches watch` does (a monitor widget in a notebook; "
+                   "in a terminal a text progress bar until it is terminal)")
     p = add("get", "one batch; returns the Batch")
     p.add_argument("id", metavar="ID")
     p = add("cancel", "cancel batches; returns the Batch (a BatchList for several)")
     p.add_argument("ids", nargs="+", metavar="ID")
-    p = add("watch", "a progress monitor until every batch is terminal; returns the BatchMonitor",
-            "With no ID: this session's batches not yet seen finished (else the latest one).")
+    p = add("watch", "follow batches until every one is terminal: the live monitor widget in a notebook (returned "
+            "at once), a text progress bar in a terminal (returns the final Batch, or a BatchList)",
+            "ID is a batch id or a job id; with no ID, the latest batch or job of this session (the last one "
+            "created, retried, fetched, cancelled or watched). In a notebook (an IPython kernel with a frontend: "
+            "JupyterLab, Notebook, VS Code, Colab) it returns the live BatchMonitor widget at once; in terminal "
+            "IPython (no kernel) it blocks with a text progress bar until every batch is terminal and returns the "
+            "final batches (Ctrl-C stops watching; the batches keep running). --text or --widget forces either.")
     p.add_argument("ids", nargs="*", metavar="ID")
+    view = p.add_mutually_exclusive_group()
+    view.add_argument("--text", dest="view", action="store_const", const="text",
+                      help="block with a text progress bar until every batch is terminal (the terminal default)")
+    view.add_argument("--widget", dest="view", action="store_const", const="widget",
+                      help="return the live monitor widget at once (the notebook default)")
     p = add("results", "outputs and errors joined to the inputs (partial results too); returns Results")
     p.add_argument("id", metavar="ID")
     p.add_argument("--errors", action="store_true", help="only the rows that did not succeed")
@@ -218,10 +232,14 @@ def full_help() -> str:
     return "\n".join(parts)
 
 
-def split_meta(items: list[str], path: str | None) -> tuple[dict[str, str], str | None]:
-    """`--meta k=v ...` pairs; a trailing word without "=" is the PATH when none was given before."""
+def split_meta(items: list[str], path: str | None, *, cell: bool = False) -> tuple[dict[str, str], str | None]:
+    """`--meta k=v ...` pairs. In the line form a trailing word without "=" is the PATH when none was given
+    before and it looks like one (an existing file, a `.jsonl` name, or a word with a slash):
+    `%batches create --meta team=nlp in.jsonl`. Any other word without "=" (and every one in the cell form,
+    whose requests are in the cell) is a mistake: "expected KEY=VALUE"."""
     words = list(items)
-    if path is None and words and "=" not in words[-1]:
+    if (not cell and path is None and words and "=" not in words[-1]
+            and (os.path.isfile(words[-1]) or words[-1].lower().endswith(".jsonl") or os.sep in words[-1])):
         path = words.pop()
     metadata: dict[str, str] = {}
     for pair in words:
@@ -230,6 +248,31 @@ def split_meta(items: list[str], path: str | None) -> tuple[dict[str, str], str 
             raise UsageError(f"%batches create --meta: expected KEY=VALUE, got {pair!r}")
         metadata[key] = value
     return metadata, path
+
+
+def _parser_for(command: str, action: str | None = None) -> _Parser | None:
+    parser = _CHOICES.get(command)
+    if parser is not None and action is not None and parser._subparsers is not None:
+        nested = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+        parser = nested.get(action) if isinstance(nested, dict) else None
+    return parser
+
+
+def options(command: str, action: str | None = None) -> list[str]:
+    """The option strings of a subcommand (of `fake ACTION` when given), long ones first, read from the argparse
+    parser itself so completion cannot drift from what `parse` accepts."""
+    parser = _parser_for(command, action)
+    if parser is None:
+        return []
+    found = [o for a in parser._actions for o in a.option_strings]
+    return sorted(found, key=lambda o: (not o.startswith("--"), o in ("-h", "--help")))
+
+
+def option_values(command: str, option: str) -> list[str]:
+    """The values an option accepts when argparse knows them (`choices`, e.g. `--window`), else []."""
+    parser = _parser_for(command)
+    action = parser._option_string_actions.get(option) if parser is not None else None
+    return [str(c) for c in (getattr(action, "choices", None) or [])]
 
 
 def cell_lines(cell: str) -> list[Any]:

@@ -1,5 +1,11 @@
 """Per-shell state of the `%batches` magics: the client, the offline-fake switch, recent ids, live widgets.
 
+Ids are remembered per backend: the real API's survive `%batches fake on` / `off` (they are still valid there),
+while a fake's are forgotten with that fake (a new `fake on` or `fake off` discards it), so neither a bare
+`watch` nor completion ever offers an id of a fake that is gone. "The latest" (what a bare `%batches watch`
+follows) is the last batch or job this session created, retried, fetched, cancelled, watched or loaded results
+of; `list` does not change it.
+
 The real client is built from the `BatchesMagics` traits and the environment when first needed, and
 rebuilt when a trait or the environment changes. The API key is read from `OPENAI_API_KEY` by name at
 that moment and is never stored here, shown, or made a trait. Nothing in this module imports requests,
@@ -10,11 +16,10 @@ from __future__ import annotations
 
 import os
 import weakref
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-
-from ..spec import TERMINAL
 
 if TYPE_CHECKING:
     from ..client import BatchesClient
@@ -28,6 +33,16 @@ _MAX_RECENT = 50
 _CLIENT_TRAITS = ("base_url", "organization", "project", "timeout", "max_retries")
 
 
+@dataclass
+class _Memory:
+    """What one backend's ids the session remembers: recent ids (newest first), their last seen status, and the
+    latest batch or job as `(name, batch ids)`."""
+
+    recent: list[str] = field(default_factory=list)
+    last_status: dict[str, str] = field(default_factory=dict)
+    latest: tuple[str, list[str]] | None = None
+
+
 class MagicSession:
     """State behind one `BatchesMagics`: `traits` is the object whose traits hold the settings."""
 
@@ -36,8 +51,8 @@ class MagicSession:
         self._client: BatchesClient | None = None
         self._client_shape: tuple[Any, ...] | None = None
         self._offline: BatchesClient | None = None
-        self.recent: list[str] = []  # newest first
-        self.last_status: dict[str, str] = {}
+        self._real_memory = _Memory()
+        self._fake_memory = _Memory()  # the current fake's ids; replaced whenever the fake is switched
         self._widgets: list[weakref.ref[Any]] = []
 
     # ------------------------------------------------------------------ clients
@@ -106,9 +121,10 @@ class MagicSession:
         return self._offline
 
     def fake_off(self) -> bool:
-        """Back to the real API; True if the fake was on."""
+        """Back to the real API, forgetting the fake's ids; True if the fake was on."""
         was_on = self._offline is not None
         self._offline = None  # views still showing the old fake keep their own client and go on working
+        self._fake_memory = _Memory()
         return was_on
 
     def advance(self, seconds: float) -> float:
@@ -122,10 +138,10 @@ class MagicSession:
             return "offline fake: off (using the real API; `%batches fake on` to switch)"
         fake = self._offline.fake
         now = fake.clock.now()
-        from ..render import utc_text
+        from ..render import plural, utc_text
 
         return (f"offline fake: on; clock {fake.clock!r} at {utc_text(now)}; "
-                f"{len(fake.batches())} batches, {len(fake.files())} files")
+                f"{plural(len(fake.batches()), 'batch')}, {plural(len(fake.files()), 'file')}")
 
     # ------------------------------------------------------------------ settings
 
@@ -160,25 +176,55 @@ class MagicSession:
 
     # ------------------------------------------------------------------ recent ids
 
+    @property
+    def _memory(self) -> _Memory:
+        return self._fake_memory if self._offline is not None else self._real_memory
+
+    @property
+    def recent(self) -> list[str]:
+        """Batch ids of the backend in use, newest first (for completion and a bare `watch`)."""
+        return self._memory.recent
+
+    @property
+    def last_status(self) -> dict[str, str]:
+        return self._memory.last_status
+
     def remember(self, *batches: Any) -> None:
         """Note batch ids (newest first) and their last seen status, for completion and bare `watch`."""
+        memory = self._memory
         for item in batches:
             batch_id = item if isinstance(item, str) else getattr(item, "id", None)
             if not batch_id:
                 continue
             status = None if isinstance(item, str) else getattr(item, "status", None)
             if status:
-                self.last_status[batch_id] = status
-            if batch_id in self.recent:
-                self.recent.remove(batch_id)
-            self.recent.insert(0, batch_id)
-        for gone in self.recent[_MAX_RECENT:]:
-            self.last_status.pop(gone, None)
-        del self.recent[_MAX_RECENT:]
+                memory.last_status[batch_id] = status
+            if batch_id in memory.recent:
+                memory.recent.remove(batch_id)
+            memory.recent.insert(0, batch_id)
+        for gone in memory.recent[_MAX_RECENT:]:
+            memory.last_status.pop(gone, None)
+        del memory.recent[_MAX_RECENT:]
 
-    def unfinished(self) -> list[str]:
-        """Recent ids not seen in a terminal status, oldest first (what a bare `watch` follows)."""
-        return [b for b in reversed(self.recent) if self.last_status.get(b) not in TERMINAL]
+    def follow(self, target: Any) -> None:
+        """Make `target` (a batch id, a Batch, or a Job) "the latest": what a bare `%batches watch` follows."""
+        ids = list(getattr(target, "batch_ids", None) or [])
+        if ids:
+            self._memory.latest = (str(target.id), ids)
+            self.remember(*ids)
+            return
+        batch_id = target if isinstance(target, str) else getattr(target, "id", None)
+        if batch_id:
+            self._memory.latest = (batch_id, [batch_id])
+            self.remember(target)
+
+    def latest(self) -> tuple[str, list[str]] | None:
+        """`(name, batch ids)` of the latest batch or job of the backend in use (else its most recent batch id,
+        e.g. the newest one `list` showed), or None when this session has seen none."""
+        memory = self._memory
+        if memory.latest is not None:
+            return memory.latest
+        return (memory.recent[0], memory.recent[:1]) if memory.recent else None
 
     # ------------------------------------------------------------------ widgets
 

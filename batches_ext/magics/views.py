@@ -37,9 +37,10 @@ class BatchList(list):
 class DryRun:
     """`%batches create ... --dry-run`: what would be submitted; nothing was uploaded or created."""
 
-    def __init__(self, report: Any, *, offline: bool = False) -> None:
+    def __init__(self, report: Any, *, offline: bool = False, plan: Any = None) -> None:
         self.report = report
         self.offline = offline
+        self.plan = list(plan or [])  # the batches `submit` would make (PlannedPart: lines, bytes, first_line)
 
     lines = property(lambda self: self.report.lines)
     bytes = property(lambda self: self.report.bytes)
@@ -47,15 +48,20 @@ class DryRun:
     model = property(lambda self: self.report.model)
     needs_split = property(lambda self: self.report.needs_split)
 
+    @property
+    def batches(self) -> int:
+        """How many batches the input would become."""
+        return max(1, len(self.plan))
+
     def _repr_html_(self) -> str:
         from ..render import preflight_html
 
-        return preflight_html(self.report, offline=self.offline)
+        return preflight_html(self.report, offline=self.offline, plan=self.plan)
 
     def __repr__(self) -> str:
         from ..render import preflight_text
 
-        return preflight_text(self.report, offline=self.offline)
+        return preflight_text(self.report, offline=self.offline, plan=self.plan)
 
 
 class SettingsView:

@@ -12,7 +12,13 @@ __all__ = [
     "OFFLINE_LABEL",
     "STATUS_COLOURS",
     "escape",
+    "plural",
     "utc_text",
+    "iso_text",
+    "progress_text",
+    "grouped_errors",
+    "lines_text",
+    "repeat_text",
     "counts",
     "offline_marker_html",
     "badge",
@@ -58,6 +64,25 @@ def escape(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 batch`, `2 batches`, `1,000 lines`: the count with thousands separators and the right form."""
+    if n == 1:
+        return f"1 {word}"
+    if many is None:
+        many = word + ("es" if word.endswith(("s", "sh", "ch", "x")) else "s")
+    return f"{n:,} {many}"
+
+
+def iso_text(ts: Any) -> str:
+    """A Unix timestamp as ISO 8601 UTC to the second (`2026-01-05T10:00:00Z`); '' for None."""
+    if ts is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(ts)
+
+
 def utc_text(ts: Any) -> str:
     if ts is None:
         return ""
@@ -89,10 +114,75 @@ def badge(status: Any) -> str:
             f"border-radius:9px;font-size:11px;white-space:nowrap'>{escape(status)}</span>")
 
 
+def _no_counts(b: Any) -> str | None:
+    """What to say instead of "0/0" when a batch has no request counts yet (None when it has some): "queued"
+    before they are known (validating), "none run" for a batch that ended without running any."""
+    _, _, total = counts(b)
+    if total:
+        return None
+    status = str(getattr(b, "status", ""))
+    if status in ("failed", "cancelled", "expired", "cancelling"):
+        return "none run"
+    return "queued" if status != "completed" else "0/0"
+
+
 def progress_label(b: Any) -> str:
-    """`processed/total` (processed = completed + failed), plus `, N failed` when any failed."""
+    """`processed/total` (processed = completed + failed), plus `, N failed` when any failed; "queued" while
+    the counts are not known yet (validating), "none run" for a batch that ended before running any."""
     done, failed, total = counts(b)
+    instead = _no_counts(b)
+    if instead is not None:
+        return instead
     return f"{done + failed:,}/{total:,}" + (f", {failed:,} failed" if failed else "")
+
+
+def progress_text(b: Any) -> str:
+    """`40/40 done, 3 failed` (or "queued" / "none run"): a batch's progress as a person says it."""
+    done, failed, total = counts(b)
+    instead = _no_counts(b)
+    if instead is not None:
+        return instead
+    return f"{done + failed:,}/{total:,} done" + (f", {failed:,} failed" if failed else "")
+
+
+def grouped_errors(errors: Iterable[Any]) -> list[tuple[str, str, int, list[int]]]:
+    """A batch's validation errors with each (code, message) once: `(code, message, count, lines)` in order of
+    first appearance, `lines` the 1-based input lines it names (a failed batch often repeats one message for
+    every line, e.g. `model_not_found` 22 times)."""
+    found: dict[tuple[str, str], tuple[int, list[int]]] = {}
+    for err in errors:
+        key = (str(getattr(err, "code", None) or ""), str(getattr(err, "message", None) or ""))
+        n, lines = found.get(key, (0, []))
+        line = getattr(err, "line", None)
+        if isinstance(line, int):
+            lines.append(line)
+        found[key] = (n + 1, lines)
+    return [(code, message, n, lines) for (code, message), (n, lines) in found.items()]
+
+
+def lines_text(lines: list[int], limit: int = 5) -> str:
+    """The 1-based lines an error names, runs joined: `line 3`, `lines 1–22`, `lines 1–3, 7, 9–12 …`."""
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return f"line {lines[0]}"
+    runs: list[list[int]] = []
+    for n in sorted(set(lines)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    shown = ", ".join(f"{a}–{b}" if b > a else str(a) for a, b in runs[:limit])
+    return f"lines {shown}" + (" …" if len(runs) > limit else "")
+
+
+def repeat_text(n: int, lines: list[int]) -> str:
+    """How often one error message occurred: `line 30`, `22 lines: 1–22`, `3 times` ('' for once, no line)."""
+    if n == 1:
+        return lines_text(lines)
+    if lines:
+        return f"{n:,} lines: {lines_text(lines)[6:]}" if len(lines) == n else f"{n:,} times, {lines_text(lines)}"
+    return f"{n:,} times"
 
 
 def progress_html(b: Any, width: int = 140) -> str:

@@ -1,4 +1,4 @@
-"""HTML and plain text for batches, lists of batches, results, jobs, dry runs and settings.
+"""HTML for batches, lists of batches, results, jobs, dry runs and settings (their plain text is in `text`).
 
 Pure functions of their arguments (no IPython, no widgets, no network), and the only producer of these
 views: the values' own `_repr_html_` / `__repr__` call them, so a value looks the same whether or not the
@@ -17,31 +17,27 @@ from .parts import (
     CELL,
     FONT,
     MUTED,
-    OFFLINE_LABEL,
     badge,
     badge_result,
-    counts,
     escape,
+    grouped_errors,
     header_html,
     kv_table_html,
     metadata_html,
+    plural,
     progress_html,
+    repeat_text,
     utc_text,
 )
+from .text import split_text, visible_metadata
 
 __all__ = [
     "batch_html",
-    "batch_text",
     "batches_html",
-    "batches_text",
     "results_html",
-    "results_text",
     "job_html",
-    "job_text",
     "preflight_html",
-    "preflight_text",
     "settings_html",
-    "settings_text",
 ]
 _SNIPPET = 80
 
@@ -60,10 +56,12 @@ def _offline(value: Any, offline: bool | None) -> bool:
 
 
 def batch_html(b: Any, *, offline: bool | None = None) -> str:
-    """One batch: status, progress, timeline, files, metadata and validation errors."""
+    """One batch: status, progress, timeline, files, metadata and validation errors (each message once, with
+    how many lines it names)."""
     offline = _offline(b, offline)
-    done, failed, total = counts(b)
     finished = getattr(b, "finished_at", None)
+    meta = dict(b.metadata or {})
+    job = meta.get("batches_ext_job") if meta.get("batches_ext_part") != "1/1" else None  # one part: just a batch
     rows = [
         ("requests", f"{progress_html(b)}"),
         ("endpoint", escape(b.endpoint)),
@@ -74,24 +72,21 @@ def batch_html(b: Any, *, offline: bool | None = None) -> str:
         ("input file", f"<code>{escape(b.input_file_id)}</code>" if b.input_file_id else ""),
         ("output file", f"<code>{escape(b.output_file_id)}</code>" if b.output_file_id else ""),
         ("error file", f"<code>{escape(b.error_file_id)}</code>" if b.error_file_id else ""),
-        ("metadata", metadata_html(b.metadata)),
+        ("job", f"<code>{escape(job)}</code> part {escape(meta.get('batches_ext_part'))}" if job else ""),
+        ("retry of", f"<code>{escape(meta['batches_ext_retry_of'])}</code>" if meta.get("batches_ext_retry_of")
+         else ""),
+        ("metadata", metadata_html(visible_metadata(meta))),
     ]
-    errors = getattr(b, "errors", None) or []
-    if errors:
+    groups = grouped_errors(getattr(b, "errors", None) or [])
+    if groups:
         items = "".join(
-            f"<li>{'line ' + escape(err.line) + ': ' if getattr(err, 'line', None) else ''}"
-            f"<code>{escape(err.code)}</code> {escape(err.message)}</li>" for err in errors[:10])
-        more = f"<li>… {len(errors) - 10} more</li>" if len(errors) > 10 else ""
+            f"<li><code>{escape(code)}</code> {escape(message)}"
+            + (f" <span style='{MUTED}'>({escape(repeat_text(n, where))})</span>" if repeat_text(n, where) else "")
+            + "</li>" for code, message, n, where in groups[:10])
+        more = f"<li>… {escape(plural(len(groups) - 10, 'more message'))}</li>" if len(groups) > 10 else ""
         rows.append(("errors", f"<ul style='margin:0;padding-left:16px'>{items}{more}</ul>"))
     title = f"Batch <code>{escape(b.id)}</code> {badge(b.status)}"
     return f"<div class='batches-ext-batch' style='{FONT}'>{header_html(title, offline)}{kv_table_html(rows)}</div>"
-
-
-def batch_text(b: Any, *, offline: bool | None = None) -> str:
-    offline = _offline(b, offline)
-    done, failed, total = counts(b)
-    head = f"[{OFFLINE_LABEL}] " if offline else ""
-    return f"{head}{b.id}  {b.status}  {done + failed}/{total} done ({failed} failed)  {b.endpoint or ''}".rstrip()
 
 
 # ------------------------------------------------------------------------------------------ many
@@ -108,68 +103,62 @@ def batches_html(batches: Sequence[Any], *, offline: bool | None = None, note: s
         f"<td style='{CELL}'>{escape(utc_text(b.created_at))}</td><td style='{CELL}'>{metadata_html(b.metadata)}</td></tr>"
         for b in batches)
     n = len(batches)
-    title = f"{n:,} batch{'es' if n != 1 else ''}"
+    title = plural(n, "batch")
     extra = f" <span style='{MUTED}'>{escape(note)}</span>" if note else ""
     table = f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     return f"<div class='batches-ext-list' style='{FONT}'>{header_html(title, offline, extra)}{table if n else ''}</div>"
 
 
-def batches_text(batches: Sequence[Any], *, offline: bool | None = None, note: str = "") -> str:
-    offline = _offline(batches, offline)
-    lines = [batch_text(b, offline=False) for b in batches]
-    n = len(batches)
-    tail = f"{n} batch{'es' if n != 1 else ''}" + (f" ({note})" if note else "")
-    head = [f"[{OFFLINE_LABEL}]"] if offline else []
-    return "\n".join([*head, *lines, tail])
-
-
 # ------------------------------------------------------------------------------------------ results
 
 
-def _snippet(row: Any) -> str:
-    if getattr(row, "status", None) == "ok":
-        text = getattr(row, "text", None)
-        if text is None:
-            text = json.dumps(getattr(row, "body", None), ensure_ascii=False, default=str)
-    else:
-        text = " ".join(str(x) for x in (getattr(row, "error_code", None), getattr(row, "error_message", None)) if x)
+def _clip(text: Any) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= _SNIPPET else text[: _SNIPPET - 1] + "…"
 
 
+def _answer(row: Any) -> str:
+    if getattr(row, "status", None) == "ok":
+        text = getattr(row, "answer", None)
+        if text is None:
+            text = json.dumps(getattr(row, "body", None), ensure_ascii=False, default=str)
+        return _clip(text)
+    return _clip(": ".join(str(x) for x in (getattr(row, "error_code", None), getattr(row, "error_message", None))
+                           if x))
+
+
 def results_html(res: Any, *, offline: bool | None = None, max_rows: int = 50) -> str:
-    """Results: counts per status, then the first `max_rows` rows (custom_id, status, code, text or error)."""
+    """Results: counts per status, then the first `max_rows` rows, leading with what a person looks for:
+    custom_id, prompt, answer (or the error), status and tokens."""
     offline = _offline(res, offline)
     rows = list(res)
-    counts: dict[str, int] = {}
+    found: dict[str, int] = {}
     for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    summary = ", ".join(f"{badge_result(s)} {n:,}" for s, n in counts.items())
+        found[row.status] = found.get(row.status, 0) + 1
+    summary = ", ".join(f"{badge_result(s)} {n:,}" for s, n in found.items())
     batches = getattr(res, "batches", None) or []
     source = ""
     if batches:
         ids = ", ".join(escape(getattr(b, "id", b)) for b in batches[:3])
         source = f" <span style='{MUTED}'>from {ids}{' …' if len(batches) > 3 else ''}</span>"
-    head = "".join(f"<th style='{CELL}'>{h}</th>" for h in ("custom_id", "status", "code", "result"))
+    head = "".join(f"<th style='{CELL}'>{h}</th>" for h in ("custom_id", "prompt", "answer", "status", "tokens"))
     body = "".join(
-        f"<tr><td style='{CELL}'><code>{escape(r.custom_id)}</code></td><td style='{CELL}'>{badge_result(r.status)}"
-        f"</td><td style='{CELL}'>{escape(r.status_code)}</td><td style='{CELL}'>{escape(_snippet(r))}</td></tr>"
+        f"<tr><td style='{CELL}'><code>{escape(r.custom_id)}</code></td>"
+        f"<td style='{CELL}'>{escape(_clip(getattr(r, 'prompt', None) or ''))}</td>"
+        f"<td style='{CELL}'>{escape(_answer(r))}</td><td style='{CELL}'>{badge_result(r.status)}</td>"
+        f"<td style='{CELL};font-variant-numeric:tabular-nums'>{escape(_tokens(r))}</td></tr>"
         for r in rows[:max_rows])
     if len(rows) > max_rows:
-        body += f"<tr><td colspan='4' style='{CELL};{MUTED}'>… {len(rows) - max_rows:,} more rows</td></tr>"
-    title = f"{len(rows):,} result{'s' if len(rows) != 1 else ''}"
+        body += f"<tr><td colspan='5' style='{CELL};{MUTED}'>… {escape(plural(len(rows) - max_rows, 'more row'))}</td></tr>"
+    title = plural(len(rows), "result")
     extra = f" {summary}{source}"
     table = f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     return f"<div class='batches-ext-results' style='{FONT}'>{header_html(title, offline, extra)}{table}</div>"
 
 
-def results_text(res: Any) -> str:
-    """The one-line summary of Results: counts per status and the batches they came from."""
-    batches = list(getattr(res, "batches", None) or [])
-    ids = ", ".join(getattr(b, "id", str(b)) for b in batches[:3])
-    more = f" +{len(batches) - 3}" if len(batches) > 3 else ""
-    where = f" from {ids}{more}" if ids else ""
-    return f"<Results {res.summary()}{where}>"
+def _tokens(row: Any) -> str:
+    tokens = getattr(row, "tokens", None)
+    return f"{tokens:,}" if isinstance(tokens, int) else ""
 
 
 # ------------------------------------------------------------------------------------------ job
@@ -192,7 +181,7 @@ def job_html(job: Any, *, offline: bool | None = None, batches: Sequence[Any] | 
             f"<td style='{CELL}'>{f'{part.lines:,}' if part else ''}</td>"
             f"<td style='{CELL}'>{f'{part.bytes:,}' if part else ''}</td></tr>")
     retry = getattr(job, "retry_of", None)
-    extra = f" <span style='{MUTED}'>{len(ids)} batch{'es' if len(ids) != 1 else ''}"
+    extra = f" <span style='{MUTED}'>{plural(len(ids), 'batch')}"
     extra += f", {escape(job.endpoint)}" if getattr(job, "endpoint", None) else ""
     extra += f", retry of {escape(retry)}" if retry else ""
     extra += "</span>"
@@ -202,40 +191,21 @@ def job_html(job: Any, *, offline: bool | None = None, batches: Sequence[Any] | 
            f"{table}</div>"
 
 
-def job_text(job: Any) -> str:
-    """`Job('job_…', 2 batches: batch_a, batch_b, 60,000 lines)`."""
-    batch_ids = list(job.batch_ids)
-    ids = ", ".join(batch_ids[:3]) + (f", +{len(batch_ids) - 3}" if len(batch_ids) > 3 else "")
-    n = len(batch_ids)
-    lines = f", {job.lines:,} lines" if getattr(job, "parts", None) else ""
-    retry = f", retry_of={job.retry_of!r}" if getattr(job, "retry_of", None) else ""
-    return f"Job({job.id!r}, {n} batch{'es' if n != 1 else ''}: {ids}{lines}{retry})"
-
-
 # ------------------------------------------------------------------------------------------ dry run
 
 
-def _split_text(report: Any) -> str:
-    return "yes: it becomes several batches" if getattr(report, "needs_split", False) else "no"
-
-
-def preflight_html(report: Any, *, offline: bool = False) -> str:
-    """A `--dry-run`: what would be uploaded (lines, bytes, endpoint, model, split); nothing was created."""
+def preflight_html(report: Any, *, offline: bool = False, plan: Sequence[Any] | None = None) -> str:
+    """A `--dry-run`: what would be uploaded (lines, bytes, endpoint, model) and how it would be split
+    ("2 batches: 50,000 + 10,000 lines" from `plan`, the parts `submit` would make); nothing was created."""
     rows = [
         ("requests", f"{report.lines:,}"),
         ("bytes", f"{report.bytes:,}"),
         ("endpoint", escape(report.endpoint)),
         ("model", escape(report.model or "(mixed or none)")),
-        ("split", escape(_split_text(report))),
+        ("submitted as", escape(split_text(report, plan))),
     ]
     title = "Dry run: nothing created"
     return f"<div class='batches-ext-dry-run' style='{FONT}'>{header_html(title, offline)}{kv_table_html(rows)}</div>"
-
-
-def preflight_text(report: Any, *, offline: bool = False) -> str:
-    head = f"[{OFFLINE_LABEL}] " if offline else ""
-    return (f"{head}dry run: {report.lines:,} lines, {report.bytes:,} bytes, endpoint {report.endpoint}, "
-            f"model {report.model}, split: {_split_text(report)}; nothing created")
 
 
 # ------------------------------------------------------------------------------------------ settings
@@ -248,8 +218,3 @@ def settings_html(rows: Sequence[tuple[str, Any, str]], *, offline: bool = False
     note = f" <span style='{MUTED}'>(the settings below apply when the fake is off)</span>" if offline else ""
     return (f"<div class='batches-ext-config' style='{FONT}'>{header_html('batches_ext settings', offline, note)}"
             f"<table style='border-collapse:collapse'>{body}</table></div>")
-
-
-def settings_text(rows: Sequence[tuple[str, Any, str]], *, offline: bool = False) -> str:
-    head = [f"[{OFFLINE_LABEL}] on: the settings below apply when it is off"] if offline else []
-    return "\n".join([*head, *(f"{n:14} {v!s:40} ({s})" for n, v, s in rows)])

@@ -77,9 +77,23 @@ def test_repr_html_is_a_table_with_the_essentials():
     assert "2 completed" in html or "2" in html
 
 
-def test_repr_is_short():
-    r = repr(Batch.from_dict(batch_payload()))
-    assert r.startswith("Batch(id='batch_1', status='validating'") and "raw" not in r
+def test_repr_is_one_short_line_for_logs_and_str_a_readable_card():
+    b = Batch.from_dict(batch_payload(status="completed", completed_at=1_700_000_200,
+                                      request_counts={"total": 40, "completed": 37, "failed": 3}))
+    assert repr(b) == "<Batch batch_1 completed: 40/40 done, 3 failed; created 2023-11-14T22:13:20Z>"
+    assert repr(Batch.from_dict(batch_payload())) == "<Batch batch_1 validating: queued; created 2023-11-14T22:13:20Z>"
+    card = str(b).splitlines()
+    assert card[0] == "Batch batch_1  completed"
+    assert "  requests     40/40 done, 3 failed" in card
+    assert "  finished     2023-11-14T22:16:40Z (after 3m 20s)" in card
+    assert "1700000000" not in str(b) and "raw" not in repr(b)
+
+
+def test_terminal_ipython_shows_the_card_and_a_container_the_short_repr():
+    from IPython.lib.pretty import pretty
+
+    b = Batch.from_dict(batch_payload())
+    assert pretty(b) == str(b) and pretty([b]) == f"[{b!r}]"
 
 
 def test_file_object():

@@ -373,7 +373,8 @@ def check_preflight(content: bytes, endpoint: str | None) -> Preflight:
 
 def check_iter_jsonl(content: bytes, checked: Preflight) -> None:
     values: list[Any] = []
-    first_bad = next((p.line for p in checked.problems if p.message == "not valid JSON"), None)
+    first_bad = next((p.line for p in checked.problems if p.code == "invalid_json_line"
+                      and not p.message.startswith("not a JSON object")), None)
     try:
         for value in iter_jsonl(content):
             values.append(value)

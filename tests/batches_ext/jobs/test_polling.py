@@ -78,3 +78,52 @@ def test_wait_on_the_fake_never_sleeps_for_real(fake: FakeBatchesAPI, client: Ba
     with pytest.raises(WaitTimeout):
         wait(client, job, poll_interval=1, timeout=5, sleep=fake.advance)
     assert fake.clock.now() - start == 5
+
+
+def test_wait_shows_a_text_bar_on_the_client_s_clock_until_every_batch_is_terminal(
+        fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    import io
+
+    job = submit(client, prompts(4, model="gpt-4o-mini") + [
+        {**prompts(5)[4], "body": {**prompts(5)[4]["body"], "model": "fake-error-500"}}])
+    shown = io.StringIO()
+    started = fake.clock.now()
+    [batch] = wait(client, job, poll_interval=10, progress=True, progress_file=shown)
+    frames = [f.strip() for f in shown.getvalue().replace("\n", "\r").split("\r") if f.strip()]
+    bid = batch.id
+    assert frames[:2] == [f"{bid}: loading…", f"{bid}: queued (validating, elapsed 0s)"]  # never "0/0"
+    assert f"{bid}:  60%|" in shown.getvalue() and "| 3/5 done · in_progress · elapsed 48s · ETA 12s" in frames[4]
+    assert "ETA" not in frames[5] and "5/5 done, 1 failed · finalizing" in frames[5]  # no "ETA 0s" while finalizing
+    took = batch.finished_at - batch.created_at  # simulated seconds, not the wall clock this test took
+    assert frames[-1].startswith(f"{bid}: 100%|") and frames[-1].endswith(
+        f"| 5/5 done, 1 failed · completed · took {took // 60}m {took % 60:02d}s")
+    assert fake.clock.now() > started and batch.status == "completed"
+
+
+def test_wait_shows_no_bar_unless_someone_watches(client: BatchesClient, monkeypatch, capsys) -> None:
+    from batches_ext.jobs import PROGRESS_ENV, is_interactive
+
+    job = submit(client, prompts(1))
+    monkeypatch.setenv(PROGRESS_ENV, "0")
+    assert not is_interactive()
+    wait(client, job)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv(PROGRESS_ENV, "1")
+    assert is_interactive()
+    wait(client, job)
+    assert f"{job.batch_ids[0]}: 100%|" in capsys.readouterr().err
+    monkeypatch.delenv(PROGRESS_ENV)
+    wait(client, job, progress=True)
+    assert "1/1 done · completed" in capsys.readouterr().err
+
+
+def test_results_of_an_unfinished_batch_says_how_far_it_is(client: BatchesClient) -> None:
+    from batches_ext.errors import JobError
+    from batches_ext.jobs import results
+
+    job = submit(client, prompts(2))
+    with pytest.raises(JobError) as info:
+        results(client, job)
+    assert str(info.value) == (f"batch {job.batch_ids[0]} is still validating (queued): "
+                               f"wait(client, {job.batch_ids[0]!r}) follows it to the end")
+    assert [b.id for b in info.value.unfinished] == job.batch_ids

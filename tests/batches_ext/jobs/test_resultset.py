@@ -71,13 +71,15 @@ def test_results_are_list_like_with_views() -> None:
 def test_to_records_and_to_pandas() -> None:
     res = make_results()
     records = res.to_records()
-    assert records[0]["custom_id"] == "request-1" and records[0]["text"] == "Hello"
+    assert records[0]["custom_id"] == "request-1" and records[0]["answer"] == "Hello"
     assert records[1]["error_code"] == "invalid_request" and records[1]["status_code"] == 400
     pytest.importorskip("pandas")
     df = res.to_pandas()
     assert list(df["custom_id"]) == ["request-1", "request-2", "request-3", "request-4"]
     assert list(df["status"]) == ["ok", "error", "expired", "not_run"]
-    assert {"body", "input", "error_message", "batch_id", "text"} <= set(df.columns)
+    assert list(df.columns)[:5] == ["custom_id", "prompt", "answer", "status", "tokens"]
+    assert list(df.columns)[-2:] == ["input", "body"]  # the raw request line and response body stay available
+    assert {"error_message", "batch_id", "status_code"} <= set(df.columns)
 
 
 def test_to_pandas_without_pandas_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,9 +121,60 @@ def test_repr_and_html_are_small_escaped_and_the_renderers() -> None:
             for i in range(65)]
     res = Results(rows, [])
     text = repr(res)
-    assert text.startswith("<Results 65 results: 65 ok")
+    assert text == "<Results 65 results: 65 ok>"
     page = res._repr_html_()
     assert page.count("<tr>") == 1 + 50 + 1  # header, first 50 rows, "more" row
     assert "15 more rows" in page and "&lt;id0&gt;" in page and "<b>x</b>" not in page
     assert "65 results" in page
-    assert page == render.results_html(res) and text == render.results_text(res)  # one renderer
+    assert page == render.results_html(res) and text == render.results_repr(res)  # one renderer
+    assert str(res) == render.results_text(res)
+
+
+CHAT = {"custom_id": "c1", "method": "POST", "url": "/v1/chat/completions",
+        "body": {"model": "m", "messages": [{"role": "system", "content": "One word."},
+                                            {"role": "user", "content": "Name a colour."},
+                                            {"role": "assistant", "content": "Blue"},
+                                            {"role": "user", "content": [{"type": "text", "text": "And a fruit?"}]}]}}
+
+
+def test_rows_lead_with_prompt_answer_status_and_tokens() -> None:
+    body = {"choices": [{"message": {"content": "Pear"}}], "usage": {"total_tokens": 17}}
+    rows = [
+        ResultRow("c1", "ok", 200, body, input=CHAT),
+        ResultRow("r1", "ok", 200, {"output_text": "Hi", "usage": {"total_tokens": 3}},
+                  input={"url": "/v1/responses", "body": {"model": "m", "input": "Say hi"}}),
+        ResultRow("e1", "ok", 200, {"data": []},
+                  input={"url": "/v1/embeddings", "body": {"model": "e", "input": ["a", "b"]}}),
+        ResultRow("x1", "error", 400, {"error": {}}, "invalid_request", "Bad model.", input=CHAT),
+        ResultRow("n1", "not_run"),
+    ]
+    res = Results(rows)
+    assert [r.prompt for r in res] == ["And a fruit?", "Say hi", "a | b", "And a fruit?", None]
+    assert [r.answer for r in res] == ["Pear", "Hi", None, None, None]
+    assert [r.tokens for r in res] == [17, 3, None, None, None]
+    first = res.to_records()[0]
+    assert list(first)[:5] == ["custom_id", "prompt", "answer", "status", "tokens"]
+    assert first["input"] == CHAT and first["body"] == body
+    page = res._repr_html_()
+    heads = [page.index(f">{h}</th>") for h in ("custom_id", "prompt", "answer", "status", "tokens")]
+    assert heads == sorted(heads) and "And a fruit?" in page and "Pear" in page and ">17<" in page
+
+
+def test_print_shows_a_readable_table_of_the_first_rows() -> None:
+    rows = [ResultRow(f"request-{i}", "ok", 200, {"choices": [{"message": {"content": f"answer {i}"}}]},
+                      input={"body": {"messages": [{"role": "user", "content": f"question {i}"}]}})
+            for i in range(1, 13)]
+    rows.append(ResultRow("request-13", "error", 400, None, "invalid_request", "Bad model."))
+    lines = str(Results(rows)).splitlines()
+    assert lines[0] == "13 results: 12 ok, 1 error"
+    assert lines[1].split() == ["custom_id", "prompt", "answer", "status"]
+    assert lines[2].split() == ["request-1", "question", "1", "answer", "1", "ok"]
+    assert len(lines) == 2 + 10 + 1 and lines[-1].startswith("… 3 more rows")
+
+
+def test_get_is_a_lookup_built_once() -> None:
+    rows = [ResultRow(f"r{i}", "ok") for i in range(50_000)] + [ResultRow("r7", "error")]
+    res = Results(rows)
+    assert res.get("r49999") is rows[49_999] and res.get("r7") is rows[7] and res.get("nope") is None
+    res.rows = []  # the index is built once: later calls do not scan the rows again
+    assert res.get("r123") is rows[123]

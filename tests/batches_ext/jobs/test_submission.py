@@ -71,7 +71,7 @@ def test_single_batch_targets_return_a_batch(fake: FakeBatchesAPI, client: Batch
     assert isinstance(batch, Batch) and batch.status == "completed"
     assert wait(client, batch, sleep=fake.advance).id == batch.id
     assert ids(results(client, batch)) == ["request-1", "request-2", "request-3"]
-    assert "Job(" in repr(job) and job.id in job._repr_html_()
+    assert repr(job).startswith(f"<Job {job.id}: 1 batch (") and job.id in job._repr_html_()
 
 
 def test_submit_takes_a_path_bytes_or_prompts(fake: FakeBatchesAPI, client: BatchesClient, tmp_path) -> None:

@@ -189,3 +189,41 @@ def test_bom_and_nan_are_not_json() -> None:
     data = b"\xef\xbb\xbf" + jsonl(line("a")) + b'{"custom_id": "b", "x": NaN}\n'
     assert [c for c in codes(preflight(data, "/v1/chat/completions")) if c[1] == "invalid_json_line"] == [
         (1, "invalid_json_line"), (2, "invalid_json_line")]
+
+
+def test_a_bom_or_another_encoding_says_so_not_just_not_json() -> None:
+    text = json.dumps(line("a", messages=[{"role": "user", "content": "café au lait"}]), ensure_ascii=False)
+    bom = preflight(b"\xef\xbb\xbf" + text.encode() + b"\n").problems
+    assert [str(p) for p in bom] == ["line 1: starts with a UTF-8 byte-order mark (BOM): save the file as UTF-8 "
+                                     "without a BOM"]
+    [latin] = preflight(text.encode("latin-1") + b"\n").problems
+    column = text.index("é") + 1
+    assert str(latin) == (f"line 1: is not UTF-8: byte 0xE9 at column {column} ('café' in Latin-1 / Windows-1252?); "
+                          f"the Batch API reads UTF-8 only: save the file as UTF-8")
+    assert latin.code == "invalid_json_line"  # the server's code: only the words changed
+    assert str(preflight(text.encode("utf-16") + b"\n").problems[0]) == (
+        "line 1: is UTF-16, not UTF-8: save the file as UTF-8")
+    with pytest.raises(InputError, match="^line 1: starts with a UTF-8 byte-order mark"):
+        preflight(b"\xef\xbb\xbf" + text.encode() + b"\n").raise_for_problems()
+
+
+def test_broken_json_says_where_and_a_non_object_says_what_it_is() -> None:
+    problems = preflight(jsonl(line("a")) + b'{"custom_id": "b",}\n[1, 2]\n{"x": NaN}\n\n' + jsonl(line("c"))).problems
+    assert [str(p) for p in problems if p.code == "invalid_json_line"] == [
+        "line 2: not valid JSON (Expecting property name enclosed in double quotes at column 19)",
+        "line 3: not a JSON object (a JSON array)",
+        "line 4: not valid JSON (NaN is not allowed)",
+        "line 5: is blank: every line must be one JSON object (remove blank lines)",
+    ]
+
+
+def test_the_count_of_further_problems_reads_right() -> None:
+    with pytest.raises(InputError) as one:
+        preflight(jsonl(line("a"), line("a"))).raise_for_problems()
+    assert "more problem" not in str(one.value)
+    with pytest.raises(InputError) as two:
+        preflight(jsonl(line("a"), line("a")) + b"x\n").raise_for_problems()
+    assert str(two.value).endswith("(and 1 more problem)")
+    with pytest.raises(InputError) as three:
+        preflight(jsonl(line("a"), line("a")) + b"x\ny\n").raise_for_problems()
+    assert str(three.value).endswith("(and 2 more problems)")

@@ -53,3 +53,10 @@ def test_iter_jsonl_names_the_bad_line() -> None:
     with pytest.raises(InputError, match="line 2") as info:
         list(iter_jsonl(b'{"a": 1}\nnope\n'))
     assert info.value.line == 2
+
+
+def test_iter_jsonl_says_what_is_wrong_with_the_line() -> None:
+    with pytest.raises(InputError) as info:
+        list(iter_jsonl(b'\xef\xbb\xbf{"a": 1}\n'))
+    assert str(info.value) == "line 1: starts with a UTF-8 byte-order mark (BOM): save the file as UTF-8 without a BOM"
+    assert info.value.problems[0].code == "invalid_json_line"

@@ -60,7 +60,8 @@ def test_create_from_a_file_with_metadata_and_dry_run(shell, tmp_path) -> None:
     assert isinstance(dry, DryRun) and fake.batches() == []
     assert (dry.lines, dry.endpoint, dry.model, dry.needs_split) == (3, "/v1/chat/completions", "gpt-4o-mini", False)
     assert dry.bytes == path.stat().st_size
-    assert "3 lines" in repr(dry) and "split: no" in repr(dry) and "nothing created" in repr(dry)
+    assert repr(dry) == (f"[offline fake] dry run: 3 lines, {dry.bytes:,} bytes, endpoint /v1/chat/completions, "
+                         "model gpt-4o-mini; one batch; nothing created")
     assert "OFFLINE FAKE" in dry._repr_html_()
 
     # the PATH may follow --meta pairs
@@ -75,7 +76,9 @@ def test_dry_run_reports_a_split(shell, tmp_path) -> None:
     line = {"custom_id": "", "method": "POST", "url": "/v1/embeddings", "body": {"model": "e", "input": "x"}}
     path.write_text("".join(json.dumps({**line, "custom_id": f"r{i}"}) + "\n" for i in range(50_001)))
     dry = sh.run_line_magic("batches", f"create {path} --dry-run")
-    assert dry.needs_split and dry.lines == 50_001 and "split: yes" in repr(dry) and fake.batches() == []
+    assert dry.needs_split and dry.lines == 50_001 and fake.batches() == []
+    assert "; 2 batches: 50,000 + 1 lines; nothing created" in repr(dry) and dry.batches == 2
+    assert "2 batches: 50,000 + 1 lines" in dry._repr_html_()
 
 
 def test_cell_of_jsonl_request_lines(shell) -> None:
@@ -90,8 +93,9 @@ def test_cell_of_jsonl_request_lines(shell) -> None:
     assert dry.lines == 3 and dry.model == "m" and len(fake.batches()) == 1
 
 
-def test_create_watch_shows_a_monitor_and_returns_the_batch(shell) -> None:
+def test_create_watch_shows_a_monitor_and_returns_the_batch(shell, monkeypatch) -> None:
     sh, fake = shell
+    monkeypatch.setattr(sh, "kernel", object(), raising=False)  # a shell with a kernel: a notebook frontend
     result, text, cap = run(sh, "%%batches create --model gpt-4o-mini --watch\nhello")
     assert result.success, text
     assert isinstance(result.result, Batch)
@@ -130,7 +134,7 @@ def test_watch_and_table_return_live_widgets_that_unload_closes(shell) -> None:
     sh, fake = shell
     sh.run_line_magic("config", "BatchesMagics.poll_interval = 0.05")
     seeded = fake.seed_batch("in_progress", requests=5)
-    monitor = sh.run_line_magic("batches", f"watch {seeded['id']}")
+    monitor = sh.run_line_magic("batches", f"watch --widget {seeded['id']}")
     table = sh.run_line_magic("batches", "table")
     bare = sh.run_line_magic("batches", "")
     assert monitor.batch_ids == [seeded["id"]] and seeded["id"] in table.batch_ids
@@ -140,10 +144,10 @@ def test_watch_and_table_return_live_widgets_that_unload_closes(shell) -> None:
     threads = [w.refresher_thread for w in (monitor, table, bare)]
     assert all(t is not None and t.is_alive() for t in threads)
 
-    # a bare `watch` follows this session's batches not seen finished
+    # a bare `watch` follows the latest batch this session touched
     done = sh.run_line_magic("batches", f"get {fake.seed_batch('completed')['id']}")
-    again = sh.run_line_magic("batches", "watch")
-    assert again.batch_ids == [seeded["id"]] and done.id not in again.batch_ids
+    again = sh.run_line_magic("batches", "watch --widget")
+    assert again.batch_ids == [done.id]
 
     sh.run_line_magic("unload_ext", "batches_ext")
     assert all(w.closed for w in (monitor, table, bare, again))
@@ -206,7 +210,7 @@ def test_fake_on_manual_runs_on_simulated_time_that_moves_when_the_kernel_waits(
     assert "manual clock" in text and isinstance(session.fake.clock, ManualClock)
     assert abs(session.fake.clock.now() - time.time()) < 60  # starts at today's date, then moves only when told
     batch = sh.run_cell_magic("batches", "create --model gpt-4o-mini", "hi")
-    monitor = sh.run_line_magic("batches", f"watch {batch.id}")
+    monitor = sh.run_line_magic("batches", f"watch --widget {batch.id}")
     assert monitor.wait(timeout=3600)[0].status == "completed"
     result, text, _ = run(sh, "%batches fake on --manual --speed 5")
     assert not result.success and "not allowed with argument" in text
@@ -257,24 +261,6 @@ def test_help_everywhere(shell) -> None:
     assert result.success
 
 
-@pytest.mark.filterwarnings("ignore:`Completer.complete` is pending deprecation")
-def test_completion_subcommands_actions_statuses_and_recent_ids(shell) -> None:
-    sh, fake = shell
-    seeded = fake.seed_batch("completed")
-    sh.run_line_magic("batches", f"get {seeded['id']}")
-    assert {"list", "create", "results", "fake"} <= set(sh.complete("", "%batches ")[1])
-    assert sh.complete("re", "%batches re")[1] == ["results", "retry"]
-    assert sh.complete("", "%batches fake ")[1] == ["on", "off", "status", "advance"]
-    assert seeded["id"] in sh.complete("", "%batches get ")[1]
-    assert seeded["id"] in sh.complete("", "%batches results ")[1]
-    assert "in_progress" in sh.complete("", "%batches list --status ")[1]
-    sh.run_line_magic("unload_ext", "batches_ext")
-    try:
-        assert "results" not in sh.complete("re", "%batches re")[1]
-    finally:
-        sh.run_line_magic("load_ext", "batches_ext")
-
-
 def test_load_is_idempotent_and_reload_works(shell) -> None:
     sh, _ = shell
     first = magics(sh)
@@ -307,3 +293,70 @@ def test_a_comment_after_a_magic_is_ignored_but_a_hash_inside_a_value_is_kept(sh
     from batches_ext.magics.parser import parse
 
     assert parse("create in.jsonl --meta tag=#1 '#x=y'").meta == ["tag=#1", "#x=y"]
+
+
+def test_watch_in_a_terminal_blocks_with_a_text_bar_and_returns_the_final_batches(shell) -> None:
+    sh, fake = shell
+    batch = sh.run_cell_magic("batches", "create --model gpt-4o-mini", "one\ntwo\nthree")
+    result, text, cap = run(sh, f"%batches watch {batch.id}")  # a shell without a kernel: the terminal view
+    assert result.success, text
+    final = result.result
+    assert isinstance(final, Batch) and final.id == batch.id and final.status == "completed"
+    assert f"{batch.id}: queued (validating" in cap.stderr
+    took = final.finished_at - final.created_at
+    assert f"{batch.id}: 100%|" in cap.stderr and f"3/3 done · completed · took {took // 60}m {took % 60:02d}s" in cap.stderr
+    assert not [o for o in cap.outputs if WIDGET_MIME in o.data] and magics(sh).session.widgets() == []
+    several = sh.run_line_magic("batches", f"watch {batch.id} {fake.seed_batch('in_progress', requests=2)['id']}")
+    assert isinstance(several, BatchList) and {b.status for b in several} == {"completed"}
+
+
+def test_watch_chooses_the_widget_where_a_kernel_shows_it_and_either_can_be_forced(shell, monkeypatch) -> None:
+    sh, fake = shell
+    seeded = fake.seed_batch("in_progress", requests=5)["id"]
+    monkeypatch.setattr(sh, "kernel", object(), raising=False)  # ipykernel's shell has a `kernel`
+    monitor = sh.run_line_magic("batches", f"watch {seeded}")
+    assert monitor.batch_ids == [seeded] and not monitor.done
+    final = sh.run_line_magic("batches", f"watch --text {seeded}")
+    assert isinstance(final, Batch) and final.status == "completed"
+    monkeypatch.delattr(sh, "kernel")
+    assert sh.run_line_magic("batches", f"watch --widget {seeded}").batch_ids == [seeded]
+    result, text, _ = run(sh, f"%batches watch --text --widget {seeded}")
+    assert not result.success and "not allowed with argument" in text
+
+
+def test_create_watch_in_a_terminal_returns_the_finished_batch(shell) -> None:
+    sh, _ = shell
+    result, text, cap = run(sh, "%%batches create --model gpt-4o-mini --watch\nhello")
+    assert result.success, text
+    assert isinstance(result.result, Batch) and result.result.status == "completed" and "100%|" in cap.stderr
+
+
+def test_ctrl_c_stops_a_terminal_watch_with_one_line(shell, monkeypatch) -> None:
+    sh, fake = shell
+    seeded = fake.seed_batch("in_progress", requests=5)["id"]
+    client = magics(sh).session.client()
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(client, "sleep", interrupted)
+    result, text, _ = run(sh, f"%batches watch {seeded}")
+    assert not result.success and "Traceback" not in text
+    assert ("UsageError: %batches watch: stopped watching (Ctrl-C); the batches keep running: `%batches watch` "
+            "follows the latest again") in text
+    assert fake.batch(seeded)["status"] == "in_progress"
+
+
+def test_a_terminal_shows_batches_and_results_as_text_a_person_reads(shell) -> None:
+    from IPython.lib.pretty import pretty
+
+    sh, fake = shell
+    batch = sh.run_cell_magic("batches", "create --model gpt-4o-mini --system 'One word.'", "Name a colour.")
+    done = sh.run_line_magic("batches", f"watch {batch.id}")
+    card = pretty(done).splitlines()
+    assert card[0] == f"Batch {batch.id}  completed  [offline fake]" and "  requests     1/1 done" in card
+    res = sh.run_line_magic("batches", f"results {batch.id}")
+    table = pretty(res).splitlines()
+    assert table[0] == f"1 result: 1 ok from {batch.id}  [offline fake]"
+    assert table[1].split() == ["custom_id", "prompt", "answer", "status"]
+    assert table[2].startswith("request-1  Name a colour.  ") and table[2].endswith("  ok")

@@ -52,6 +52,9 @@ def jsonl(tmp_path):
         ("%batches create", ("give a JSONL path",)),
         ("%batches create --window 1h x.jsonl", ("--window", "invalid choice: '1h'",)),
         ("%batches create --meta =novalue", ("expected KEY=VALUE, got '=novalue'",)),
+        ("%batches create in.jsonl --meta novalue", ("expected KEY=VALUE, got 'novalue'",)),
+        ("%batches create --meta team=nlp novalue", ("expected KEY=VALUE, got 'novalue'",)),
+        ("%%batches create --model m --meta novalue\nhi", ("expected KEY=VALUE, got 'novalue'",)),
         ("%%batches create\nhello", ("--model is required",)),
         ("%%batches create --model m\n\n  \n", ("the cell is empty",)),
         ("%%batches create --model m --endpoint /v1/nope\nhi", ("unsupported endpoint '/v1/nope'",)),
@@ -102,7 +105,11 @@ def test_api_errors_on_cancel_results_retry(shell, tmp_path) -> None:
     running = fake.seed_batch("in_progress", requests=10)["id"]
     line = assert_fails(sh, f"%batches cancel {running} {done}", "409", done, f"cancelling {running}")
     assert "(request req_" in line
-    assert_fails(sh, f"%batches results {fake.seed_batch('in_progress')['id']}", "still in_progress")
+    running = fake.seed_batch("in_progress", requests=10)["id"]
+    line = assert_fails(sh, f"%batches results {running}", "still in_progress")
+    assert line == (f"UsageError: %batches results: batch {running} is still in_progress (0/10 done): "
+                    f"`%batches watch {running}` follows it to the end")
+    assert "wait(" not in line
     assert_fails(sh, f"%batches results {done} -o {tmp_path / 'out.txt'}", "use .jsonl or .csv")
     assert_fails(sh, f"%batches results {done} -o {tmp_path / 'no' / 'dir' / 'out.jsonl'}", "No such file")
     assert_fails(sh, f"%batches retry {done}", "nothing to retry")
@@ -189,3 +196,23 @@ def test_unloaded_means_gone(shell) -> None:
     finally:
         sh.run_line_magic("load_ext", "batches_ext")
     assert isinstance(InteractiveShell.instance().magics_manager.registry["BatchesMagics"], type(magics(sh)))
+
+
+def test_messages_count_in_words_a_person_would_write(shell) -> None:
+    sh, fake = shell
+    fake.seed_batch("completed")
+    _, text, _ = run(sh, "%batches fake status")
+    assert "; 1 batch, " in text and "1 batches" not in text
+    listed = sh.run_line_magic("batches", "list")
+    assert repr(listed).endswith("\n1 batch") and "1 batch<" in listed._repr_html_().replace("</b>", "<")
+
+
+def test_a_file_with_a_bom_says_so(shell, tmp_path) -> None:
+    sh, fake = shell
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+                                                    "body": {"model": "m", "messages": []}}).encode() + b"\n")
+    for cell in (f"%batches create {path}", f"%batches create {path} --dry-run"):
+        assert assert_fails(sh, cell) == ("UsageError: %batches create: line 1: starts with a UTF-8 byte-order mark "
+                                          "(BOM): save the file as UTF-8 without a BOM")
+    assert fake.files() == []

@@ -62,8 +62,10 @@ def test_batches_html_rows_and_note() -> None:
     assert page.count("<tr>") == 4 and "3 batches" in page and "status completed" in page
     assert "weird_new_status" in page  # unknown statuses shown as they are
     assert "0 batches" in render.batches_html([]) and "<table" not in render.batches_html([])
-    text = render.batches_text(rows)
-    assert text.splitlines()[0].startswith("batch_0  completed") and text.endswith("3 batches")
+    text = render.batches_text(rows).splitlines()
+    assert text[0].split() == ["id", "status", "progress", "endpoint", "created"]
+    assert text[1].split()[:5] == ["batch_0", "completed", "7/10", "done,", "1"]
+    assert text[-1] == "3 batches" and render.batches_text(rows[:1]).endswith("\n1 batch")
 
 
 def test_batch_html_lists_validation_errors_with_lines() -> None:
@@ -93,5 +95,33 @@ def test_job_html_parts_and_live_status() -> None:
 def test_dry_run_text_says_nothing_was_created() -> None:
     report = Preflight(lines=50_001, bytes=3_000_000, endpoint="/v1/embeddings", model="e", needs_split=True)
     text = render.preflight_text(report)
-    assert "50,001 lines" in text and "3,000,000 bytes" in text and "split: yes" in text
+    assert "50,001 lines" in text and "3,000,000 bytes" in text and "several batches" in text
     assert "nothing created" in text and "Dry run: nothing created" in render.preflight_html(report)
+
+
+def test_a_validating_batch_is_queued_not_zero_of_zero() -> None:
+    waiting = batch(status="validating", request_counts={"total": 0, "completed": 0, "failed": 0})
+    page = render.batch_html(waiting)
+    assert ">queued<" in page and "0/0" not in page
+    assert render.progress_text(waiting) == "queued" and "0/0" not in str(waiting)
+    failed = batch(status="failed", request_counts={"total": 0, "completed": 0, "failed": 0})
+    assert render.progress_text(failed) == "none run"
+
+
+def test_a_failed_batch_lists_a_repeated_message_once_with_its_count() -> None:
+    errors = [{"code": "model_not_found", "message": "The model 'gpt-x' does not exist.", "line": n}
+              for n in range(1, 23)] + [{"code": "invalid_json_line", "message": "not valid JSON", "line": 30}]
+    b = batch(status="failed", errors={"data": errors})
+    page = render.batch_html(b)
+    assert page.count("model_not_found") == 1 and "(22 lines: 1–22)" in page and "(line 30)" in page
+    card = str(b).splitlines()
+    assert "    model_not_found: The model 'gpt-x' does not exist. (22 lines: 1–22)" in card
+    assert "    invalid_json_line: not valid JSON (line 30)" in card
+
+
+def test_counts_read_in_words() -> None:
+    assert [render.plural(n, "batch") for n in (0, 1, 2, 50_000)] == ["0 batches", "1 batch", "2 batches",
+                                                                     "50,000 batches"]
+    assert render.plural(1, "line") == "1 line" and render.plural(3, "more problem") == "3 more problems"
+    assert render.lines_text([1, 2, 3, 7, 9, 10]) == "lines 1–3, 7, 9–10"
+    assert render.iso_text(1_700_000_000) == "2023-11-14T22:13:20Z"

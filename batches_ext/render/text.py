@@ -1,0 +1,299 @@
+"""Plain text for terminals and logs: a batch, a list of batches, results, a job, a dry run, settings, and the
+caption of the text progress bar.
+
+Two sizes per value. The *short* form is one line for `__repr__` (logs, debuggers, containers):
+``<Batch batch_abc completed: 40/40 done, 3 failed; created 2026-01-05T10:00:00Z>``. The *long* form is what a
+person reads in terminal IPython (`_repr_pretty_`) or from `print()` (`__str__`): a small card or an aligned
+table of the first rows. Times are ISO 8601 UTC; progress reads "40/40 done, 3 failed" ("queued" before the
+counts are known). Relative times (elapsed, ETA) are computed from the `now` the caller passes: the offline
+fake's clock in fake mode, so one view never mixes two clocks. Pure functions, no IPython, no tqdm.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .parts import (
+    OFFLINE_LABEL,
+    clip,
+    counts,
+    duration,
+    eta_seconds,
+    grouped_errors,
+    iso_text,
+    metadata_text,
+    plural,
+    progress_text,
+    repeat_text,
+)
+
+__all__ = [
+    "pretty",
+    "batch_repr",
+    "batch_text",
+    "batches_text",
+    "job_repr",
+    "job_text",
+    "preflight_text",
+    "progress_caption",
+    "results_repr",
+    "results_text",
+    "settings_text",
+    "split_text",
+    "text_table",
+    "visible_metadata",
+]
+
+#: Metadata keys batches_ext writes itself (job id, part, retry of): shown in a job's view, not as user metadata.
+_OWN_KEYS = ("batches_ext_job", "batches_ext_part", "batches_ext_retry_of")
+_RESULT_ROWS = 10
+
+
+def _marker(value: Any, offline: bool | None) -> bool:
+    if offline is not None:
+        return offline
+    if hasattr(value, "offline"):
+        return bool(value.offline)
+    return isinstance(value, (list, tuple)) and any(getattr(v, "offline", False) for v in value)
+
+
+def pretty(value: Any, printer: Any, cycle: bool) -> None:
+    """IPython's `_repr_pretty_` for our values: the readable `str()` at top level (terminal IPython's Out), the
+    one-line `repr()` inside a container or a cycle (a list of batches stays one line per batch)."""
+    nested = len(getattr(printer, "stack", ())) > 1
+    printer.text(repr(value) if cycle or nested else str(value))
+
+
+def visible_metadata(meta: Any) -> dict[str, str]:
+    """The user's metadata: every pair but the `batches_ext_*` tags this package adds."""
+    return {k: v for k, v in dict(meta or {}).items() if k not in _OWN_KEYS}
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[int]) -> list[str]:
+    """Aligned columns: each cell on one line, clipped to its column's maximum width (an ellipsis marks a cut);
+    the last column is not padded."""
+    cells = [[clip(" ".join(str("" if c is None else c).split()), w) for c, w in zip(row, widths, strict=False)] for row in rows]
+    sizes = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.ljust(sizes[i]) if i < len(values) - 1 else v for i, v in enumerate(values)).rstrip()
+
+    return [line(list(headers)), *(line(r) for r in cells)]
+
+
+# ------------------------------------------------------------------------------------------ one batch
+
+
+def batch_repr(b: Any) -> str:
+    """One line for logs: `<Batch batch_abc completed: 40/40 done, 3 failed; created 2026-01-05T10:00:00Z>`."""
+    created = f"; created {iso_text(b.created_at)}" if getattr(b, "created_at", None) else ""
+    fake = f" [{OFFLINE_LABEL}]" if getattr(b, "offline", False) else ""
+    return f"<Batch {b.id} {b.status or '?'}: {progress_text(b)}{created}{fake}>"
+
+
+def _took(b: Any) -> str:
+    finished, created = getattr(b, "finished_at", None), getattr(b, "created_at", None)
+    return f" (after {duration(finished - created)})" if finished and created else ""
+
+
+def _job_of(meta: Any) -> str | None:
+    meta = dict(meta or {})
+    parts = []
+    if meta.get("batches_ext_job") and meta.get("batches_ext_part") != "1/1":  # a one-part job is just its batch
+        parts.append(f"{meta['batches_ext_job']} (part {meta.get('batches_ext_part', '?')})")
+    if meta.get("batches_ext_retry_of"):
+        parts.append(f"retry of {meta['batches_ext_retry_of']}")
+    return ", ".join(parts) or None
+
+
+def batch_text(b: Any, *, offline: bool | None = None) -> str:
+    """A batch as a small card: id and status, progress, endpoint and model, times, files, metadata, and its
+    validation errors (each message once, with its count and lines)."""
+    offline = _marker(b, offline)
+    finished = getattr(b, "finished_at", None)
+    rows = [
+        ("requests", progress_text(b)),
+        ("endpoint", b.endpoint),
+        ("model", getattr(b, "model", None)),
+        ("created", iso_text(b.created_at)),
+        ("finished", iso_text(finished) + _took(b) if finished else None),
+        ("expires", iso_text(b.expires_at) if not finished else None),
+        ("input file", b.input_file_id),
+        ("output file", getattr(b, "output_file_id", None)),
+        ("error file", getattr(b, "error_file_id", None)),
+        ("job", _job_of(b.metadata)),
+        ("metadata", metadata_text(visible_metadata(b.metadata)) or None),
+    ]
+    head = f"Batch {b.id}  {b.status}" + (f"  [{OFFLINE_LABEL}]" if offline else "")
+    lines = [head, *(f"  {k:<13}{v}" for k, v in rows if v)]
+    groups = grouped_errors(getattr(b, "errors", None) or [])
+    if groups:
+        lines.append("  errors")
+        for code, message, n, where in groups[:10]:
+            times = repeat_text(n, where)
+            lines.append(f"    {code}: {message}" + (f" ({times})" if times else ""))
+        if len(groups) > 10:
+            lines.append(f"    … {plural(len(groups) - 10, 'more message')}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ many
+
+
+def batches_text(batches: Sequence[Any], *, offline: bool | None = None, note: str = "") -> str:
+    """A list of batches as aligned columns (id, status, progress, endpoint, created), then how many."""
+    offline = _marker(batches, offline)
+    lines = [f"[{OFFLINE_LABEL}]"] if offline else []
+    if batches:
+        rows = [(b.id, b.status, progress_text(b), b.endpoint, iso_text(b.created_at)) for b in batches]
+        lines += text_table(("id", "status", "progress", "endpoint", "created"), rows, (64, 12, 28, 28, 20))
+    lines.append(plural(len(batches), "batch") + (f" ({note})" if note else ""))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+def _answer_cell(row: Any) -> str:
+    if getattr(row, "status", None) == "ok":
+        answer = getattr(row, "answer", None)
+        if answer is None:
+            return json.dumps(getattr(row, "body", None), ensure_ascii=False, default=str)
+        return str(answer)
+    code, message = getattr(row, "error_code", None), getattr(row, "error_message", None)
+    return ": ".join(str(x) for x in (code, message) if x)
+
+
+def _where(res: Any) -> str:
+    batches = list(getattr(res, "batches", None) or [])
+    ids = ", ".join(getattr(b, "id", str(b)) for b in batches[:3])
+    more = f" +{len(batches) - 3}" if len(batches) > 3 else ""
+    return f" from {ids}{more}" if ids else ""
+
+
+def results_repr(res: Any) -> str:
+    """One line for logs: `<Results 2,000 rows: 1,998 ok, 2 error from batch_abc>`."""
+    return f"<Results {res.summary()}{_where(res)}>"
+
+
+def results_text(res: Any, *, offline: bool | None = None, max_rows: int = _RESULT_ROWS) -> str:
+    """Results as a person reads them: the counts, then the first `max_rows` rows as custom_id, prompt, answer
+    (or the error) and status."""
+    offline = _marker(res, offline)
+    rows = list(res)
+    head = f"{res.summary()}{_where(res)}" + (f"  [{OFFLINE_LABEL}]" if offline else "")
+    lines = [head]
+    if rows:
+        shown = [(r.custom_id, getattr(r, "prompt", None) or "", _answer_cell(r), r.status) for r in rows[:max_rows]]
+        lines += text_table(("custom_id", "prompt", "answer", "status"), shown, (24, 36, 48, 9))
+    if len(rows) > max_rows:
+        lines.append(f"… {plural(len(rows) - max_rows, 'more row')} (.to_pandas() or .save(path) for all)")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ job
+
+
+def job_repr(job: Any) -> str:
+    """One line for logs: `<Job job_abc: 2 batches (batch_a, batch_b), 60,000 lines>`."""
+    ids = list(job.batch_ids)
+    shown = ", ".join(ids[:3]) + (f", +{len(ids) - 3}" if len(ids) > 3 else "")
+    lines = f", {plural(job.lines, 'line')}" if getattr(job, "parts", None) else ""
+    retry = f", retry of {job.retry_of}" if getattr(job, "retry_of", None) else ""
+    fake = f" [{OFFLINE_LABEL}]" if getattr(job, "offline", False) else ""
+    return f"<Job {job.id}: {plural(len(ids), 'batch')} ({shown}){lines}{retry}{fake}>"
+
+
+def job_text(job: Any, *, offline: bool | None = None) -> str:
+    """A job: its batches (one line per part: lines and bytes when known), endpoint and what it retries."""
+    offline = _marker(job, offline)
+    ids = list(job.batch_ids)
+    facts = [plural(len(ids), "batch")]
+    if getattr(job, "endpoint", None):
+        facts.append(job.endpoint)
+    if getattr(job, "parts", None):
+        facts.append(plural(job.lines, "line"))
+    head = f"Job {job.id}  " + ", ".join(facts) + (f"  [{OFFLINE_LABEL}]" if offline else "")
+    parts = {p.batch_id: p for p in getattr(job, "parts", None) or []}
+    lines = [head]
+    for n, batch_id in enumerate(ids, start=1):
+        part = parts.get(batch_id)
+        size = f"  {plural(part.lines, 'line')}, {plural(part.bytes, 'byte')}" if part else ""
+        lines.append(f"  part {n}/{len(ids)}  {batch_id}{size}")
+    if getattr(job, "retry_of", None):
+        lines.append(f"  retry of {job.retry_of}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ dry run
+
+
+def split_text(report: Any, plan: Sequence[Any] | None = None) -> str:
+    """How the input would be submitted: "one batch", or "2 batches: 50,000 + 10,000 lines" from the plan
+    (the parts' line counts); without a plan, only that it would be split."""
+    if plan and len(plan) > 1:
+        return f"{plural(len(plan), 'batch')}: " + " + ".join(f"{p.lines:,}" for p in plan) + " lines"
+    if getattr(report, "needs_split", False):
+        return "several batches (over the per-batch limits)"
+    return "one batch"
+
+
+def preflight_text(report: Any, *, offline: bool = False, plan: Sequence[Any] | None = None) -> str:
+    """`dry run: 60,000 lines, 12,000,000 bytes, endpoint E, model M; 2 batches: 50,000 + 10,000 lines; nothing
+    created`."""
+    head = f"[{OFFLINE_LABEL}] " if offline else ""
+    return (f"{head}dry run: {plural(report.lines, 'line')}, {plural(report.bytes, 'byte')}, endpoint "
+            f"{report.endpoint}, model {report.model or '(mixed or none)'}; {split_text(report, plan)}; "
+            f"nothing created")
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+
+def settings_text(rows: Sequence[tuple[str, Any, str]], *, offline: bool = False) -> str:
+    head = [f"[{OFFLINE_LABEL}] on: the settings below apply when it is off"] if offline else []
+    return "\n".join([*head, *(f"{n:14} {v!s:40} ({s})" for n, v, s in rows)])
+
+
+# ------------------------------------------------------------------------------------------ progress bar
+
+
+def _statuses(batches: Sequence[Any]) -> str:
+    found: dict[str, int] = {}
+    for b in batches:
+        found[b.status] = found.get(b.status, 0) + 1
+    if len(batches) == 1:
+        return batches[0].status
+    return ", ".join(f"{n} {s}" for s, n in found.items())
+
+
+def progress_caption(ids: Sequence[str], batches: Sequence[Any | None], now: float) -> tuple[str, str, int, int]:
+    """What a text progress bar over `batches` (None for one not fetched yet) shows, as
+    `(label, tail, processed, total)`: the label is the batch id (or "3 batches"), the tail says how far
+    ("10/40 done, 3 failed"), the statuses, the elapsed time and the ETA, all measured on `now` (the offline
+    fake's clock in fake mode). While no count is known the tail is "queued (validating)"."""
+    label = ids[0] if len(ids) == 1 else plural(len(ids), "batch")
+    seen = [b for b in batches if b is not None]
+    if not seen:
+        return label, "loading…", 0, 0
+    done = failed = total = 0
+    for b in seen:
+        d, f, t = counts(b)
+        done, failed, total = done + d, failed + f, total + t
+    created = [b.created_at for b in seen if b.created_at]
+    finished = all(b.is_terminal for b in seen) and len(seen) == len(ids)
+    parts = [_statuses(seen)]
+    if created:
+        end = max((b.finished_at or now) for b in seen) if finished else now
+        parts.append(f"{'took' if finished else 'elapsed'} {duration(end - min(created))}")
+    if not finished and any(sum(counts(b)[:2]) < counts(b)[2] for b in seen):  # no ETA once all ran (finalizing)
+        etas = [eta_seconds(b, now) for b in seen if not b.is_terminal]
+        if etas and all(e is not None for e in etas):
+            parts.append(f"ETA {duration(max(e for e in etas if e is not None))}")
+    if not total:
+        how = "queued" if not finished else "none run"
+        return label, f"{how} ({', '.join(parts)})", 0, 0
+    how = f"{done + failed:,}/{total:,} done" + (f", {failed:,} failed" if failed else "")
+    return label, f"{how} · {' · '.join(parts)}", done + failed, total

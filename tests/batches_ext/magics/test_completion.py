@@ -1,0 +1,69 @@
+"""Tab completion of `%batches` as a frontend asks for it (`Completer.completions`): subcommands first, the
+subcommand's options after `--` (read from its argparse parser), statuses, choices, recent ids and files."""
+
+from __future__ import annotations
+
+from .conftest import magics
+
+
+def completions(sh, text: str) -> list[str]:
+    """What a frontend (terminal IPython, ipykernel) offers at the end of `text`, in its order."""
+    from IPython.core.completer import provisionalcompleter
+
+    with provisionalcompleter():
+        return [c.text for c in sh.Completer.completions(text, len(text))]
+
+
+def test_completion_subcommands_actions_statuses_and_recent_ids(shell) -> None:
+    sh, fake = shell
+    seeded = fake.seed_batch("completed")
+    sh.run_line_magic("batches", f"get {seeded['id']}")
+    assert completions(sh, "%batches ") == ["table", "list", "create", "get", "cancel", "watch", "results",
+                                            "download", "retry", "fake", "config", "help"]  # no `and / if / in`
+    assert completions(sh, "%batches re") == ["results", "retry"]
+    assert completions(sh, "res = %batches res") == ["results"]
+    assert completions(sh, "%batches fake ") == ["on", "off", "status", "advance"]
+    assert completions(sh, "%batches get ") == [seeded["id"]]
+    assert completions(sh, "%batches results ") == [seeded["id"]]
+    assert "in_progress" in completions(sh, "%batches list --status ")
+    assert completions(sh, "%batches create --window ") == ["24h"]
+    sh.run_line_magic("unload_ext", "batches_ext")
+    try:
+        assert "results" not in completions(sh, "%batches re")
+    finally:
+        sh.run_line_magic("load_ext", "batches_ext")
+
+
+def test_double_dash_completes_the_subcommand_s_options_from_its_parser(shell) -> None:
+    sh, _ = shell
+    from batches_ext.magics.parser import _CHOICES
+
+    create = completions(sh, "%batches create --")
+    assert create[:4] == ["--endpoint", "--model", "--system", "--window"] and "abs" not in create
+    declared = {o for a in _CHOICES["create"]._actions for o in a.option_strings if o.startswith("--")}
+    assert set(create) == declared  # read from the parser: cannot drift
+    assert completions(sh, "%batches create --dry-run --w") == ["--window", "--watch"]
+    assert completions(sh, "%batches create --watch --w") == ["--window"]  # an option already given is not offered
+    assert completions(sh, "%batches watch --") == ["--text", "--widget", "--help"]
+    assert completions(sh, "%batches fake on --") == ["--speed", "--manual", "--help"]
+    assert completions(sh, "%batches list --") == ["--limit", "--status", "--all", "--help"]
+
+
+def test_create_completes_jsonl_files_and_folders(shell, tmp_path, monkeypatch) -> None:
+    sh, _ = shell
+    (tmp_path / "prompts.jsonl").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert completions(sh, "%batches create ") == ["data/", "prompts.jsonl"]
+    assert completions(sh, "%batches create p") == ["prompts.jsonl"]
+
+
+def test_ids_of_a_discarded_fake_are_not_offered(shell) -> None:
+    sh, fake = shell
+    old = fake.seed_batch("completed")["id"]
+    sh.run_line_magic("batches", f"get {old}")
+    assert completions(sh, "%batches get ") == [old]
+    sh.run_line_magic("batches", "fake on --manual")
+    assert old not in completions(sh, "%batches get ")
+    assert magics(sh).session.recent == []
