@@ -61,6 +61,7 @@ _BARS = """() => [...document.querySelectorAll('.bx-bar')].map(bar => {
     return {top: b.top, bottom: b.bottom, left: b.left, right: b.right, width: b.width, height: b.height}; };
   return {
     where: bar.closest('.bx-row, tr, .bx-details') ? bar.closest('.bx-row, tr, .bx-details').textContent.slice(0, 60) : '',
+    monitor: !!bar.closest('.bx-row'),
     bar: box(bar),
     completed: Number(bar.dataset.completed), failed: Number(bar.dataset.failed), total: Number(bar.dataset.total),
     ok: box(bar.querySelector('.bx-fill-ok')), bad: box(bar.querySelector('.bx-fill-failed')),
@@ -212,7 +213,7 @@ def _assert_bars_fill_correctly(bars: list[dict]) -> None:
 
 
 def _monitor_bar(bars: list[dict], batch_id: str) -> dict:
-    found = [b for b in bars if b["where"].startswith(batch_id)]
+    found = [b for b in bars if b["monitor"] and b["where"].startswith(batch_id)]
     assert found, (batch_id, [b["where"] for b in bars])
     return found[0]
 
