@@ -9,8 +9,21 @@ run, settings), `live` (the table, details panel and monitor rows of the widgets
 
 from __future__ import annotations
 
-from .live import batch_line, details_html, monitor_row_html, table_html
+from .live import (
+    DASHBOARD_URL,
+    TABLE_COLUMNS,
+    batch_line,
+    dashboard_url,
+    details_html,
+    failure_reason,
+    monitor_row_html,
+    page_range_text,
+    short_id,
+    table_row,
+    user_metadata,
+)
 from .parts import (
+    INTERNAL_METADATA_PREFIX,
     OFFLINE_LABEL,
     STATUS_COLOURS,
     ago,
@@ -23,6 +36,8 @@ from .parts import (
     offline_marker_html,
     progress_html,
     progress_label,
+    spend_text,
+    spend_usd,
     utc_text,
 )
 from .values import (
@@ -41,7 +56,10 @@ from .values import (
 )
 
 __all__ = [
+    "DASHBOARD_URL",
+    "INTERNAL_METADATA_PREFIX",
     "OFFLINE_LABEL",
+    "TABLE_COLUMNS",
     "STATUS_COLOURS",
     "ago",
     "badge",
@@ -52,14 +70,17 @@ __all__ = [
     "batches_html",
     "batches_text",
     "counts",
+    "dashboard_url",
     "details_html",
     "duration",
     "eta_seconds",
+    "failure_reason",
     "job_html",
     "job_text",
     "metadata_text",
     "monitor_row_html",
     "offline_marker_html",
+    "page_range_text",
     "preflight_html",
     "preflight_text",
     "progress_html",
@@ -68,6 +89,10 @@ __all__ = [
     "results_text",
     "settings_html",
     "settings_text",
-    "table_html",
+    "short_id",
+    "spend_text",
+    "spend_usd",
+    "table_row",
+    "user_metadata",
     "utc_text",
 ]
