@@ -55,18 +55,18 @@ _COPY_ICON = ("<svg width='11' height='11' viewBox='0 0 12 12' aria-hidden='true
 #: The table's columns: key, label, width (of a `table-layout: fixed` table that fills its output area), the
 #: sort key a click on the header sets (None: not sortable) and the header's tooltip.
 TABLE_COLUMNS: tuple[dict[str, Any], ...] = (
-    {"key": "id", "label": "id", "width": "19%", "sort": None, "title": "batch id (hover: full id; ⧉ copies it)"},
-    {"key": "status", "label": "status", "width": "12%", "sort": "status", "title": "sort by status"},
+    {"key": "id", "label": "id", "width": "18%", "sort": None, "title": "batch id (hover: full id; ⧉ copies it)"},
+    {"key": "status", "label": "status", "width": "11%", "sort": "status", "title": "sort by status"},
     {"key": "model", "label": "model", "width": "10%", "sort": None, "title": "model"},
     {"key": "created", "label": "created", "width": "11%", "sort": "created",
      "title": "created (UTC); sort newest first"},
-    {"key": "progress", "label": "progress", "width": "15%", "sort": None,
+    {"key": "progress", "label": "progress", "width": "13%", "sort": None,
      "title": "requests finished / total"},
     {"key": "eta", "label": "ETA", "width": "7%", "sort": None, "title": "estimated time left"},
-    {"key": "spend", "label": "spend", "width": "6%", "sort": None, "title": "spend, when known"},
-    {"key": "failure", "label": "first failure", "width": "12%", "sort": None,
+    {"key": "spend", "label": "spend", "width": "7%", "sort": None, "title": "spend, when known"},
+    {"key": "failure", "label": "first failure", "width": "13%", "sort": None,
      "title": "failed requests and the first reason"},
-    {"key": "metadata", "label": "metadata", "width": "8%", "sort": None,
+    {"key": "metadata", "label": "metadata", "width": "10%", "sort": None,
      "title": "metadata (batches_ext's own tags hidden)"},
 )
 
@@ -139,7 +139,7 @@ def table_row(b: Any, now: float, *, first_error: str | None = None) -> dict[str
     id_cell = (f"<span class='bx-id' title='{bid}'>{escape(short_id(b.id))}</span>"
                f"<button class='bx-copy' type='button' data-copy='{bid}' title='copy the full id' "
                f"aria-label='copy {bid}'>{_COPY_ICON}</button>")
-    bar = progress_html(b, 48, label=f"{done + failed:,}/{total:,}")
+    bar = progress_html(b, 40, label=f"{done + failed:,}/{total:,}")
     reason = failure_reason(b, first_error)
     failure = ""
     if failed or reason:
@@ -230,8 +230,8 @@ def details_html(b: Any, now: float, *, dashboard: bool = False, first_error: st
     link = (f" · <a class='bx-dashboard' href='{dashboard_url(b.id)}' target='_blank' rel='noopener noreferrer' "
             f"style='{_LINK}'>open in the OpenAI dashboard ↗</a>" if dashboard else "")
     return (
-        f"<div class='bx-details' style='{_LIVE_FONT}{_TEXT}border:1px solid {_BORDER};border-radius:4px;"
-        f"padding:6px 8px'><div style='margin-bottom:4px'><code style='{_MONO}'>{escape(b.id)}</code> "
+        f"<div class='bx-details' style='{_LIVE_FONT}{_TEXT}line-height:18px;border:1px solid {_BORDER};"
+        f"border-radius:4px;padding:6px 8px'><div style='margin-bottom:4px'><code style='{_MONO}'>{escape(b.id)}</code> "
         f"{badge(b.status)} {progress_html(b, 160)}{link}</div>"
         f"<div style='display:flex;gap:24px;flex-wrap:wrap'>"
         f"<table>{fact_rows}</table>"

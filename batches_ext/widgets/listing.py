@@ -72,7 +72,10 @@ def first_error_line(client: BatchesAPI, file_id: str) -> str:
             if not text.strip():
                 continue
             line = parse_result_line(text)
-            return ": ".join(p for p in (line.error_code, line.error_message) if p)
+            code = line.error_code or ""
+            if code.startswith("http_") and line.status_code is not None:  # the endpoint answered non-2xx
+                code = f"HTTP {line.status_code}"
+            return ": ".join(p for p in (code, line.error_message) if p)
         return ""
     finally:
         close = getattr(lines, "close", None)

@@ -23,7 +23,7 @@ function render({ model, el }) {
       button.textContent = "notifications blocked by the browser";
       button.disabled = true;
     } else {
-      button.textContent = on ? "🔔 will notify when done" : "🔕 notify me when done";
+      button.textContent = on ? "☑ will notify when done" : "☐ notify me when done";
     }
     button.title = "a desktop notification when every watched batch has finished";
   }

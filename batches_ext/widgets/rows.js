@@ -58,13 +58,14 @@ function render({ model, el }) {
     }));
     headRow.replaceChildren(...columns.map((c) => {
       const th = document.createElement("th");
-      th.textContent = c.label;
+      const label = document.createElement("span");
+      label.textContent = c.sort === sort ? `${c.label} ▾` : c.label;
+      th.appendChild(label);
       th.title = c.title || c.label;
       if (c.sort) {
         th.dataset.sort = c.sort;
         th.tabIndex = 0;
         th.setAttribute("aria-sort", c.sort === sort ? "descending" : "none");
-        if (c.sort === sort) th.textContent = `${c.label} ▾`;
       }
       return th;
     }));

@@ -206,6 +206,8 @@ class LiveView(ipywidgets.VBox):
 
     def close_begin(self) -> None:
         """Signal both threads to stop (returns at once); `close_finish` joins and closes the widgets."""
+        if self._closed:  # also before __init__ ran (the class says closed): nothing to stop
+            return
         with self._lock:
             if self._closed:
                 return
@@ -215,6 +217,8 @@ class LiveView(ipywidgets.VBox):
         unregister(self)
 
     def close_finish(self, deadline: float) -> None:
+        if "_worker" not in self.__dict__:  # __init__ never ran (or failed): nothing to join or close
+            return
         for thread in (self._refresher.thread, self._worker.thread):
             if thread is not None and thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
