@@ -19,26 +19,25 @@ Never downloads a browser (no `playwright install`).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.batches_ext.widgets.lab import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    KERNEL_READY,
+    jupyterlab,
+    missing,
+    run_in_kernel,
+    write_notebook,
+)
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[3]
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 SETUP = """\
 from fake_server import FakeBatchesAPI, ManualClock
@@ -134,126 +133,14 @@ window.Notification = class { constructor(title, options) { window.__bxNotified.
 window.Notification.permission = 'default';"""
 
 
-def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright (Python) is not installed"
-    if shutil.which("jupyter-lab", path=os.path.dirname(sys.executable)) is None:
-        return "jupyterlab is not installed next to this Python"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _write_notebook(path: Path) -> None:
-    cells = [SETUP, TABLE, MONITOR, STATIC]
-    nb = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        },
-        "cells": [
-            {"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": src, "outputs": [], "execution_count": None}
-            for i, src in enumerate(cells)
-        ],
-    }
-    path.write_text(json.dumps(nb))
-
-
 @pytest.fixture
 def lab(tmp_path: Path):
-    """A JupyterLab server on 127.0.0.1 (no token, isolated JUPYTER_* dirs); yields its base URL."""
-    reason = _missing()
+    """A JupyterLab server (skipped with the reason when chromium, Playwright or JupyterLab is missing)."""
+    reason = missing()
     if reason:
         pytest.skip(reason)
-    root, home = tmp_path / "root", tmp_path / "home"
-    root.mkdir()
-    (home / "config" / "labconfig").mkdir(parents=True)
-    # no "news" toast over the screenshot
-    (home / "config" / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    port = _free_port()
-    cfg = tmp_path / "jupyter_config.py"
-    cfg.write_text(
-        "\n".join([
-            "c.ServerApp.ip = '127.0.0.1'",
-            f"c.ServerApp.port = {port}",
-            "c.ServerApp.port_retries = 0",
-            "c.ServerApp.open_browser = False",
-            f"c.ServerApp.root_dir = {str(root)!r}",
-            "c.IdentityProvider.token = ''",
-            "c.ServerApp.password = ''",
-            "c.ServerApp.disable_check_xsrf = True",
-            "c.LabApp.expose_app_in_browser = True",
-        ])
-    )
-    env = dict(os.environ)
-    env.update({
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_DATA_DIR": str(home / "data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "IPYTHONDIR": str(home / "ipython"),
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
-        "OPENAI_API_KEY": "",
-    })
-    cmd = [os.path.join(os.path.dirname(sys.executable), "jupyter-lab"), "--config", str(cfg)]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = (tmp_path / "lab.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not start; log:\n{(tmp_path / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base, root
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
-
-
-# The notebook's session is ready, its kernel connected and idle (Lab may swap the first kernel at start-up).
-_KERNEL_READY = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const ctx = w && w.context && w.context.sessionContext;
-  const k = ctx && ctx.isReady && ctx.session && ctx.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
-# Run code in the notebook's kernel without a cell (the test's hand on the fake's clock).
-_EXECUTE = """async (code) => {
-  const k = window.jupyterapp.shell.currentWidget.context.sessionContext.session.kernel;
-  const reply = await k.requestExecute({code, silent: false, store_history: false}).done;
-  return reply.content.status;
-}"""
-
-
-def _run(page, code: str) -> None:
-    assert page.evaluate(_EXECUTE, code) == "ok", code
+    with jupyterlab(tmp_path) as running:
+        yield running
 
 
 def _assert_bars_fill_correctly(bars: list[dict]) -> None:
@@ -334,7 +221,7 @@ def test_views_render_update_in_place_and_act_right_in_jupyterlab(lab, tmp_path:
     from playwright.sync_api import sync_playwright
 
     base, root = lab
-    _write_notebook(root / "demo.ipynb")
+    write_notebook(root / "demo.ipynb", [SETUP, TABLE, MONITOR, STATIC])
     shot = tmp_path / "batch_table.png"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -345,7 +232,7 @@ def test_views_render_update_in_place_and_act_right_in_jupyterlab(lab, tmp_path:
         try:
             page.goto(f"{base}/lab/tree/demo.ipynb", timeout=60_000)
             page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
-            page.wait_for_function(_KERNEL_READY, timeout=60_000)
+            page.wait_for_function(KERNEL_READY, timeout=60_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
             page.wait_for_selector(".jp-FileBrowser", state="visible", timeout=30_000)  # the file browser is open
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -385,7 +272,7 @@ def test_views_render_update_in_place_and_act_right_in_jupyterlab(lab, tmp_path:
             page.evaluate(_OBSERVE)
             for _ in range(3):
                 before = _completed(page, quick)
-                _run(page, "fake.advance(20)")
+                run_in_kernel(page, "fake.advance(20)")
                 _wait_completed_above(page, quick, before)
             observed = page.evaluate(_OBSERVED)
             assert quick_id in observed["mutated"] and slow_id in observed["mutated"]
@@ -409,7 +296,7 @@ def test_views_render_update_in_place_and_act_right_in_jupyterlab(lab, tmp_path:
             # Cancel asks first: nothing is cancelled until "Confirm cancel"
             page.click(".widget-button:has-text('Cancel…') >> nth=0")
             page.wait_for_selector(f".bx-message:has-text('Cancel {slow_id}?')", timeout=30_000)
-            _run(page, f"assert fake.batch({slow_id!r})['status'] == 'in_progress'")
+            run_in_kernel(page, f"assert fake.batch({slow_id!r})['status'] == 'in_progress'")
             page.click(".widget-button:has-text('Confirm cancel')")
             page.wait_for_selector(f"{slow} .bx-cancelling", timeout=30_000)
 
@@ -417,7 +304,7 @@ def test_views_render_update_in_place_and_act_right_in_jupyterlab(lab, tmp_path:
             page.click(".bx-notify")
             page.wait_for_selector(".bx-notify[aria-pressed='true']", timeout=10_000)
             before = _completed(page, f".bx-row[data-batch-id='{quick_id}']")
-            _run(page, "fake.advance(3600)")
+            run_in_kernel(page, "fake.advance(3600)")
             page.wait_for_selector(f".bx-row[data-batch-id='{slow_id}'] .bx-cancelled", timeout=30_000)
             page.wait_for_selector(f"{slow} .bx-cancelled", timeout=30_000)
             page.wait_for_selector(f".bx-row[data-batch-id='{quick_id}'] .bx-completed", timeout=30_000)
