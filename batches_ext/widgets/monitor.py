@@ -19,7 +19,7 @@ from ..errors import BatchesError, ConflictError, InputError, NotFoundError, Wai
 from ..render import badge, batch_line, monitor_row_html
 from .lifecycle import set_if_changed
 from .notify import Notifier
-from .view import LiveView, error_text, show
+from .view import LiveView, danger_button, error_text, show
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
@@ -71,8 +71,8 @@ class BatchMonitor(LiveView):
         rows = []
         for bid in ids:
             row_html = ipywidgets.HTML(monitor_row_html(bid, None, 0, dashboard=self.dashboard))
-            button = ipywidgets.Button(description="Cancel…", button_style="danger", tooltip=f"Cancel {bid}",
-                                       layout=ipywidgets.Layout(width="130px"), disabled=True)
+            button = danger_button("Cancel…", f"Cancel {bid}", layout=ipywidgets.Layout(width="130px"),
+                                   disabled=True)
             button.on_click(self._guard(lambda _b, bid=bid: self._cancel_click(bid)))
             self._row_html[bid], self._row_cancel[bid] = row_html, button
             rows.append(ipywidgets.HBox([row_html, button], layout=ipywidgets.Layout(flex_flow="row wrap")))

@@ -14,6 +14,7 @@ every button runs there too, and every button is also a public method (which blo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from ..spec import STATUSES
 from .lifecycle import set_if_changed
 from .paged import PagedView
 from .rows import BatchRows
-from .view import error_text, show
+from .view import danger_button, error_text, show
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
@@ -61,7 +62,7 @@ class BatchTable(PagedView):
         super().__init__(client, page_size=page_size, scan_limit=scan_limit, sort=sort, interval=interval,
                          namespace=namespace, now=now, name="batches_ext-table")
         self._armed: str | None = None  # the batch whose Cancel waits for its confirmation
-        self._syncing = False
+        self._syncing: int | None = None  # the thread setting widget values (its own changes are not clicks)
 
         self._header = ipywidgets.HTML("")
         self._status_filter = ipywidgets.Dropdown(options=STATUS_FILTERS, value=status, description="status",
@@ -79,10 +80,9 @@ class BatchTable(PagedView):
         self._page_label = ipywidgets.HTML("")
         self._next = ipywidgets.Button(description="Next ›", tooltip="Older batches", disabled=True,
                                        layout=ipywidgets.Layout(width="80px"))
-        self._cancel_button = ipywidgets.Button(description="Cancel…", button_style="danger", icon="ban",
-                                                tooltip="Cancel the selected batch (asks to confirm)", disabled=True)
-        self._confirm_button = ipywidgets.Button(description="Confirm cancel", button_style="danger",
-                                                 tooltip="Yes: cancel it", disabled=True)
+        self._cancel_button = danger_button("Cancel…", "Cancel the selected batch (asks to confirm)", icon="ban",
+                                            disabled=True)
+        self._confirm_button = danger_button("Confirm cancel", "Yes: cancel it", disabled=True)
         self._keep_button = ipywidgets.Button(description="Keep running", tooltip="No: leave it running")
         self._details = ipywidgets.HTML("")
 
@@ -160,14 +160,14 @@ class BatchTable(PagedView):
         with self._lock:
             if status is not None and status not in {v for _, v in STATUS_FILTERS}:
                 raise InputError(f"unknown status filter {status!r}")
-            self._syncing = True
+            self._syncing = threading.get_ident()
             try:
                 if status is not None:
                     self._status_filter.value = status
                 if text is not None:
                     self._text_filter.value = text
             finally:
-                self._syncing = False
+                self._syncing = None
             self._new_query()
         return self.refresh()
 
@@ -277,13 +277,13 @@ class BatchTable(PagedView):
         now = self._now()
         pages = self._pages
         rows = [table_row(b, now, first_error=pages.reason(b)) for b in pages.ordered()]
-        self._syncing = True
+        self._syncing = threading.get_ident()
         try:
             self._rows_view.set_rows(rows)
             set_if_changed(self._rows_view, "sort", pages.sort)
             set_if_changed(self._rows_view, "selected", self._selected or "")
         finally:
-            self._syncing = False
+            self._syncing = None
         if self._loaded:
             empty = "No batches match the filter." if self._filtering() else "No batches yet."
         else:
@@ -334,13 +334,13 @@ class BatchTable(PagedView):
     # ------------------------------------------------------------------ observers and thread
 
     def _filters_changed(self, _change: Any = None) -> None:
-        if not self._syncing:
+        if self._syncing != threading.get_ident():
             with self._lock:
                 self._new_query()
             self._background(self.refresh)
 
     def _row_clicked(self, change: Any) -> None:
-        if not self._syncing:
+        if self._syncing != threading.get_ident():
             wanted = change["new"] or None
             if wanted is None or wanted in {b.id for b in self._pages.rows}:
                 self.select(wanted)
@@ -348,7 +348,7 @@ class BatchTable(PagedView):
                 self._background(lambda: self.select(wanted))
 
     def _sort_clicked(self, change: Any) -> None:
-        if not self._syncing:
+        if self._syncing != threading.get_ident():
             self.sort_by(change["new"])
 
     def _auto_changed(self, change: Any) -> None:

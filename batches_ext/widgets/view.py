@@ -34,7 +34,7 @@ from .refresh import Refresher
 if TYPE_CHECKING:
     from ..client import BatchesAPI
 
-__all__ = ["LiveView", "DEFAULT_RESULTS_VAR", "default_now", "user_namespace", "error_text", "check_variable_name",
+__all__ = ["LiveView", "DEFAULT_RESULTS_VAR", "danger_button", "default_now", "user_namespace", "error_text", "check_variable_name",
            "describe_results", "show", "CLOSE_JOIN"]
 
 #: The Results button's default variable: shadows no public name (not `results`, which the README imports).
@@ -94,6 +94,13 @@ def describe_results(res: Any) -> str:
         except TypeError:
             pass
     return f"{n:,} results" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def danger_button(description: str, tooltip: str, **kwargs: Any) -> ipywidgets.Button:
+    """A red button whose white text keeps a 6.5:1 contrast in every theme (ipywidgets' "danger" style takes
+    JupyterLab's error colour, 3.7:1 under white text in the dark theme)."""
+    return ipywidgets.Button(description=description, tooltip=tooltip,
+                             style={"button_color": "#b02a37", "text_color": "#ffffff"}, **kwargs)
 
 
 def show(w: ipywidgets.DOMWidget, visible: bool) -> None:
