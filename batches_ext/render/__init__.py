@@ -11,8 +11,21 @@ rows of the widgets).
 
 from __future__ import annotations
 
-from .live import batch_line, details_html, monitor_row_html, table_html
+from .live import (
+    DASHBOARD_URL,
+    TABLE_COLUMNS,
+    batch_line,
+    dashboard_url,
+    details_html,
+    failure_reason,
+    monitor_row_html,
+    page_range_text,
+    short_id,
+    table_row,
+    user_metadata,
+)
 from .parts import (
+    INTERNAL_METADATA_PREFIX,
     OFFLINE_LABEL,
     STATUS_COLOURS,
     ago,
@@ -31,6 +44,8 @@ from .parts import (
     progress_label,
     progress_text,
     repeat_text,
+    spend_text,
+    spend_usd,
     utc_text,
 )
 from .text import (
@@ -52,7 +67,10 @@ from .text import (
 from .values import batch_html, batches_html, job_html, preflight_html, results_html, settings_html
 
 __all__ = [
+    "DASHBOARD_URL",
+    "INTERNAL_METADATA_PREFIX",
     "OFFLINE_LABEL",
+    "TABLE_COLUMNS",
     "STATUS_COLOURS",
     "ago",
     "badge",
@@ -64,11 +82,13 @@ __all__ = [
     "batches_html",
     "batches_text",
     "counts",
+    "dashboard_url",
     "details_html",
     "duration",
     "eta_seconds",
     "grouped_errors",
     "iso_text",
+    "failure_reason",
     "job_html",
     "job_repr",
     "job_text",
@@ -77,6 +97,7 @@ __all__ = [
     "monitor_row_html",
     "offline_marker_html",
     "plural",
+    "page_range_text",
     "preflight_html",
     "pretty",
     "preflight_text",
@@ -91,8 +112,12 @@ __all__ = [
     "settings_html",
     "settings_text",
     "split_text",
-    "table_html",
     "text_table",
+    "short_id",
+    "spend_text",
+    "spend_usd",
+    "table_row",
+    "user_metadata",
     "utc_text",
     "visible_metadata",
 ]

@@ -36,6 +36,9 @@ __all__ = [
     "FONT",
     "MUTED",
     "CELL",
+    "INTERNAL_METADATA_PREFIX",
+    "spend_usd",
+    "spend_text",
 ]
 
 OFFLINE_LABEL = "offline fake"
@@ -44,7 +47,7 @@ _OFFLINE_TITLE = "in-process FakeBatchesAPI: no network, no cost, simulated resu
 # status -> (background, text colour); the raw status string is always shown (`cancelling` included)
 STATUS_COLOURS: dict[str, tuple[str, str]] = {
     "validating": ("#6c757d", "#fff"),
-    "in_progress": ("#0d6efd", "#fff"),
+    "in_progress": ("#0b5ed7", "#fff"),  # 5.8:1; bootstrap's #0d6efd is 4.50:1
     "finalizing": ("#6f42c1", "#fff"),
     "cancelling": ("#ffc107", "#212529"),
     "completed": ("#198754", "#fff"),
@@ -57,6 +60,8 @@ _RESULT_COLOURS = {"ok": "completed", "error": "failed", "expired": "expired", "
 _UNKNOWN = ("#adb5bd", "#212529")
 FONT = "font-family:var(--jp-ui-font-family,sans-serif);font-size:12px"
 MUTED = "color:var(--jp-ui-font-color2,#6c757d)"
+#: Metadata keys batches_ext sets on its own batches (job id, part, retry of): hidden from the table's metadata.
+INTERNAL_METADATA_PREFIX = "batches_ext_"
 CELL = "text-align:left;padding:2px 8px;border-bottom:1px solid var(--jp-border-color2,#e0e0e0)"
 
 
@@ -185,13 +190,14 @@ def repeat_text(n: int, lines: list[int]) -> str:
     return f"{n:,} times"
 
 
-def progress_html(b: Any, width: int = 140) -> str:
+def progress_html(b: Any, width: int = 140, label: str | None = None) -> str:
     """A two-colour bar (completed green, failed red) and its `progress_label` (class bx-counts).
 
     The one progress bar of the package: the static views and the live widgets both use it. The bar is
     an inline flex box of a fixed height whose fills are flex items, so no line-height, font baseline or
     `vertical-align` of the surrounding text (ipywidgets' HTML widget sets a 28 px line-height) can move a
-    fill out of the bar; the real-browser test measures that each fill lies inside its bar.
+    fill out of the bar; the real-browser test measures that each fill lies inside its bar. `label` replaces
+    the text after the bar (default `progress_label`).
     """
     done, failed, total = counts(b)
     ok = 100.0 * done / total if total else (100.0 if getattr(b, "status", "") == "completed" else 0.0)
@@ -203,8 +209,8 @@ def progress_html(b: Any, width: int = 140) -> str:
            f"vertical-align:middle;background:var(--jp-layout-color3,#e9ecef);border-radius:4px;overflow:hidden'>"
            f"<span class='bx-fill-ok' style='{fill};width:{ok:.1f}%;background:#198754'></span>"
            f"<span class='bx-fill-failed' style='{fill};width:{bad:.1f}%;background:#dc3545'></span></span>")
-    return (f"<span style='white-space:nowrap'>{bar} <span class='bx-counts' style='{MUTED};"
-            f"font-variant-numeric:tabular-nums'>{progress_label(b)}</span></span>")
+    return (f"<span style='white-space:nowrap'>{bar} <span class='bx-counts' style='"
+            f"font-variant-numeric:tabular-nums'>{escape(progress_label(b) if label is None else label)}</span></span>")
 
 
 def header_html(title: str, offline: bool, extra: str = "") -> str:
@@ -277,3 +283,20 @@ def badge_result(status: str) -> str:
     bg, fg = STATUS_COLOURS.get(_RESULT_COLOURS.get(status, ""), _UNKNOWN)
     return (f"<span style='background:{bg};color:{fg};padding:0 6px;border-radius:9px;font-size:11px'>"
             f"{escape(status)}</span>")
+
+
+def spend_usd(b: Any) -> float | None:
+    """What a batch has cost so far in US dollars, or None when unknown.
+
+    The one hook for spend: every view shows `spend_text(b)`, so a price table (tokens in `b.usage` times the
+    model's batch price) changes only this function. Until one exists the spend is unknown.
+    """
+    return None
+
+
+def spend_text(b: Any) -> str:
+    """`$1.23`, `<$0.01`, or an em dash while `spend_usd` does not know."""
+    usd = spend_usd(b)
+    if usd is None:
+        return "—"
+    return "<$0.01" if 0 < usd < 0.01 else f"${usd:,.2f}"

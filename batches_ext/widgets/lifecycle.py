@@ -8,6 +8,7 @@ so `close_tree` walks every synced trait holding widgets. The registry lets the 
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from typing import Any, Protocol
 
@@ -95,9 +96,20 @@ def live_views() -> list[Any]:
         return list(_views)
 
 
-def close_all() -> int:
-    """Close every live view (stopping its refresher thread). Returns how many were closed."""
+def close_all(join: float = 0.2) -> int:
+    """Close every live view: signal all their threads first, then join them against one shared deadline of
+    `join` seconds (a thread stuck in HTTP is left to finish alone), then close the widgets. Returns how many
+    views were closed; returns within about `join` seconds whatever the network does."""
     views = live_views()
+    deadline = time.monotonic() + join
     for view in views:
-        view.close()
+        begin = getattr(view, "close_begin", None)
+        if begin is not None:
+            begin()
+    for view in views:
+        finish = getattr(view, "close_finish", None)
+        if finish is not None:
+            finish(deadline)
+        else:
+            view.close()
     return len(views)

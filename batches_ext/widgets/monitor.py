@@ -1,7 +1,8 @@
-"""`BatchMonitor`: live progress of a few batches (status, bar, counts, elapsed, ETA) with a Cancel button
-per row; polling stops once every batch is terminal, and a Results button appears.
+"""`BatchMonitor`: live progress of a few batches (status, bar, counts, elapsed, ETA), each row its own widget so a
+row changes only when its batch does, with a two-step Cancel per row; polling stops once every batch is
+terminal, then the Results controls appear and, if asked for, the browser shows a notification.
 
-    monitor = BatchMonitor(client, ["batch_a", "batch_b"])   # display(monitor)
+    monitor = BatchMonitor(client, ["batch_a", "batch_b"])   # display(monitor); returns at once
     monitor.wait(timeout=600)                               # blocks until all are terminal
     monitor.load_results("res")                             # res = {batch_id: Results}
 """
@@ -14,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from ..errors import BatchesError, ConflictError, InputError, WaitTimeout
+from ..errors import BatchesError, ConflictError, InputError, NotFoundError, WaitTimeout
 from ..render import badge, batch_line, monitor_row_html
 from .lifecycle import set_if_changed
-from .view import LiveView, check_variable_name, describe_results, error_text, show
+from .notify import Notifier
+from .view import LiveView, danger_button, error_text, show
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
@@ -45,58 +47,52 @@ def _ids(source: Any) -> list[str]:
     return out
 
 
-
 class BatchMonitor(LiveView):
     """Watches `batch_ids` (ids, Batches or a Job): one row each, refreshed on a background thread every
     `interval` seconds until all are terminal. `namespace` receives Results (default: IPython's user
-    namespace); `now` / `wall` are injectable clocks (see BatchTable)."""
+    namespace); `now` is the view's clock (default the client's); `notify=True` turns the browser notification
+    on from the start (the toggle in the view does the same)."""
 
-    def __init__(
-        self,
-        client: BatchesAPI,
-        batch_ids: Any,
-        *,
-        interval: float = 2.0,
-        auto_refresh: bool = True,
-        namespace: MutableMapping[str, Any] | None = None,
-        now: Callable[[], float] | None = None,
-        wall: Callable[[], float] | None = None,
-    ) -> None:
+    def __init__(self, client: BatchesAPI, batch_ids: Any, *, interval: float = 2.0, auto_refresh: bool = True,
+                 namespace: MutableMapping[str, Any] | None = None, now: Callable[[], float] | None = None,
+                 notify: bool = False) -> None:
         ids = _ids(batch_ids)
         if not ids:
             raise InputError("no batch ids to monitor")
-        super().__init__(
-            client, interval=interval, namespace=namespace, now=now, wall=wall, name="batches_ext-monitor"
-        )
+        super().__init__(client, interval=interval, namespace=namespace, now=now, name="batches_ext-monitor")
         self._ids = ids
         self._batches: dict[str, Any] = dict.fromkeys(ids)
+        self._missing: dict[str, str] = {}  # id -> why it cannot be shown (e.g. not found): counts as finished
+        self._armed: str | None = None
+        self._notified = False
         self._header = ipywidgets.HTML("")
         self._row_html: dict[str, ipywidgets.HTML] = {}
         self._row_cancel: dict[str, ipywidgets.Button] = {}
         rows = []
         for bid in ids:
-            row_html = ipywidgets.HTML(monitor_row_html(bid, None, 0))
-            button = ipywidgets.Button(
-                description="Cancel", button_style="danger", icon="ban", tooltip=f"Cancel {bid}",
-                layout=ipywidgets.Layout(width="90px"),
-            )
-            button.on_click(self._guard(lambda _b, bid=bid: self.cancel(bid)))
+            row_html = ipywidgets.HTML(monitor_row_html(bid, None, 0, dashboard=self.dashboard))
+            button = danger_button("Cancel…", f"Cancel {bid}", layout=ipywidgets.Layout(width="130px"),
+                                   disabled=True)
+            button.on_click(self._guard(lambda _b, bid=bid: self._cancel_click(bid)))
             self._row_html[bid], self._row_cancel[bid] = row_html, button
-            rows.append(ipywidgets.HBox([row_html, button]))
-        self._var = ipywidgets.Text(value="results", description="into", layout=ipywidgets.Layout(width="180px"))
-        self._results_button = ipywidgets.Button(description="Results", icon="download")
-        self._results_button.on_click(self._guard(lambda _b: self.load_results()))
-        self._footer = ipywidgets.HBox([self._var, self._results_button])
+            rows.append(ipywidgets.HBox([row_html, button], layout=ipywidgets.Layout(flex_flow="row wrap")))
+        self._notifier = Notifier(enabled=notify)
+        self._footer = ipywidgets.HBox([self._var, self._results_button],
+                                       layout=ipywidgets.Layout(flex_flow="row wrap"))
         show(self._footer, False)
         self.children = [
-            self._header,
+            ipywidgets.HBox([self._header, self._notifier], layout=ipywidgets.Layout(
+                flex_flow="row wrap", align_items="center", justify_content="space-between")),
             ipywidgets.VBox(rows),
             self._error_line,
             self._footer,
             self._message_line,
+            self._results_preview,
         ]
-        self.refresh()
-        if auto_refresh and not self.done:
+        with self._lock:
+            self._render()
+        self._background(self.refresh)
+        if auto_refresh:
             self._start()
 
     # ------------------------------------------------------------------ state
@@ -112,13 +108,20 @@ class BatchMonitor(LiveView):
 
     @property
     def cancel_buttons(self) -> dict[str, ipywidgets.Button]:
-        """Each row's Cancel button by batch id (shown only while that batch is cancellable)."""
+        """Each row's Cancel button by batch id (shown only while that batch is cancellable; the first click asks
+        to confirm, the second cancels)."""
         return dict(self._row_cancel)
 
     @property
+    def notifier(self) -> Notifier:
+        """The "notify me when done" toggle (off by default; `monitor.notifier.enabled = True` turns it on)."""
+        return self._notifier
+
+    @property
     def parts(self) -> dict[str, ipywidgets.HTML]:
-        """The HTML parts by name: header, error, message, and `row:<batch_id>` for each row."""
-        parts = {"header": self._header, "error": self._error_line, "message": self._message_line}
+        """The HTML parts by name: header, error, message, preview, and `row:<batch_id>` for each row."""
+        parts = {"header": self._header, "error": self._error_line, "message": self._message_line,
+                 "preview": self._results_preview}
         parts.update({f"row:{bid}": w for bid, w in self._row_html.items()})
         return parts
 
@@ -134,48 +137,75 @@ class BatchMonitor(LiveView):
 
     @property
     def done(self) -> bool:
-        """True when every batch is terminal."""
-        return all(b is not None and b.is_terminal for b in self._batches.values())
+        """True when every batch is terminal (or cannot be shown, e.g. not found)."""
+        return all(bid in self._missing or (b is not None and b.is_terminal) for bid, b in self._batches.items())
 
     # ------------------------------------------------------------------ actions
 
     def refresh(self) -> bool:
-        """Fetch every batch that is not terminal yet. On failure keep the rows, show the error line, and
-        return False."""
+        """Fetch every batch that is not terminal yet (no lock held meanwhile). On failure keep the rows, show the
+        error line, and return False."""
         with self._lock:
             if self._closed:
                 return False
-            try:
-                for bid in self._ids:
-                    b = self._batches[bid]
-                    if b is None or not b.is_terminal:
-                        self._batches[bid] = self.client.retrieve_batch(bid)
-            except Exception as exc:
-                self._record_error(exc)
-                self._render()
+            wanted = [bid for bid, b in self._batches.items()
+                      if bid not in self._missing and (b is None or not b.is_terminal)]
+        got: dict[str, Any] = {}
+        missing: dict[str, str] = {}
+        try:
+            for bid in wanted:
+                try:
+                    got[bid] = self.client.retrieve_batch(bid)
+                except NotFoundError:
+                    missing[bid] = "not found (check the id, the key's organization and project)"
+        except Exception as exc:
+            with self._lock:
+                if not self._closed:
+                    self._batches.update(got)
+                    self._record_error(exc)
+                    self._render()
+            return False
+        with self._lock:
+            if self._closed:
                 return False
+            self._batches.update(got)
+            self._missing.update(missing)
             self._record_ok()
             self._settle_cancel_note(self._batches.values())
             self._render()
-            return True
+            finished = self.done and not self._notified
+            self._notified = self._notified or finished
+        if finished:
+            self._notify_done()
+        return True
+
+    def _cancel_click(self, batch_id: str) -> None:
+        """A row's Cancel button: the first click asks to confirm, the second cancels (on the worker thread)."""
+        with self._lock:
+            if self._armed != batch_id:
+                self._armed = batch_id
+                self._message(f"Cancel {batch_id}? Requests not yet run will not run (finished ones are kept). "
+                              "Click “Confirm cancel” on its row to cancel it.")
+                self._render()
+                return
+            self._armed = None
+            self._render()
+        self._background(lambda: self.cancel(batch_id))
 
     def cancel(self, batch_id: str) -> Any:
-        """Cancel one watched batch; returns the `Batch`. Errors are shown and raised (a 409 also refreshes)."""
+        """Cancel one watched batch now, without asking; returns the `Batch`. Errors are shown and raised (a 409
+        also refreshes)."""
         if batch_id not in self._batches:
             raise InputError(f"{batch_id} is not monitored here")
-        button = self._row_cancel[batch_id]
-        set_if_changed(button, "disabled", True)
         try:
             batch = self.client.cancel_batch(batch_id)
         except ConflictError as exc:
-            self._message(f"Cannot cancel {batch_id}: {error_text(exc)}", error=True)
+            self._report(exc, f"Cannot cancel {batch_id}: {error_text(exc)}")
             self.refresh()
             raise
         except Exception as exc:
-            self._message(f"Cancel {batch_id} failed: {error_text(exc)}", error=True)
+            self._report(exc, f"Cancel {batch_id} failed: {error_text(exc)}")
             raise
-        finally:
-            set_if_changed(button, "disabled", False)
         with self._lock:
             self._batches[batch_id] = batch
             self._cancel_requested(batch)
@@ -207,22 +237,38 @@ class BatchMonitor(LiveView):
             waited += step
 
     def load_results(self, name: str | None = None) -> Any:
-        """Load results into `namespace[name]` (default: the name next to the Results button) and return
-        them: a `Results` for one batch, a dict `{batch_id: Results}` for several."""
-        name = check_variable_name(name if name is not None else self._var.value)
-        from ..jobs import results
+        """Load results into `namespace[name]` (default: the name next to the Results button, `batch_results`),
+        show a summary and the first rows, and return them: a `Results` for one batch, a dict
+        `{batch_id: Results}` for several."""
+        try:
+            name = self._results_name(name)
+            with self._lock:
+                self._message("Loading results…")
+            from ..jobs import results
 
-        loaded = {bid: results(self.client, bid) for bid in self._ids}
+            loaded = {bid: results(self.client, bid) for bid in self._ids if bid not in self._missing}
+        except Exception as exc:
+            self._report(exc, f"Results: {error_text(exc)}")
+            raise
         value: Any = loaded[self._ids[0]] if len(self._ids) == 1 else loaded
-        self.namespace[name] = value
-        what = "; ".join(f"{bid}: {describe_results(r)}" for bid, r in loaded.items())
-        self._message(f"Loaded into `{name}`: {what}.")
+        self._store_results(name, value, loaded)
         return value
 
     # ------------------------------------------------------------------ internals
 
     def _running_count(self) -> int:
-        return sum(1 for b in self._batches.values() if b is None or not b.is_terminal)
+        return sum(1 for bid, b in self._batches.items()
+                   if bid not in self._missing and (b is None or not b.is_terminal))
+
+    def _notify_done(self) -> None:
+        by_status: dict[str, int] = {}
+        for b in self._batches.values():
+            if b is not None:
+                by_status[b.status] = by_status.get(b.status, 0) + 1
+        n = len(self._ids)
+        body = ", ".join(f"{count} {status}" for status, count in sorted(by_status.items()))
+        self._notifier.notify(f"{n} batch{'es' if n != 1 else ''} finished", body or "finished",
+                              tag=",".join(self._ids)[:200])
 
     def _tick(self) -> bool | None:
         if self._closed:
@@ -231,6 +277,8 @@ class BatchMonitor(LiveView):
         return None if self.done else ok
 
     def _render(self) -> None:
+        if self._closed:
+            return
         now = self._now()
         by_status: dict[str, int] = {}
         for b in self._batches.values():
@@ -238,19 +286,26 @@ class BatchMonitor(LiveView):
                 by_status[b.status] = by_status.get(b.status, 0) + 1
         summary = " ".join(f"{badge(s)}&nbsp;{n}" for s, n in sorted(by_status.items()))
         n = len(self._ids)
-        title = f"All {n} batches finished" if self.done else f"Monitoring {n} batch{'es' if n != 1 else ''}"
-        updated = "finished" if self.done else self._updated_text()
-        set_if_changed(
-            self._header,
-            "value",
-            "<div class='bx-header' style='font-family:var(--jp-ui-font-family,sans-serif);font-size:13px'>"
-            f"<b>{title}</b> {self._offline_marker()} · {summary} · <span class='bx-updated'>{updated}</span></div>",
-        )
+        done = self._loaded and self.done
+        title = f"All {n} batches finished" if done else f"Monitoring {n} batch{'es' if n != 1 else ''}"
+        updated = "finished" if done else self._updated_text()
+        set_if_changed(self._header, "value", (
+            "<div class='bx-header' style='font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;"
+            "color:var(--jp-ui-font-color1,#212121)'>"
+            f"<b>{title}</b> {self._offline_marker()} · {summary} · <span class='bx-updated'>{updated}</span></div>"))
+        enabled = self._actions_enabled()
         for bid in self._ids:
             b = self._batches[bid]
-            set_if_changed(self._row_html[bid], "value", monitor_row_html(bid, b, now))
-            show(self._row_cancel[bid], b is not None and b.is_cancellable)
-        show(self._footer, self.done)
+            set_if_changed(self._row_html[bid], "value", monitor_row_html(
+                bid, b, now, dashboard=self.dashboard, problem=self._missing.get(bid, "")))
+            button = self._row_cancel[bid]
+            show(button, b is not None and b.is_cancellable)
+            set_if_changed(button, "disabled", not enabled)
+            armed = self._armed == bid
+            set_if_changed(button, "description", "Confirm cancel" if armed else "Cancel…")
+            set_if_changed(button, "tooltip", f"Yes: cancel {bid}" if armed else f"Cancel {bid}")
+        show(self._footer, done)
+        set_if_changed(self._results_button, "disabled", not enabled)
 
     def __repr__(self) -> str:
         if self._closed:
@@ -262,7 +317,10 @@ class BatchMonitor(LiveView):
         lines = [head]
         for bid in self._ids:
             b = self._batches[bid]
-            lines.append(f"  {batch_line(b, now, eta=True)}" if b is not None else f"  {bid}  (not loaded)")
+            if b is not None:
+                lines.append(f"  {batch_line(b, now, eta=True)}")
+            else:
+                lines.append(f"  {bid}  ({self._missing.get(bid, 'not loaded')})")
         if self._error:
             lines.append(f"  ! refresh failed: {self._error}")
         return "\n".join(lines)

@@ -28,7 +28,7 @@ class Refresher:
     the object owning the tick is garbage-collected.
 
     `start()` is idempotent (at most one thread per refresher); `stop()` sets the stop flag and joins
-    briefly (never joins from the refresher's own thread). `on_backoff(delay, failures)` is called,
+    briefly, or not at all with `join=0` (never joins from the refresher's own thread). `on_backoff(delay, failures)` is called,
     on the thread, after each failure with the delay before the next attempt.
     """
 
@@ -76,12 +76,14 @@ class Refresher:
             self._thread = threading.Thread(target=self._run, args=(self._stop,), name=self.name, daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 2.0) -> None:
+    def stop(self, join: float = 1.0) -> None:
+        """Set the stop flag and join the thread for at most `join` seconds (0: do not wait; a tick stuck in a
+        network call then ends alone, and the thread with it)."""
         with self._lock:
             self._stop.set()
             thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        if join > 0 and thread is not None and thread is not threading.current_thread():
+            thread.join(join)
 
     def next_delay(self) -> float:
         """`interval` after a success; after `failures` failures in a row the interval doubled per failure,

@@ -1,38 +1,43 @@
 """Real browser: JupyterLab on 127.0.0.1, driven by Playwright with Debian's chromium, runs a notebook that
 shows a BatchTable, a BatchMonitor and a static `%batches list` against the offline fake, and checks what a
-person sees: every progress fill lies inside its bar with a width proportional to the progress, the bars
-change when the fake's clock moves, Cancel works from the monitor, and a screenshot is saved.
+person sees at 1280×800 with the file browser open:
+
+* geometry: every progress fill lies inside its bar, in proportion; the table fits the notebook's output
+  area with no horizontal overflow; every text of the views has a WCAG contrast of at least 4.5:1 against
+  the background it is really drawn on, in the light theme (rows at rest, hovered and selected) and the dark;
+* in place: a MutationObserver on the table sees no change to its unchanged rows across three refreshes,
+  while the running rows change; a text selection and a hover in an unchanged row survive them;
+* a click on a row opens its details; ⧉ copies the full id; the `status` header sorts; Cancel asks for a
+  confirmation and cancels only after it; the monitor follows to the end and sends its notification;
+* the README's screenshot (`BATCHES_EXT_UPDATE_SCREENSHOT=1` copies it to docs/batch_table.png).
 
 Time is the fake's `ManualClock`, moved by the test (`fake.advance(...)` run in the kernel): nothing here
 races the wall clock; the waits only give the refresh threads time to show a state that is already decided.
-`BATCHES_EXT_UPDATE_SCREENSHOT=1` copies the screenshot to docs/batch_table.png (the README's picture).
-
 Marked `browser`; skipped with a reason when /usr/bin/chromium, Playwright or JupyterLab is missing.
 Never downloads a browser (no `playwright install`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.batches_ext.widgets.lab import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    KERNEL_READY,
+    jupyterlab,
+    missing,
+    run_in_kernel,
+    write_notebook,
+)
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[3]
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 SETUP = """\
 from fake_server import FakeBatchesAPI, ManualClock
@@ -43,6 +48,8 @@ from batches_ext.widgets import BatchMonitor, BatchTable
 fake = FakeBatchesAPI(clock=ManualClock())
 for i in range(30):
     fake.seed_batch("completed", requests=5, metadata={"run": f"old-{i}"})
+fake.seed_batch("completed", requests=40, failed=3, metadata={"run": "split", "batches_ext_job": "job_1", "batches_ext_part": "1/2"})
+fake.seed_batch("failed", requests=3, errors=[{"code": "model_not_found", "message": "The model 'gpt-5-mini-x' does not exist.", "line": n} for n in (1, 2, 3)])
 mixed = fake.seed_batch("in_progress", requests=40, failed=12, metadata={"run": "some-fail"})
 quick = fake.seed_batch("in_progress", requests=100, metadata={"run": "watch-me"})   # 500 simulated s
 slow = fake.seed_batch("in_progress", requests=600, metadata={"run": "cancel-me"})   # 3000 simulated s
@@ -54,14 +61,14 @@ TABLE = "table = BatchTable(client, page_size=8, interval=0.3)\ntable"
 MONITOR = 'monitor = BatchMonitor(client, [quick["id"], slow["id"], mixed["id"]], interval=0.3)\nmonitor'
 STATIC = "BatchList(client.list_batches(limit=4).data, offline=True)"
 
-# Every visible progress bar on the page: its box, what it claims (data-*), and the boxes of its fills.
+# Every visible progress bar on the page: its box, what it claims (data-*), the boxes of its fills, and where it is.
 _BARS = """() => [...document.querySelectorAll('.bx-bar')].map(bar => {
-  const r = bar.getBoundingClientRect();
   const box = e => { const b = e.getBoundingClientRect();
     return {top: b.top, bottom: b.bottom, left: b.left, right: b.right, width: b.width, height: b.height}; };
+  const owner = bar.closest('[data-batch-id]');
   return {
-    where: bar.closest('.bx-row, tr, .bx-details') ? bar.closest('.bx-row, tr, .bx-details').textContent.slice(0, 60) : '',
-    monitor: !!bar.closest('.bx-row'),
+    id: owner ? owner.dataset.batchId : '',
+    where: bar.closest('.bx-row') ? 'monitor' : bar.closest('.bx-table') ? 'table' : bar.closest('.bx-details') ? 'details' : 'list',
     bar: box(bar),
     completed: Number(bar.dataset.completed), failed: Number(bar.dataset.failed), total: Number(bar.dataset.total),
     ok: box(bar.querySelector('.bx-fill-ok')), bad: box(bar.querySelector('.bx-fill-failed')),
@@ -69,127 +76,71 @@ _BARS = """() => [...document.querySelectorAll('.bx-bar')].map(bar => {
   };
 }).filter(b => b.bar.width > 0)"""
 
-
-def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright (Python) is not installed"
-    if shutil.which("jupyter-lab", path=os.path.dirname(sys.executable)) is None:
-        return "jupyterlab is not installed next to this Python"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _write_notebook(path: Path) -> None:
-    cells = [SETUP, TABLE, MONITOR, STATIC]
-    nb = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        },
-        "cells": [
-            {"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": src, "outputs": [], "execution_count": None}
-            for i, src in enumerate(cells)
-        ],
+# The WCAG contrast of every visible text of our views against the colour it is really drawn on (the first
+# opaque background up the tree, translucent ones composited), as [text, ratio, colour, background].
+_CONTRAST = """(scope) => {
+  const parse = c => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const over = (top, bottom) => { const a = top[3];
+    return [0, 1, 2].map(i => top[i] * a + bottom[i] * (1 - a)).concat([1]); };
+  const background = el => { const layers = [];
+    for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; } }
+    let colour = [255, 255, 255, 1];
+    for (const layer of layers.reverse()) colour = over(layer, colour);
+    return colour; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const out = [];
+  for (const root of document.querySelectorAll(scope)) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.textContent.trim(); const el = node.parentElement;
+      if (!text || !el || el.closest('button:disabled, .jupyter-button:disabled, option, select')) continue;
+      const r = el.getBoundingClientRect(); if (r.width === 0 || r.height === 0) continue;
+      const bg = background(el); const fg = over(parse(getComputedStyle(el).color), bg);
+      out.push([text.slice(0, 40), Math.round(ratio(fg, bg) * 100) / 100, fg.slice(0, 3).map(Math.round).join(','),
+                bg.slice(0, 3).map(Math.round).join(',')]);
     }
-    path.write_text(json.dumps(nb))
+  }
+  return out;
+}"""
+_VIEWS = ".bx-header, .bx-table, .bx-range, .bx-details, .bx-row, .bx-message, .bx-error, .bx-notify, " \
+         ".jp-OutputArea-output .widget-button, .jp-OutputArea-output .widget-label, .batches-ext-list .bx-badge"
+
+# Watch the table's rows: every mutation is recorded with the id of the row it touched.
+_OBSERVE = """() => {
+  const tbody = document.querySelector('.bx-table tbody');
+  window.__bxMutated = [];
+  window.__bxRows = new Map([...tbody.querySelectorAll('tr[data-batch-id]')].map(tr => [tr.dataset.batchId, tr]));
+  window.__bxObserver = new MutationObserver(records => { for (const r of records) {
+    const target = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+    const tr = target && target.closest('tr[data-batch-id]');
+    window.__bxMutated.push(tr ? tr.dataset.batchId : (r.type + ':' + (target ? target.tagName : '')));
+  } });
+  window.__bxObserver.observe(tbody, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+_OBSERVED = """() => ({
+  mutated: [...new Set(window.__bxMutated)],
+  same: [...window.__bxRows].filter(([id, tr]) => tr.isConnected &&
+        document.querySelector(`.bx-table tr[data-batch-id='${id}']`) === tr).map(([id]) => id),
+})"""
+# A stub of the browser's Notification API that records what would be shown (and grants permission).
+_NOTIFICATIONS = """window.__bxNotified = [];
+window.Notification = class { constructor(title, options) { window.__bxNotified.push([title, options && options.body]); }
+  static requestPermission() { window.Notification.permission = 'granted'; return Promise.resolve('granted'); } };
+window.Notification.permission = 'default';"""
 
 
 @pytest.fixture
 def lab(tmp_path: Path):
-    """A JupyterLab server on 127.0.0.1 (no token, isolated JUPYTER_* dirs); yields its base URL."""
-    reason = _missing()
+    """A JupyterLab server (skipped with the reason when chromium, Playwright or JupyterLab is missing)."""
+    reason = missing()
     if reason:
         pytest.skip(reason)
-    root, home = tmp_path / "root", tmp_path / "home"
-    root.mkdir()
-    (home / "config" / "labconfig").mkdir(parents=True)
-    # no "news" toast over the screenshot
-    (home / "config" / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    port = _free_port()
-    cfg = tmp_path / "jupyter_config.py"
-    cfg.write_text(
-        "\n".join([
-            "c.ServerApp.ip = '127.0.0.1'",
-            f"c.ServerApp.port = {port}",
-            "c.ServerApp.port_retries = 0",
-            "c.ServerApp.open_browser = False",
-            f"c.ServerApp.root_dir = {str(root)!r}",
-            "c.IdentityProvider.token = ''",
-            "c.ServerApp.password = ''",
-            "c.ServerApp.disable_check_xsrf = True",
-            "c.LabApp.expose_app_in_browser = True",
-        ])
-    )
-    env = dict(os.environ)
-    env.update({
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_DATA_DIR": str(home / "data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "IPYTHONDIR": str(home / "ipython"),
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
-        "OPENAI_API_KEY": "",
-    })
-    cmd = [os.path.join(os.path.dirname(sys.executable), "jupyter-lab"), "--config", str(cfg)]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = (tmp_path / "lab.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not start; log:\n{(tmp_path / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base, root
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
-
-
-# The notebook's session is ready, its kernel connected and idle (Lab may swap the first kernel at start-up).
-_KERNEL_READY = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const ctx = w && w.context && w.context.sessionContext;
-  const k = ctx && ctx.isReady && ctx.session && ctx.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
-# Run code in the notebook's kernel without a cell (the test's hand on the fake's clock).
-_EXECUTE = """async (code) => {
-  const k = window.jupyterapp.shell.currentWidget.context.sessionContext.session.kernel;
-  const reply = await k.requestExecute({code, silent: false, store_history: false}).done;
-  return reply.content.status;
-}"""
-
-
-def _run(page, code: str) -> None:
-    assert page.evaluate(_EXECUTE, code) == "ok", code
+    with jupyterlab(tmp_path) as running:
+        yield running
 
 
 def _assert_bars_fill_correctly(bars: list[dict]) -> None:
@@ -212,77 +163,179 @@ def _assert_bars_fill_correctly(bars: list[dict]) -> None:
         assert b["okColour"] not in ("rgba(0, 0, 0, 0)", "transparent"), b
 
 
-def _monitor_bar(bars: list[dict], batch_id: str) -> dict:
-    found = [b for b in bars if b["monitor"] and b["where"].startswith(batch_id)]
-    assert found, (batch_id, [b["where"] for b in bars])
-    return found[0]
 
 
-def test_table_monitor_and_list_render_right_in_jupyterlab(lab, tmp_path: Path):
+def _row_selector(batch_id: str) -> str:
+    return f".bx-table tr[data-batch-id='{batch_id}']"
+
+
+def _completed(page, selector: str) -> int:
+    return int(page.eval_on_selector(f"{selector} .bx-bar", "e => e.dataset.completed"))
+
+
+def _wait_completed_above(page, selector: str, n: int) -> None:
+    page.wait_for_function(
+        "([sel, n]) => { const e = document.querySelector(sel + ' .bx-bar'); return e && Number(e.dataset.completed) > n; }",
+        arg=[selector, n], timeout=30_000)
+
+
+def _assert_contrast(page, theme: str) -> None:
+    found = page.evaluate(_CONTRAST, _VIEWS)
+    assert len(found) > 40, found
+    low = [f for f in found if f[1] < 4.5]
+    assert not low, (theme, low)
+
+
+def _assert_fits(page) -> None:
+    """The table and the monitor fit the notebook's output area: nothing wider than it, nothing scrolls."""
+    fit = page.evaluate("""() => {
+      const table = document.querySelector('.bx-table').getBoundingClientRect();
+      const notebook = document.querySelector('.bx-table').closest('.jp-OutputArea-output').getBoundingClientRect();
+      const outputs = [...document.querySelectorAll('.jp-OutputArea-output')].filter(o => o.querySelector('.bx-table, .bx-row')).map(o => ({
+        over: o.scrollWidth - o.clientWidth, text: o.textContent.slice(0, 50),
+        wide: [...o.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > o.getBoundingClientRect().right + 1)
+          .slice(0, 5).map(e => e.className + ' ' + Math.round(e.getBoundingClientRect().right)) }));
+      const wraps = [...document.querySelectorAll('.bx-table-wrap')].map(w => w.scrollWidth - w.clientWidth);
+      const clipped = [...document.querySelectorAll('.bx-table th > span, .bx-table .bx-id, .bx-table .bx-copy, .bx-table .bx-badge, .bx-table .bx-counts, .bx-table td:nth-child(4) > span')]
+        .filter(e => { const cell = e.closest('td, th'); const box = cell.getBoundingClientRect();
+          const inner = box.right - parseFloat(getComputedStyle(cell).paddingRight);
+          return e.getBoundingClientRect().right > inner + 0.5; })
+        .map(e => e.textContent || e.className);
+      return {notebook: notebook.width, notebookRight: notebook.right, tableRight: table.right, table: table.width,
+              outputs, wraps, clipped};
+    }""")
+    assert 820 <= fit["notebook"] <= 870, fit  # the issue's 848 px output area at 1280×800, file browser open
+    assert fit["tableRight"] <= fit["notebookRight"] + 0.5 and fit["table"] >= fit["notebook"] - 1, fit
+    assert all(o["over"] <= 1 for o in fit["outputs"]), [o for o in fit["outputs"] if o["over"] > 1]
+    assert len(fit["outputs"]) == 2 and all(w <= 1 for w in fit["wraps"]), fit
+    assert fit["clipped"] == [], fit["clipped"]  # headers, short ids, ⧉, badges, counts, dates are whole
+
+
+def _set_theme(page, name: str, light: bool) -> None:
+    page.evaluate(f"window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{name}'}})")
+    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{'true' if light else 'false'}'", timeout=30_000)
+    page.wait_for_timeout(500)  # the theme's stylesheet is applied a frame after the attribute
+
+
+def test_views_render_update_in_place_and_act_right_in_jupyterlab(lab, tmp_path: Path):
     from playwright.sync_api import sync_playwright
 
     base, root = lab
-    _write_notebook(root / "demo.ipynb")
+    write_notebook(root / "demo.ipynb", [SETUP, TABLE, MONITOR, STATIC])
     shot = tmp_path / "batch_table.png"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        context.add_init_script(_NOTIFICATIONS)
+        page = context.new_page()
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.goto(f"{base}/lab/tree/demo.ipynb", timeout=60_000)
             page.wait_for_function("window.jupyterapp !== undefined", timeout=60_000)
-            page.wait_for_function(_KERNEL_READY, timeout=60_000)
+            page.wait_for_function(KERNEL_READY, timeout=60_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            page.wait_for_selector(".jp-FileBrowser", state="visible", timeout=30_000)  # the file browser is open
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
             out = page.wait_for_selector(".jp-OutputArea-output:has-text('batch_')", timeout=60_000)
             quick_id, slow_id, mixed_id = out.inner_text().split()[:3]
+            quick, slow = _row_selector(quick_id), _row_selector(slow_id)
 
-            # the table, the monitor and the static list are all on screen, marked offline
-            page.wait_for_selector(f".bx-table tr[data-batch-id='{quick_id}']", timeout=30_000)
+            # everything is on screen, marked offline; the table counted its total
+            page.wait_for_selector(f"{quick} .bx-bar", timeout=30_000)
             page.wait_for_selector(f".bx-row[data-batch-id='{quick_id}'] .bx-bar", timeout=30_000)
             page.wait_for_selector(".batches-ext-list .bx-bar", timeout=30_000)
+            page.wait_for_selector(".bx-range:has-text('1–8 of 35')", timeout=30_000)
             assert page.locator(".bx-offline").count() >= 3
             assert page.locator(".bx-table tr[data-batch-id]").count() == 8
+            table_text = page.inner_text(".bx-table")
+            assert "batches_ext_job" not in table_text and "run=split" in table_text  # our own tags hidden
+            assert "line 1: model_not_found" in table_text and "3 failed" in table_text  # first failure reasons
+            assert page.get_attribute(f"{quick} .bx-id", "title") == quick_id  # short id, full id on hover
+            assert page.inner_text(f"{quick} .bx-id") == f"batch_…{quick_id[-8:]}"
 
-            # every bar on the page, widget or static, is filled inside its box, in proportion
-            page.wait_for_timeout(300)
+            # geometry: bars fill inside their boxes in proportion; the table fits 848 px with no overflow
             bars = page.evaluate(_BARS)
             assert len(bars) >= 8 + 3 + 4
             _assert_bars_fill_correctly(bars)
-            mixed = _monitor_bar(bars, mixed_id)
-            assert mixed["failed"] > 0 and mixed["bad"]["width"] > 0  # a red share is drawn too
-            before = _monitor_bar(bars, quick_id)
-            assert 0 < before["completed"] < 100
+            assert any(b["id"] == mixed_id and b["failed"] and b["bad"]["width"] > 0 for b in bars)
+            _assert_fits(page)
 
-            # move the fake's clock: the monitor's bar grows on the next refresh, still inside its box
-            _run(page, "fake.advance(200)")
-            page.wait_for_function(
-                "([sel, n]) => { const e = document.querySelector(sel); return e && Number(e.dataset.completed) > n; }",
-                arg=[f".bx-row[data-batch-id='{quick_id}'] .bx-bar", before["completed"]],
-                timeout=30_000,
-            )
-            bars = page.evaluate(_BARS)
-            _assert_bars_fill_correctly(bars)
-            after = _monitor_bar(bars, quick_id)
-            assert after["ok"]["width"] > before["ok"]["width"]
+            # in place: three refreshes, caused by moving the fake's clock; the unchanged rows are never touched
+            unchanged = page.evaluate("""() => [...document.querySelectorAll('.bx-table tr[data-batch-id]')]
+              .filter(tr => tr.querySelector('.bx-badge.bx-completed, .bx-badge.bx-failed')).map(tr => tr.dataset.batchId)""")
+            assert len(unchanged) == 5, unchanged
+            kept = _row_selector(unchanged[2])
+            page.hover(kept)
+            page.evaluate(f"getSelection().selectAllChildren(document.querySelector(\"{kept} .bx-id\"))")
+            selected_text = page.evaluate("String(getSelection())")
+            page.evaluate(_OBSERVE)
+            for _ in range(3):
+                before = _completed(page, quick)
+                run_in_kernel(page, "fake.advance(20)")
+                _wait_completed_above(page, quick, before)
+            observed = page.evaluate(_OBSERVED)
+            assert quick_id in observed["mutated"] and slow_id in observed["mutated"]
+            assert not set(unchanged) & set(observed["mutated"]), observed
+            assert set(unchanged) <= set(observed["same"])  # the very same <tr> elements
+            assert page.evaluate("String(getSelection())") == selected_text  # the selection survived
+            assert page.evaluate(f"document.querySelector(\"{kept}\").matches(':hover')")  # and the hover
 
-            # Cancel the slow one from its row; once the clock passes the cancel, both views show `cancelled`
-            page.click(f".widget-button[title='Cancel {slow_id}']")
-            page.wait_for_selector(f".bx-row[data-batch-id='{slow_id}'] .bx-cancelling", timeout=30_000)
-            _run(page, "fake.advance(3600)")
+            # contrast in the light and dark themes: at rest, a hovered row, a selected row (the details open)
+            page.click(slow)  # a click on a row opens its details
+            page.wait_for_selector(f".bx-details:has-text('{slow_id}')", timeout=30_000)
+            page.hover(quick)
+            _assert_contrast(page, "light")
+            _set_theme(page, "JupyterLab Dark", light=False)  # the same views, Cancel buttons shown, in the dark
+            page.hover(quick)
+            _assert_contrast(page, "dark")
+            _assert_fits(page)
+            _set_theme(page, "JupyterLab Light", light=True)
+
+            # ⧉ copies the full id (and does not select its row)
+            page.click(f"{quick} .bx-copy")
+            page.wait_for_function("id => navigator.clipboard.readText().then(t => t === id)", arg=quick_id,
+                                   timeout=10_000)
+            assert page.locator(f".bx-details:has-text('{slow_id}')").count() == 1
+
+            # Cancel asks first: nothing is cancelled until "Confirm cancel"
+            page.click(".widget-button:has-text('Cancel…') >> nth=0")
+            page.wait_for_selector(f".bx-message:has-text('Cancel {slow_id}?')", timeout=30_000)
+            run_in_kernel(page, f"assert fake.batch({slow_id!r})['status'] == 'in_progress'")
+            page.click(".widget-button:has-text('Confirm cancel')")
+            page.wait_for_selector(f"{slow} .bx-cancelling", timeout=30_000)
+
+            # the monitor follows to the end; its notification (turned on by a click) is sent once
+            page.click(".bx-notify")
+            page.wait_for_selector(".bx-notify[aria-pressed='true']", timeout=10_000)
+            before = _completed(page, f".bx-row[data-batch-id='{quick_id}']")
+            run_in_kernel(page, "fake.advance(3600)")
             page.wait_for_selector(f".bx-row[data-batch-id='{slow_id}'] .bx-cancelled", timeout=30_000)
-            page.wait_for_selector(f".bx-table tr[data-batch-id='{slow_id}'] .bx-cancelled", timeout=30_000)
+            page.wait_for_selector(f"{slow} .bx-cancelled", timeout=30_000)
             page.wait_for_selector(f".bx-row[data-batch-id='{quick_id}'] .bx-completed", timeout=30_000)
             page.wait_for_selector(".widget-html:has-text('All 3 batches finished')", timeout=30_000)
-            assert page.locator(f".widget-button[title='Cancel {slow_id}']").is_hidden()
+            page.wait_for_function("window.__bxNotified.length > 0", timeout=30_000)
+            assert page.evaluate("window.__bxNotified") == [["3 batches finished", "1 cancelled, 2 completed"]]
             bars = page.evaluate(_BARS)
             _assert_bars_fill_correctly(bars)
-            done = _monitor_bar(bars, quick_id)
-            assert done["completed"] == 100 and abs(done["ok"]["width"] - done["bar"]["width"]) <= 1
+            done = next(b for b in bars if b["id"] == quick_id and b["where"] == "monitor")
+            assert done["completed"] == 100 > before and abs(done["ok"]["width"] - done["bar"]["width"]) <= 1
 
-            # the README's picture: the whole notebook from its first cell
-            page.set_viewport_size({"width": 1500, "height": 1600})
+            # the `status` header sorts the page: running and failed before completed
+            page.click(".bx-table th[data-sort='status']")
+            page.wait_for_selector(".bx-table th[aria-sort='descending']:has-text('status')", timeout=10_000)
+            page.wait_for_function("() => document.querySelector('.bx-table tbody .bx-badge').textContent === 'failed'",
+                                   timeout=30_000)  # the kernel re-sorted the rows: moved, not redrawn
+            statuses = page.eval_on_selector_all(".bx-table tbody .bx-badge", "es => es.map(e => e.textContent)")
+            assert statuses == ["failed", "cancelled"] + ["completed"] * 6, statuses
+            page.click(".bx-table th[data-sort='created']")
+            page.wait_for_function(f"() => document.querySelector('.bx-table tbody tr').dataset.batchId === {slow_id!r}",
+                                   timeout=30_000)
+
+            # the README's picture, in the light theme
+            page.set_viewport_size({"width": 1280, "height": 1500})
             page.evaluate("document.querySelectorAll('.jp-WindowedPanel-outer').forEach(e => e.scrollTop = 0)")
+            page.mouse.move(0, 0)
             page.wait_for_timeout(300)
             page.screenshot(path=str(shot), full_page=True)
         except Exception:

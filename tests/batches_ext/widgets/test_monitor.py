@@ -1,6 +1,7 @@
-"""BatchMonitor, headless: one row per batch with progress, elapsed and ETA; Cancel per row (method and
-Button.click()); polling stops when every batch is terminal and Results appear; wait(); the error line on
-a 500; model counts back to baseline after close(); the plain-text fallback."""
+"""BatchMonitor, headless: it loads in the background; one row per batch with progress, elapsed and ETA; a
+two-step Cancel per row (method and Button.click()); polling stops when every batch is terminal and Results
+appear (into `batch_results`, with a preview); the optional notification; a missing id; wait(); the error line
+on a 500; model counts back to baseline after close(); the plain-text fallback."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from batches_ext.client import BatchesClient
 from batches_ext.errors import ConflictError, WaitTimeout
 from batches_ext.widgets import BatchMonitor, model_count
 from fake_server import FakeBatchesAPI, ManualClock
+from tests.batches_ext.widgets.gate import Gate
 
 
 def _shown(w) -> bool:
@@ -37,6 +39,7 @@ def make_monitor(client: BatchesClient):
         kw.setdefault("namespace", {})
         monitor = BatchMonitor(client, ids, **kw)
         made.append(monitor)
+        assert monitor.wait_idle(), "the first load did not finish"
         return monitor
 
     yield make
@@ -58,7 +61,7 @@ def test_one_row_per_batch_with_progress_elapsed_and_eta(fake, make_monitor):
     assert f"{done}/100" in row and "elapsed 2m 00s" in row
     assert "ETA —" not in row and "ETA" in row  # an estimate once lines finish
     assert "Monitoring 2 batches" in monitor.parts["header"].value
-    assert "offline fake" in monitor.parts["header"].value
+    assert "OFFLINE FAKE" in monitor.parts["header"].value
 
 
 def test_cancel_by_method_and_by_button(fake, make_monitor):
@@ -68,8 +71,12 @@ def test_cancel_by_method_and_by_button(fake, make_monitor):
     buttons = monitor.cancel_buttons
     assert all(_shown(button) for button in buttons.values())
 
-    assert monitor.cancel(a["id"]).status in ("cancelling", "cancelled")
-    buttons[b["id"]].click()
+    assert monitor.cancel(a["id"]).status in ("cancelling", "cancelled")  # by method: no question asked
+    buttons[b["id"]].click()  # the first click asks
+    assert monitor.wait_idle() and fake.batch(b["id"])["status"] == "in_progress"
+    assert buttons[b["id"]].description == "Confirm cancel" and f"Cancel {b['id']}?" in monitor.message
+    buttons[b["id"]].click()  # the second cancels, on the worker thread
+    assert monitor.wait_idle()
     assert fake.batch(b["id"])["status"] in ("cancelling", "cancelled")
     assert "Cancel requested" in monitor.message
     assert not any(_shown(button) for button in buttons.values())
@@ -87,7 +94,9 @@ def test_cancel_of_finished_batch_is_reported(fake, make_monitor):
     with pytest.raises(ConflictError):
         monitor.cancel(a["id"])
     assert "Cannot cancel" in monitor.message
-    monitor.cancel_buttons[a["id"]].click()  # a stale click is reported, not raised
+    monitor.cancel_buttons[a["id"]].click()  # a stale click (two, with the confirmation) is reported, not raised
+    monitor.cancel_buttons[a["id"]].click()
+    assert monitor.wait_idle()
     assert "Cannot cancel" in monitor.message
 
 
@@ -108,9 +117,12 @@ def test_results_load_into_the_named_variable(fake, make_monitor):
     b = fake.seed_batch("completed", requests=2)
     ns: dict = {}
     monitor = make_monitor([a["id"], b["id"]], namespace=ns)
+    assert monitor.controls["var"].value == "batch_results"
     monitor.controls["var"].value = "res"
     monitor.controls["results"].click()
+    assert monitor.wait_idle()
     assert set(ns["res"]) == {a["id"], b["id"]}, monitor.message
+    assert "3 results" in monitor.parts["preview"].value and "2 results" in monitor.parts["preview"].value
     assert len(ns["res"][a["id"]]) == 3
     single = make_monitor(a["id"], namespace=ns)
     assert len(single.load_results("one")) == 3 and "one" in ns
@@ -203,3 +215,42 @@ def test_text_fallback(fake, make_monitor):
     assert text.splitlines()[0] == "BatchMonitor: 1 batches, 1 running [offline fake]"
     assert a["id"] in text and "in_progress" in text and "0/10" in text
     assert monitor._repr_mimebundle_()["text/plain"] == text
+
+
+def test_it_returns_at_once_and_shows_loading_until_the_first_load(fake, client):
+    a = fake.seed_batch("in_progress", requests=10)
+    gate = Gate(client)  # every API call waits until the test opens the gate
+    monitor = BatchMonitor(gate, [a["id"]], auto_refresh=False, namespace={})
+    try:
+        assert not monitor.loaded and "loading" in monitor.parts[f"row:{a['id']}"].value
+        assert "loading" in monitor.parts["header"].value
+        assert not monitor.results_offered and all(b.disabled for b in monitor.cancel_buttons.values())
+        gate.open.set()
+        assert monitor.wait_idle() and monitor.loaded
+        assert "in_progress" in monitor.parts[f"row:{a['id']}"].value
+        assert not any(b.disabled for b in monitor.cancel_buttons.values())
+    finally:
+        gate.open.set()
+        monitor.close()
+
+
+def test_a_missing_batch_says_so_and_does_not_keep_the_monitor_running(fake, make_monitor):
+    a = fake.seed_batch("completed", requests=1)
+    monitor = make_monitor([a["id"], "batch_nope"])
+    assert "not found" in monitor.parts["row:batch_nope"].value
+    assert monitor.done and monitor.results_offered
+
+
+def test_the_notification_is_off_by_default_and_sent_once_when_all_finish(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=10)
+    quiet = make_monitor([a["id"]])
+    loud = make_monitor([a["id"]])
+    assert not quiet.notifier.enabled
+    loud.notifier.enabled = True  # what the toggle in the browser sets, once permission is granted
+    fake.advance(24 * 3600)
+    for monitor in (quiet, loud):
+        monitor.refresh()
+        monitor.refresh()
+    assert quiet.notifier.sent == []
+    assert [m["title"] for m in loud.notifier.sent] == ["1 batch finished"]
+    assert loud.notifier.sent[0]["body"] == "1 completed"

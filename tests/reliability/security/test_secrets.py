@@ -130,7 +130,9 @@ def test_widget_state_never_holds_the_key(report) -> None:
     with fake.serve() as server:
         client = BatchesClient(api_key=canary, base_url=server.base_url, max_retries=0)
         table = BatchTable(client, auto_refresh=False, namespace={})
+        assert table.wait_idle()  # the first load runs on the view's worker thread
         monitor = BatchMonitor(client, [batch["id"]], auto_refresh=False, namespace={})
+        assert monitor.wait_idle()
         try:
             assert "bad key" in table.error  # the table's first refresh got the echoing 401
             states: list[dict] = []
