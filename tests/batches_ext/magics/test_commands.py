@@ -4,6 +4,7 @@ return value and what the cell shows."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -174,6 +175,26 @@ def test_download_saves_a_batch_s_files_and_a_single_file(shell, tmp_path) -> No
     assert sh.run_line_magic("batches", f"download {hostile['id']} -o {tmp_path}") == [str(tmp_path / "outside.jsonl")]
     result, text, _ = run(sh, f"%batches download {fake.seed_batch('in_progress')['id']} -o {tmp_path}")
     assert not result.success and "has no output or error file yet (status in_progress)" in text
+
+
+def test_path_options_expand_the_home_folder_and_download_makes_its_folder(shell, tmp_path, monkeypatch) -> None:
+    """`~` in create PATH, results -o and download -o is the home folder; `download -o DIR` creates DIR (only when
+    there is something to save); `-o` naming a file is one line."""
+    sh, fake = shell
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "in.jsonl").write_text(json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+                                                   "body": {"model": "gpt-4o-mini", "messages": []}}) + "\n")
+    created = sh.run_line_magic("batches", "create ~/in.jsonl")
+    assert created.status == "validating"
+    done = fake.seed_batch("completed", requests=2)["id"]
+    paths = sh.run_line_magic("batches", f"download {done} -o ~/new/dir")
+    assert paths == [str(tmp_path / "new" / "dir" / f"{done}_output.jsonl")] and os.path.isfile(paths[0])
+    sh.run_line_magic("batches", f"results {done} -o ~/rows.jsonl")
+    assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 2
+    result, text, _ = run(sh, f"%batches download {fake.seed_batch('in_progress')['id']} -o ~/never")
+    assert not result.success and not (tmp_path / "never").exists()
+    result, text, _ = run(sh, f"%batches download {done} -o ~/rows.jsonl")
+    assert not result.success and "'~/rows.jsonl' is not a directory" in text and "Traceback" not in text
 
 
 def test_fake_switch_status_advance_and_off(shell, monkeypatch) -> None:
