@@ -58,7 +58,7 @@ _DEFAULTS: dict[str, Any] = {
     "deadline": None,
 }
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space: what an Authorization header can carry
-_URL_CREDENTIALS = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#]*@")
+_URL_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s]*@")
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,8 @@ class Settings:
         if values["api_key"] is None:
             sources["api_key"] = "default"
         values["base_url"] = _checked_base_url(values["base_url"])
+        for name in ("organization", "project"):
+            values[name] = _checked_header_value(values[name], name)
         values["timeout"] = _positive(values["timeout"], "timeout")
         values["connect_timeout"] = _positive(values["connect_timeout"], "connect_timeout")
         if values["deadline"] is not None:
@@ -143,7 +145,7 @@ class Settings:
 
 
 def redact_url(url: str) -> str:
-    """`url` with any `user:password@` credentials replaced by `***@` (for every text a user may see)."""
+    """`url` (or any text holding URLs) with `user:password@` credentials replaced by `***@`."""
     return _URL_CREDENTIALS.sub(r"\1***@", url)
 
 
@@ -164,6 +166,17 @@ def _checked_key(value: Any, source: str) -> str | None:
         raise ConfigError(f"the API key ({where}) has {what} inside it (character {bad + 1} of {len(key)}): "
                           "check how it was copied")
     return key
+
+
+def _checked_header_value(value: Any, name: str) -> str | None:
+    """An organization / project id as sent in its header: stripped; a line break or other control character
+    inside is a ConfigError (requests would refuse the header on every attempt)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ConfigError(f"{name} has a line break or another control character inside it")
+    return text or None
 
 
 def _checked_base_url(value: Any) -> str:

@@ -64,6 +64,7 @@ __all__ = [
 ]
 
 _FIELD_CHARS = 200  # type, code, param, request id
+_PIECE = 8  # the shortest run of the key's characters that is redacted on its own
 _MESSAGE_CHARS = 1000
 
 
@@ -305,13 +306,32 @@ def status_error(
 
 
 def redact(text: str, secret: str | None) -> str:
-    """`text` with every occurrence of `secret` (and of its random part, the text after its last `-`, when that
-    is 8 characters or more) replaced by `sk-***` / `***`."""
+    """`text` with the `secret` (the API key) replaced by `sk-***`, and any other run of 8 or more of its
+    characters (a server echoing part of the key) by `***`."""
     if not secret:
         return text
     text = text.replace(secret, "sk-***")
-    tail = secret.rsplit("-", 1)[-1]
-    return text.replace(tail, "***") if len(tail) >= 8 else text
+    if len(secret) < _PIECE or len(text) < _PIECE:
+        return text
+    covered = bytearray(len(text))
+    for piece in {secret[i:i + _PIECE] for i in range(len(secret) - _PIECE + 1)}:
+        start = text.find(piece)
+        while start != -1:
+            covered[start:start + _PIECE] = b"\x01" * _PIECE
+            start = text.find(piece, start + 1)
+    if not any(covered):
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if covered[i]:
+            while i < len(text) and covered[i]:
+                i += 1
+            out.append("***")
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 def _field(value: Any, secret: str | None, limit: int = _FIELD_CHARS) -> str | None:

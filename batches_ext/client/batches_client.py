@@ -86,7 +86,7 @@ class BatchesClient:
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
-            adapter = WatchedAdapter()
+            adapter = WatchedAdapter(pool_maxsize=32)  # one client may be shared by many threads
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self._session = session

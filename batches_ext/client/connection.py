@@ -29,9 +29,11 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .deadline import current_watch
 
-__all__ = ["BearerAuth", "WatchedAdapter", "Failure", "describe_failure", "read_body", "ERROR_BODY_LIMIT"]
+__all__ = ["BearerAuth", "WatchedAdapter", "Failure", "describe_failure", "read_body", "ERROR_BODY_LIMIT",
+           "JSON_BODY_LIMIT"]
 
 ERROR_BODY_LIMIT = 64 * 1024  # what is read of an error answer (its message is at most a few hundred bytes)
+JSON_BODY_LIMIT = 64 * 1024 * 1024  # a 2xx JSON answer (10,000 files listed: ~3 MB); beyond it: malformed
 
 
 class _HeaderSecret(str):
@@ -129,6 +131,7 @@ class Failure:
     reason: str
     connecting: bool
     timeout: bool = False
+    final: bool = False  # no retry can help (the request itself cannot be made)
 
     @property
     def maybe_sent(self) -> bool:
@@ -188,6 +191,6 @@ def describe_failure(exc: BaseException) -> Failure:
     if has(requests.exceptions.ContentDecodingError):
         return Failure("the answer could not be decompressed", connecting=False)
     if has(requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
-        return Failure(f"invalid request ({type(exc).__name__})", connecting=True)
+        return Failure(f"invalid request ({type(exc).__name__})", connecting=True, final=True)
     text = " ".join(str(exc).split())[:120]  # an exception we do not know: its own words, short (redacted later)
     return Failure(text or type(exc).__name__, connecting=False)

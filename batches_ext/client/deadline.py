@@ -143,14 +143,16 @@ class _Watchdog:
 
     def schedule(self, watch: Watch, due: float) -> None:
         with self._wake:
-            heapq.heappush(self._heap, (due, next(self._order), watch))
+            entry = (due, next(self._order), watch)
+            heapq.heappush(self._heap, entry)
             if len(self._heap) > 4096:  # finished calls' entries: drop them rather than wait for their time
                 self._heap = [e for e in self._heap if e[2].keep(e[0])]
                 heapq.heapify(self._heap)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="batches_ext-watchdog", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._heap and self._heap[0] is entry:  # the thread sleeps until the earliest entry: wake it
+                self._wake.notify()
 
     def _run(self) -> None:
         while True:

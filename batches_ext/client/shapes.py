@@ -81,15 +81,22 @@ def batch(value: Any) -> dict[str, Any]:
     _text(obj, "id", required=True)
     if not isinstance(obj.get("status"), str):
         raise ShapeError(f"`status` is {_kind(obj.get('status'))}, not a string")
-    for key in _BATCH_TEXT:
-        _text(obj, key)
+    get = obj.get
+    for key in _BATCH_TEXT:  # (the type() tests are the fast path: listing thousands of batches stays cheap)
+        value = get(key)
+        if value is not None and type(value) is not str:
+            _text(obj, key)
     for key in _BATCH_TIMES:
-        _time(obj, key)
-    counts = obj.get("request_counts")
+        value = get(key)
+        if value is not None and (type(value) is not int or not 0 <= value < _MAX_TIME):
+            _time(obj, key)
+    counts = get("request_counts")
     if counts is not None:
         _object(counts, "`request_counts`")
         for key in ("total", "completed", "failed"):
-            _count(counts, key, "request_counts.")
+            value = counts.get(key)
+            if value is not None and (type(value) is not int or value < 0):
+                _count(counts, key, "request_counts.")
     errors = obj.get("errors")
     if errors is not None:
         data = errors.get("data") if isinstance(errors, dict) else errors

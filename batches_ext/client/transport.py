@@ -44,7 +44,7 @@ from ..errors import (
     status_error,
 )
 from . import retry
-from .connection import ERROR_BODY_LIMIT, BearerAuth, describe_failure, read_body
+from .connection import ERROR_BODY_LIMIT, JSON_BODY_LIMIT, BearerAuth, describe_failure, read_body
 from .deadline import PROGRESS_BYTES, Budget, Watch, watching
 from .uploads import UploadBody
 
@@ -223,7 +223,7 @@ class Transport:
         if 200 <= status < 300 and stream:
             watch.pause()
             return Answer(status, headers, request_id, what, response=response, watch=watch)
-        limit = None if 200 <= status < 300 else ERROR_BODY_LIMIT
+        limit = JSON_BODY_LIMIT + 1 if 200 <= status < 300 else ERROR_BODY_LIMIT
         try:
             raw = read_body(response, limit)
             broken: BaseException | None = None
@@ -263,9 +263,12 @@ class Transport:
     def _decoded(self, raw: bytes, status: int, headers: Mapping[str, str], request_id: str | None,
                  what: str) -> Answer | _Failed:
         try:
+            if len(raw) > JSON_BODY_LIMIT:
+                raise ValueError
             payload = json.loads(raw) if raw.strip() else None
         except (ValueError, RecursionError):
-            payload, bad = None, "the body is not JSON"
+            payload = None
+            bad = f"the body is over {JSON_BODY_LIMIT >> 20} MiB" if len(raw) > JSON_BODY_LIMIT else "the body is not JSON"
         else:
             bad = "the body is empty" if payload is None and not raw.strip() else ""
         if bad:
@@ -296,9 +299,9 @@ class Transport:
             text = f"{what}: {failure.reason}"
         if failure.timeout and not failure.connecting:
             text += f" ({self.settings.timeout:g} s)"
-        text = redact(text, self.settings.api_key)
+        text = redact(redact_url(text), self.settings.api_key)
         cls = APITimeoutError if failure.timeout else APIConnectionError
-        return _Failed(cls(text, method=method, url=redact_url(what.split(" ", 1)[1])), retry=True,
+        return _Failed(cls(text, method=method, url=redact_url(what.split(" ", 1)[1])), retry=not failure.final,
                        maybe_done=failure.maybe_sent and method != "GET")
 
     def _deadline_error(self, what: str) -> APITimeoutError:
@@ -353,4 +356,7 @@ def _final(error: BatchesError, note: str | None) -> BatchesError:
                            param=error.param, request_id=error.request_id, retry_after=error.retry_after)
     if isinstance(error, APIConnectionError):
         return type(error)(f"{error.message}; {note}", method=error.method, url=error.url)
+    if isinstance(error, APIResponseError):
+        return APIResponseError(f"{error.message}; {note}", status_code=error.status_code,
+                                request_id=error.request_id, method=error.method, url=error.url)
     return error

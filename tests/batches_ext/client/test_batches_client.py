@@ -343,7 +343,8 @@ def test_one_client_shared_by_16_threads_stays_correct(fake):
     fake.faults.drop_next(4, method="POST", path="/files$", after_commit=True)
     fake.faults.fail_next(500, times=6, method="GET")
     results: dict[int, tuple[str, str]] = {}
-    with fake.serve() as server, BatchesClient(api_key=CANARY, base_url=server.base_url, max_retries=4) as client:
+    # max_retries 8: one call may meet a drop and then all six 500s on its lookups (7 failures in a row)
+    with fake.serve() as server, BatchesClient(api_key=CANARY, base_url=server.base_url, max_retries=8) as client:
         client.sleep = lambda _: None
 
         def worker(n: int) -> None:

@@ -260,6 +260,17 @@ def test_config_shows_values_and_sources_never_the_key(shell, monkeypatch) -> No
     assert "offline fake" in text and CANARY not in text and CANARY not in view._repr_html_()
     result, text, _ = run(sh, "%config BatchesMagics")
     assert result.success and "base_url" in text and CANARY not in text and "api_key" not in text
+    assert view["deadline"] == "181.5 s"  # timeout x (max_retries + 1) + backoff, at the defaults
+
+
+def test_config_hides_the_base_url_s_credentials(shell, monkeypatch) -> None:
+    sh, _ = shell
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://alice:pw-s3cret@proxy.example/v1")
+    sh.run_line_magic("config", "BatchesMagics.base_url = ''")  # (an earlier test's %config lives on)
+    result, text, _ = run(sh, "%batches config")
+    view = result.result
+    assert view["base_url"] == "https://***@proxy.example/v1"
+    assert "pw-s3cret" not in text + view._repr_html_() + repr(view)
 
 
 def test_help_everywhere(shell) -> None:
