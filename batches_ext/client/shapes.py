@@ -71,8 +71,8 @@ def _time(obj: dict[str, Any], key: str) -> None:
 def _count(obj: dict[str, Any], key: str, where: str) -> None:
     value = obj.get(key)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ShapeError(f"`{where}{key}` is {_kind(value) if not isinstance(value, int) else value}, "
-                         "not a count")
+        shown = value if isinstance(value, int) and not isinstance(value, bool) else _kind(value)
+        raise ShapeError(f"`{where}{key}` is {shown}, not a count")
 
 
 def batch(value: Any) -> dict[str, Any]:

@@ -232,8 +232,9 @@ class Transport:
         finally:
             fired = watch.finish()
             response.close()
+        framed = "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
         if 200 <= status < 300:
-            if broken is not None or fired:  # the work is done (2xx) but its answer did not arrive whole
+            if broken is not None or (fired and not framed):  # done (2xx), but the answer did not arrive whole
                 if broken is not None and not fired:
                     failed = self._transport_failure(broken, method, what, False, budget)
                     failed.maybe_done = sent
