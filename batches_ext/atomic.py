@@ -2,18 +2,100 @@
 
 Shared by every wing that writes a user's file (request JSONL, saved downloads, saved results), so a reader
 never sees a half-written file and a failed write leaves the old file untouched.
+
+* `atomic_open(path)`: one file. `atomic_files([a, b])`: several, all written before any is renamed, then
+  renamed back to back, so a crash while writing leaves every old file (a crash can only split the set in the
+  instant between two renames).
+* `~` in a path is expanded.
+* Files get the permissions the umask gives a new file (0644 under umask 022), like `open(path, "w")`, not
+  `tempfile.mkstemp`'s 0600.
+* Temporary files are named `.NAME.bx<pid>-<host>-<random>.tmp`. A save killed mid-write (kill -9, power loss)
+  leaves one behind; every later save into the same folder sweeps such leftovers: at once when they were made
+  on this host by a process that no longer exists (provably dead), otherwise once untouched for
+  `STALE_AFTER` seconds (24 h: made on another host sharing the folder, or by an older batches_ext whose
+  `.NAME.xxxxxxxx.tmp` names carry no process id). A file whose name does not match is never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
-import tempfile
-from collections.abc import Iterator
+import re
+import secrets
+import socket
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open"]
+__all__ = ["atomic_open", "atomic_files", "sweep_stale_temps", "STALE_AFTER"]
+
+STALE_AFTER = 24 * 3600.0
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+_OURS = re.compile(r"^\..+\.bx(?P<pid>\d+)-(?P<host>[0-9a-f]{6})-[0-9a-f]{8}\.tmp$")
+_LEGACY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
+
+
+class _Staged:
+    """A temporary file beside `target`, created with O_EXCL and the umask's permissions."""
+
+    def __init__(self, target: Path, mode: str, kwargs: dict[str, Any]) -> None:
+        self.target = target
+        folder = target.parent
+        while True:
+            self.tmp = folder / f".{target.name}.bx{os.getpid()}-{_HOST}-{secrets.token_hex(4)}.tmp"
+            try:
+                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+                break
+            except FileExistsError:
+                continue
+        try:
+            self.handle: IO[Any] = os.fdopen(fd, mode, **kwargs)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
+            raise
+
+    def finish(self) -> None:
+        """Everything written is on disk (flushed and fsync'ed) and the file closed."""
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.target)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.handle.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
+@contextlib.contextmanager
+def atomic_files(paths: Sequence[str | os.PathLike], mode: str = "wb", **kwargs: Any) -> Iterator[list[IO[Any]]]:
+    """Open a temporary file next to each path; when the block ends without error, all of them are made
+    durable and only then moved over their paths (`os.replace`, back to back); on error none is."""
+    targets = [Path(p).expanduser() for p in paths]
+    for folder in dict.fromkeys(t.parent for t in targets):
+        sweep_stale_temps(folder)
+    staged: list[_Staged] = []
+    try:
+        for target in targets:
+            staged.append(_Staged(target, mode, kwargs))
+        yield [s.handle for s in staged]
+        for s in staged:
+            s.finish()
+        for s in staged:
+            s.commit()
+    except BaseException:
+        for s in staged:
+            s.discard()
+        raise
+    for folder in dict.fromkeys(t.parent for t in targets):
+        _sync_folder(folder)
 
 
 @contextlib.contextmanager
@@ -22,15 +104,56 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs: Any) -> Ite
 
     Readers never see a half-written file, and a failed write leaves the old file untouched.
     """
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
+    with atomic_files([path], mode, **kwargs) as handles:
+        yield handles[0]
+
+
+def sweep_stale_temps(folder: str | os.PathLike, *, now: float | None = None) -> list[Path]:
+    """Remove the temporary files that killed saves left in `folder` (see the module's rules); returns them."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
     try:
-        with os.fdopen(fd, mode, **kwargs) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        entries = list(os.scandir(os.fspath(folder)))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(".") or not name.endswith(".tmp"):
+            continue
+        ours = _OURS.match(name)
+        if ours is None and not _LEGACY.match(name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        dead = ours is not None and ours["host"] == _HOST and not _alive(int(ours["pid"]))
+        if dead or age > STALE_AFTER:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # exists (another user's), or we cannot tell: keep it
+    return True
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames durable (POSIX); harmless where a folder cannot be opened (Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -6,12 +6,20 @@
     OPENAI_PROJECT_ID  -> project        (sent as OpenAI-Project only when set)
 
 `Settings.sources` says where each value came from ("argument" | "environment" | "default").
-The API key never appears in `repr()` / `str()`.
+
+The key is stripped of surrounding whitespace (a key read with `open(keyfile).read()` keeps its newline) and
+must then be printable ASCII without spaces: anything else is a ConfigError that does not contain the key. The
+key never appears in `repr()` / `str()`, and a base URL's credentials (`https://user:pass@host/v1`) are shown
+as `https://***@host/v1` everywhere (`redact_url`).
+
+`deadline` bounds one call, retries and waits included; by default it is derived from `timeout` and
+`max_retries` (see `batches_ext.client.retry.deadline_for`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +33,7 @@ __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
     "ENV_VARS",
+    "redact_url",
 ]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -46,7 +55,10 @@ _DEFAULTS: dict[str, Any] = {
     "timeout": DEFAULT_TIMEOUT,
     "connect_timeout": DEFAULT_CONNECT_TIMEOUT,
     "max_retries": DEFAULT_MAX_RETRIES,
+    "deadline": None,
 }
+_KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space: what an Authorization header can carry
+_URL_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s]*@")
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    deadline: float | None = None  # None: derived from timeout and max_retries by the client
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -67,8 +80,10 @@ class Settings:
         """Argument (a non-None override) > environment (non-empty) > default.
 
         Accepted overrides: api_key, base_url, organization, project, timeout, connect_timeout,
-        max_retries. `env` defaults to `os.environ`. Raises ConfigError for an unknown name or a
-        bad timeout / max_retries. A missing key is not an error here (see `require_api_key`).
+        max_retries, deadline. `env` defaults to `os.environ`. Raises ConfigError for an unknown name, a
+        bad timeout / max_retries / deadline, a base URL that is not http(s), or a key with whitespace or
+        other characters a header cannot carry inside it. A missing key is not an error here (see
+        `require_api_key`).
         """
         unknown = set(overrides) - set(_DEFAULTS)
         if unknown:
@@ -86,9 +101,16 @@ class Settings:
                 values[name], sources[name] = from_env.strip(), "environment"
             else:
                 values[name], sources[name] = default, "default"
-        values["base_url"] = str(values["base_url"]).rstrip("/")
+        values["api_key"] = _checked_key(values["api_key"], sources["api_key"])
+        if values["api_key"] is None:
+            sources["api_key"] = "default"
+        values["base_url"] = _checked_base_url(values["base_url"])
+        for name in ("organization", "project"):
+            values[name] = _checked_header_value(values[name], name)
         values["timeout"] = _positive(values["timeout"], "timeout")
         values["connect_timeout"] = _positive(values["connect_timeout"], "connect_timeout")
+        if values["deadline"] is not None:
+            values["deadline"] = _positive(values["deadline"], "deadline")
         retries = values["max_retries"]
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ConfigError(f"max_retries must be an int >= 0, got {retries!r}")
@@ -114,11 +136,54 @@ class Settings:
     def __repr__(self) -> str:
         key = "<set>" if self.api_key else None
         return (
-            f"Settings(api_key={key!r}, base_url={self.base_url!r}, organization={self.organization!r}, "
-            f"project={self.project!r}, timeout={self.timeout!r}, max_retries={self.max_retries!r})"
+            f"Settings(api_key={key!r}, base_url={redact_url(self.base_url)!r}, organization={self.organization!r}, "
+            f"project={self.project!r}, timeout={self.timeout!r}, max_retries={self.max_retries!r}, "
+            f"deadline={self.deadline!r})"
         )
 
     __str__ = __repr__
+
+
+def redact_url(url: str) -> str:
+    """`url` (or any text holding URLs) with `user:password@` credentials replaced by `***@`."""
+    return _URL_CREDENTIALS.sub(r"\1***@", url)
+
+
+def _checked_key(value: Any, source: str) -> str | None:
+    """The key stripped of surrounding whitespace (None when nothing is left); ConfigError, never showing the
+    key, when what is left could not be sent in an Authorization header."""
+    if value is None:
+        return None
+    where = "OPENAI_API_KEY" if source == "environment" else "the api_key argument"
+    if not isinstance(value, str):
+        raise ConfigError(f"the API key ({where}) must be a string, not {type(value).__name__}")
+    key = value.strip()
+    if not key:
+        return None
+    if not _KEY_CHARS.fullmatch(key):
+        bad = next(i for i, ch in enumerate(key) if not _KEY_CHARS.fullmatch(ch))
+        what = "whitespace" if key[bad].isspace() else "a character that is not printable ASCII"
+        raise ConfigError(f"the API key ({where}) has {what} inside it (character {bad + 1} of {len(key)}): "
+                          "check how it was copied")
+    return key
+
+
+def _checked_header_value(value: Any, name: str) -> str | None:
+    """An organization / project id as sent in its header: stripped; a line break or other control character
+    inside is a ConfigError (requests would refuse the header on every attempt)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ConfigError(f"{name} has a line break or another control character inside it")
+    return text or None
+
+
+def _checked_base_url(value: Any) -> str:
+    url = str(value).strip().rstrip("/")
+    if not re.match(r"^https?://[^/?#]+", url, re.IGNORECASE):
+        raise ConfigError(f"base_url must start with http:// or https:// and name a host, got {redact_url(url)!r}")
+    return url
 
 
 def _positive(value: Any, name: str) -> float:

@@ -8,7 +8,9 @@
     ├── JobError                          a job helper could not finish (.job: the Job so far, if any)
     │   └── WaitTimeout                   wait(..., timeout=) ran out (.batch: last state seen)
     ├── APIConnectionError                no HTTP answer (DNS, refused, dropped) (.method, .url)
-    │   └── APITimeoutError               connect or read timeout
+    │   └── APITimeoutError               connect or read timeout, or the call's deadline passed
+    ├── APIResponseError                  a 2xx answer that is not what the API sends (not JSON, wrong shape or
+    │                                     types) or a redirect that is not followed (.status_code, .request_id)
     └── APIStatusError                    the API answered 4xx/5xx (.status_code, .type, .code,
         │                                 .param, .request_id, .message)
         ├── BadRequestError               400
@@ -26,7 +28,9 @@ rule, as `preflight` reports it.
 
 `str(err)` of an API error is one line: ``404 Not Found: No such File object: file-x (request req_abc)``.
 No exception here ever holds an API key, an Authorization header, or a `requests` object (whose
-PreparedRequest would carry the header): only plain strings and numbers.
+PreparedRequest would carry the header): only plain strings and numbers. Whatever a server sends back (the
+message, `type`, `code`, `param`, the request id) passes through `redact` first, so a server that echoes the
+key shows `sk-***`; each field is one line and bounded in length.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ __all__ = [
     "WaitTimeout",
     "APIConnectionError",
     "APITimeoutError",
+    "APIResponseError",
     "APIStatusError",
     "BadRequestError",
     "AuthenticationError",
@@ -55,7 +60,13 @@ __all__ = [
     "RateLimitError",
     "InternalServerError",
     "status_error",
+    "redact",
 ]
+
+_FIELD_CHARS = 200  # type, code, param, request id
+_PIECE = 8  # the shortest run of the key's characters that is redacted on its own
+_MESSAGE_CHARS = 1000
+
 
 
 @dataclass(frozen=True)
@@ -133,8 +144,42 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, method=method, url=url)
 
 
+class APIResponseError(BatchesError):
+    """A 2xx answer that is not what the API sends: not JSON, not an object, a field missing or of the wrong type
+    (`[]`, `null`, `"id": 5` ...), or a redirect answering a POST or DELETE (not followed: it would replay the
+    request elsewhere). `str(err)` names the call, the status, the request id and what was wrong."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.message = " ".join(str(message).split())
+        self.status_code = status_code
+        self.request_id = request_id
+        self.method = method
+        self.url = url
+        super().__init__(self.message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        kwargs = dict(status_code=self.status_code, request_id=self.request_id, method=self.method, url=self.url)
+        return (_rebuild_response_error, (self.message, kwargs))
+
+
+def _rebuild_response_error(message: str, kwargs: dict[str, Any]) -> APIResponseError:
+    return APIResponseError(message, **kwargs)
+
+
 class APIStatusError(BatchesError):
-    """The API answered with an error status; the `{"error": {...}}` envelope is unwrapped."""
+    """The API answered with an error status; the `{"error": {...}}` envelope is unwrapped.
+
+    `retry_after` is the delay in seconds the server asked for (Retry-After / retry-after-ms) when the error was
+    not retried because of it (above 120 s, or past the call's deadline); `str(err)` then says when to try again.
+    """
 
     def __init__(
         self,
@@ -144,6 +189,7 @@ class APIStatusError(BatchesError):
         code: str | None = None,
         param: str | None = None,
         request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.status_code = int(status_code)
         self.message = " ".join(str(message).split())  # one line
@@ -151,6 +197,7 @@ class APIStatusError(BatchesError):
         self.code = code
         self.param = param
         self.request_id = request_id
+        self.retry_after = retry_after
         super().__init__(self._line())
 
     @property
@@ -162,13 +209,15 @@ class APIStatusError(BatchesError):
 
     def _line(self) -> str:
         text = f"{self.status_code} {self.reason}: {self.message}"
+        if self.retry_after is not None:
+            text += f" (not retried: the server asks to wait {_seconds(self.retry_after)}; try again after that)"
         return f"{text} (request {self.request_id})" if self.request_id else text
 
     def __str__(self) -> str:
         return self._line()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        args = (self.status_code, self.message, self.type, self.code, self.param, self.request_id)
+        args = (self.status_code, self.message, self.type, self.code, self.param, self.request_id, self.retry_after)
         return (type(self), args)
 
 
@@ -222,12 +271,14 @@ def status_error(
     request_id: str | None = None,
     fallback: str | None = None,
     redact: str | None = None,
+    retry_after: float | None = None,
 ) -> APIStatusError:
     """Build the right `APIStatusError` subclass from a status and a parsed body.
 
     `payload` is the decoded JSON body (the `{"error": {...}}` envelope, or anything else);
     `fallback` is the message when the body has none (e.g. the raw text or the reason phrase);
-    `redact` is a secret (the API key) that must not survive into the message.
+    `redact` is a secret (the API key) that must not survive into any field (message, type, code, param,
+    request id); `retry_after`: see `APIStatusError`.
     """
     error = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(error, dict):
@@ -238,9 +289,7 @@ def status_error(
     else:
         message = fallback or ""
         etype = code = param = None
-    message = str(message)
-    if redact and redact in message:
-        message = message.replace(redact, "sk-***")
+    message = _field(message, redact, _MESSAGE_CHARS) or ""
     if not message:
         try:
             message = HTTPStatus(status_code).phrase
@@ -250,12 +299,50 @@ def status_error(
     return cls(
         status_code,
         message,
-        type=_str_or_none(etype),
-        code=_str_or_none(code),
-        param=_str_or_none(param),
-        request_id=request_id,
+        type=_field(etype, redact),
+        code=_field(code, redact),
+        param=_field(param, redact),
+        request_id=_field(request_id, redact),
+        retry_after=retry_after,
     )
 
 
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
+def redact(text: str, secret: str | None) -> str:
+    """`text` with the `secret` (the API key) replaced by `sk-***`, and any other run of 8 or more of its
+    characters (a server echoing part of the key) by `***`."""
+    if not secret:
+        return text
+    text = text.replace(secret, "sk-***")
+    if len(secret) < _PIECE or len(text) < _PIECE:
+        return text
+    covered = bytearray(len(text))
+    for piece in {secret[i:i + _PIECE] for i in range(len(secret) - _PIECE + 1)}:
+        start = text.find(piece)
+        while start != -1:
+            covered[start:start + _PIECE] = b"\x01" * _PIECE
+            start = text.find(piece, start + 1)
+    if not any(covered):
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if covered[i]:
+            while i < len(text) and covered[i]:
+                i += 1
+            out.append("***")
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _field(value: Any, secret: str | None, limit: int = _FIELD_CHARS) -> str | None:
+    """A server-sent value as one redacted line of at most `limit` characters (None stays None)."""
+    if value is None:
+        return None
+    text = redact(" ".join(str(value).split()), secret)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"

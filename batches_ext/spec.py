@@ -30,6 +30,8 @@ __all__ = [
     "TERMINAL",
     "CANCELLABLE",
     "FAKE_ERROR_PREFIX",
+    "RESERVED_METADATA_PREFIX",
+    "INTENT_KEY",
 ]
 
 
@@ -79,3 +81,9 @@ CANCELLABLE = frozenset({"validating", "in_progress", "finalizing"})
 #: Models the bundled fake reserves to fail chosen lines (`fake-error-429` answers 429); only the offline
 #: client exempts them from the one-model-per-batch rule.
 FAKE_ERROR_PREFIX = "fake-error-"
+
+#: Metadata keys batches_ext sets itself start with this (views hide them; users may not set them).
+RESERVED_METADATA_PREFIX = "batches_ext_"
+#: The metadata key of a create's intent: a unique tag per `create_batch` call, so a retry whose first answer
+#: was lost finds the batch that attempt made instead of creating a second one. One of the 16 pairs.
+INTENT_KEY = "batches_ext_intent"

@@ -7,10 +7,13 @@
     save_batch_files(client, b, "out/")           # streamed, atomic, never outside out/
     create_batch("file-abc", api_key="sk-...")    # per-call functions with per-call settings
 
-Modules: `batches_client` (BatchesClient), `retry` (the retry policy and the one backoff), `uploads`
-(streamed multipart bodies), `streams` (download chunks and lines), `saving` (files to disk), `calls` (the
-module-level functions), `paging` (filtered paging of batches), `protocol` (`BatchesAPI`, what the other
-wings call on a client).
+Modules: `batches_client` (BatchesClient), `transport` (one call on the wire: attempts, retries, the deadline,
+error answers, adopting a lost create), `connection` (the key as an auth object, the watched adapter, capped
+body reads, one-line transport failures), `deadline` (the call's budget and the watchdog that cuts a socket),
+`intents` (a create's tag / unique upload name and the lookup that adopts it), `shapes` (what a 2xx answer must
+look like), `retry` (the retry policy and the one backoff), `uploads` (streamed multipart bodies), `streams`
+(download chunks and lines), `saving` (files to disk), `calls` (the module-level functions), `paging`
+(filtered paging of batches), `protocol` (`BatchesAPI`, what the other wings call on a client).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .batches_client import OFFLINE_API_KEY, USER_AGENT, BatchesClient
 from .calls import cancel_batch, create_batch, list_batches, retrieve_batch
 from .paging import ACTIVE, PageResult, fetch_page, matches
 from .protocol import BatchesAPI
-from .retry import backoff_delay, retry_delay, should_retry_status
+from .retry import backoff_delay, deadline_for, retry_delay, should_retry_status
 from .saving import safe_filename, save_batch_files, save_file
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "backoff_delay",
     "cancel_batch",
     "create_batch",
+    "deadline_for",
     "fetch_page",
     "list_batches",
     "matches",

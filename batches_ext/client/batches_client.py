@@ -6,20 +6,22 @@
     for batch in client.iter_batches(): ...
     client = BatchesClient.offline()              # same API against an in-process FakeBatchesAPI
 
-Every call has a (connect, read) timeout; retries follow `retry` (408/429/5xx/connection errors,
-never 409); every POST carries one `Idempotency-Key` reused by all of its retries. An upload answered
-with a redirect fails at once naming the Location (its streamed body cannot be replayed); a DELETE whose
-retry finds the object gone counts as done (the first attempt's answer was lost). The key is only
-ever placed in the Authorization header and is never shown by `repr()` or by any exception.
+Every call is bounded by a deadline (connect, read, retries and backoff together; see `transport`); retries
+follow `retry` (408/429/5xx/connection errors, never 409; Retry-After up to 120 s). Creates are safe without
+server help: `create_batch` tags the batch's metadata with an intent and `upload_file` gives the file a unique
+name, so a retry whose first answer was lost adopts what that attempt made (`intents`); every POST also
+carries one `Idempotency-Key` reused by all of its retries. A redirect answering a POST or DELETE fails at once
+naming the Location; a DELETE whose retry finds the object gone counts as done. Every 2xx answer is checked
+(`shapes`) before it becomes a model: a malformed one is an `APIResponseError`. The key is only ever placed in
+the Authorization header (by `connection.BearerAuth`) and is never shown by `repr()`, any exception or a
+traceback's locals.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,14 @@ from urllib.parse import quote
 
 import requests
 
-from ..config import DEFAULT_BASE_URL, Settings
-from ..errors import APIConnectionError, APITimeoutError, BatchesError, InputError, status_error
+from ..config import DEFAULT_BASE_URL, Settings, redact_url
+from ..errors import APIResponseError, InputError
 from ..models import Batch, FileObject, Page
-from . import retry
+from . import shapes
+from .connection import WatchedAdapter
+from .intents import BatchIntent, FileIntent, tagged_filename, with_intent
 from .streams import iter_chunks, iter_lines
+from .transport import USER_AGENT, Answer, Transport
 from .uploads import UploadBody, UploadSource
 
 __all__ = ["BatchesClient", "OFFLINE_API_KEY", "USER_AGENT"]
@@ -40,25 +45,17 @@ OFFLINE_API_KEY = "sk-offline-fake"
 _CHUNK = 64 * 1024
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("batches-ext")
-    except Exception:  # not installed (source checkout)
-        return "0.1.0"
-
-
-USER_AGENT = f"batches_ext/{_version()}"
-
-
 class BatchesClient:
     """A requests-based client for the OpenAI Batch API and the Files API pieces it needs.
 
     Settings resolve argument > environment > default (see `config.Settings`): timeout is the
-    read timeout (default 60 s; connect 10 s), max_retries defaults to 2 (3 attempts).
-    `session` lets the caller supply the `requests.Session` (e.g. one a fake is mounted on);
-    the client never closes a session it did not create.
+    read timeout (default 60 s; connect 10 s), max_retries defaults to 2 (3 attempts), and `deadline` bounds
+    each call as a whole: by default `timeout × (max_retries + 1)` plus the backoff between attempts
+    (`0.5 + 1 + ...` s, at most 8 s each), 181.5 s at the defaults. A streamed download is not bound by the
+    deadline but by progress: each 64 KiB chunk (or the end) must arrive within `timeout`.
+    `session` lets the caller supply the `requests.Session` (e.g. one a fake is mounted on); the client
+    never closes a session it did not create. The deadline is enforced mid-request only on sessions the
+    client makes (elsewhere each attempt's timeouts are still cut to what is left of it).
     """
 
     fake: Any
@@ -74,6 +71,7 @@ class BatchesClient:
         session: requests.Session | None = None,
         *,
         connect_timeout: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.settings = Settings.resolve(
             api_key=api_key,
@@ -83,17 +81,17 @@ class BatchesClient:
             timeout=timeout,
             max_retries=max_retries,
             connect_timeout=connect_timeout,
+            deadline=deadline,
         )
-        key = self.settings.require_api_key()
         self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
-        self._base = self.settings.base_url
-        self._timeout = self.settings.request_timeout
-        self._headers = {"Authorization": f"Bearer {key}", "User-Agent": USER_AGENT, "Accept": "application/json"}
-        if self.settings.organization:
-            self._headers["OpenAI-Organization"] = self.settings.organization
-        if self.settings.project:
-            self._headers["OpenAI-Project"] = self.settings.project
+        if session is None:
+            session = requests.Session()
+            adapter = WatchedAdapter(pool_maxsize=32)  # one client may be shared by many threads
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self._session = session
+        self._transport = Transport(session, self.settings, sleep=lambda s: self.sleep(s),
+                                    rand=lambda: self._random())
         #: How this client waits (retry backoff, `wait()` and monitor polling): `time.sleep`, or for an
         #: offline client its fake's `sleep` (a ManualClock fake moves its clock instead of sleeping).
         self.sleep: Callable[[float], Any] = time.sleep
@@ -149,12 +147,17 @@ class BatchesClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def deadline(self) -> float:
+        """Seconds one call may take in all (see the class docstring)."""
+        return self._transport.deadline
+
     def __repr__(self) -> str:
         s = self.settings
         extra = f", organization={s.organization!r}" if s.organization else ""
         extra += f", project={s.project!r}" if s.project else ""
         extra += ", offline=True" if self.is_offline else ""
-        return f"<BatchesClient base_url={s.base_url!r}{extra}>"
+        return f"<BatchesClient base_url={redact_url(s.base_url)!r}{extra}>"
 
     # ------------------------------------------------------------------ batches
 
@@ -167,17 +170,22 @@ class BatchesClient:
         *,
         output_expires_after: dict[str, Any] | None = None,
     ) -> Batch:
-        """`POST /batches`: a new batch (status `validating`) over an uploaded `purpose=batch` file."""
+        """`POST /batches`: a new batch (status `validating`) over an uploaded `purpose=batch` file.
+
+        The batch's metadata also holds `batches_ext_intent=<unique tag>` (so `metadata` may have at most 15
+        pairs): when an attempt's answer is lost, the retry finds the batch that attempt made by this tag and
+        returns it instead of creating a second one.
+        """
+        intent = BatchIntent.new(self.now())
         body: dict[str, Any] = {
             "input_file_id": _require_id(input_file_id, "input_file_id"),
             "endpoint": endpoint,
             "completion_window": completion_window,
+            "metadata": with_intent(metadata, intent.tag),
         }
-        if metadata is not None:
-            body["metadata"] = metadata
         if output_expires_after is not None:
             body["output_expires_after"] = output_expires_after
-        return self._batch(self._request("POST", "/batches", json_body=body))
+        return self._batch(self._request("POST", "/batches", json_body=body, lost=intent))
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """`GET /batches/{id}`."""
@@ -195,7 +203,8 @@ class BatchesClient:
         params: dict[str, Any] = {"limit": limit}
         if after:
             params["after"] = after
-        payload = self._json(self._request("GET", "/batches", params=params))
+        answer = self._request("GET", "/batches", params=params)
+        payload = self._checked(answer, lambda v: shapes.page(v, shapes.batch))
         return _page(payload, self._batch_from)
 
     def iter_batches(self, page_size: int = 100, after: str | None = None) -> Iterator[Batch]:
@@ -203,7 +212,7 @@ class BatchesClient:
         while True:
             page = self.list_batches(limit=page_size, after=after)
             yield from page.data
-            after = page.next_after
+            after = _next_cursor(page, after)
             if after is None:
                 return
 
@@ -217,19 +226,23 @@ class BatchesClient:
         *,
         expires_after: dict[str, Any] | None = None,
     ) -> FileObject:
-        """`POST /files` (multipart, streamed): a path, bytes, or a binary file object.
+        """`POST /files` (multipart, streamed): a path (`~` expanded), bytes, or a binary file object.
 
-        The filename defaults to the path's name, the file object's name, or "input.jsonl".
+        The filename defaults to the path's name, the file object's name, or "input.jsonl"; the server's copy
+        is named with 8 random hex digits before the suffix (`prompts.jsonl` -> `prompts.1f0c9a3e.jsonl`), so
+        a retry whose first answer was lost finds that upload by name instead of uploading twice.
         Retries re-open the path / rewind the file; a stream of unknown length (pipe) is spooled to a
         temporary file first, so it can be streamed with a Content-Length and retried too.
         """
         extra = [(f"expires_after[{k}]", str(v)) for k, v in (expires_after or {}).items()]
         body = UploadBody(file, purpose=purpose, filename=filename, extra_fields=extra)
+        body.filename = tagged_filename(body.filename)
+        intent = FileIntent(body.filename, purpose, self.now())
         try:
-            response = self._request("POST", "/files", upload=body)
+            answer = self._request("POST", "/files", upload=body, lost=intent)
         finally:
             body.dispose()
-        return self._file(response)
+        return self._file(answer)
 
     def retrieve_file(self, file_id: str) -> FileObject:
         """`GET /files/{id}`."""
@@ -238,11 +251,8 @@ class BatchesClient:
     def delete_file(self, file_id: str) -> bool:
         """`DELETE /files/{id}`: True when the API reports the file deleted (also when a retry finds it
         already gone: the first attempt deleted it and its answer was lost)."""
-        response = self._request("DELETE", f"/files/{_path_id(file_id, 'file_id')}")
-        if response.status_code == 404:
-            response.close()
-            return True
-        return bool(self._json(response).get("deleted"))
+        answer = self._request("DELETE", f"/files/{_path_id(file_id, 'file_id')}")
+        return bool(self._checked(answer, shapes.deleted)["deleted"])
 
     def list_files(
         self,
@@ -261,7 +271,7 @@ class BatchesClient:
             params["after"] = after
         if order:
             params["order"] = order
-        payload = self._json(self._request("GET", "/files", params=params))
+        payload = self._checked(self._request("GET", "/files", params=params), lambda v: shapes.page(v, shapes.file_object))
         return _page(payload, FileObject.from_dict)
 
     def iter_files(
@@ -272,18 +282,22 @@ class BatchesClient:
         while True:
             page = self.list_files(purpose=purpose, limit=page_size, after=after, order=order)
             yield from page.data
-            after = page.next_after
+            after = _next_cursor(page, after)
             if after is None:
                 return
 
     def file_content(self, file_id: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
         """`GET /files/{id}/content`, streamed: an iterator of byte chunks.
 
-        The request is made now (errors raise here); the body is read as you iterate.
+        The request is made now (errors raise here, within the deadline); the body is read as you iterate,
+        under the progress rule: each chunk (or the end) must arrive within `timeout` seconds, however long the
+        whole download takes (time you spend between chunks does not count).
         """
         path = f"/files/{_path_id(file_id, 'file_id')}/content"
-        response = self._request("GET", path, stream=True, accept="application/binary")
-        return iter_chunks(response, chunk_size)
+        answer = self._request("GET", path, stream=True, accept="application/binary")
+        assert answer.response is not None
+        return iter_chunks(answer.response, chunk_size, watch=answer.watch, stall=self.settings.timeout,
+                           what=answer.what)
 
     def iter_file_lines(self, file_id: str, chunk_size: int = _CHUNK) -> Iterator[str]:
         """The file's lines, decoded as UTF-8, without their line endings, never the whole file at once.
@@ -308,129 +322,25 @@ class BatchesClient:
 
     # ------------------------------------------------------------------ transport
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        upload: UploadBody | None = None,
-        stream: bool = False,
-        accept: str | None = None,
-    ) -> requests.Response:
-        """One API call with retries; returns a 2xx response or raises a BatchesError."""
-        url = self._base + path
-        headers = self._headers
-        data: Any = None
-        if method == "POST" or accept or json_body is not None:
-            headers = dict(headers)
-            if method == "POST":
-                headers["Idempotency-Key"] = f"batches_ext-{uuid.uuid4()}"
-            if accept:
-                headers["Accept"] = accept
-            if json_body is not None:
-                headers["Content-Type"] = "application/json"
-                data = json.dumps(json_body, separators=(",", ":")).encode()
-        max_retries = self.settings.max_retries
-        retries, answer_lost = 0, False
-        while True:
-            if upload is not None:
-                encoder = upload.encoder()
-                data = encoder
-                headers["Content-Type"] = encoder.content_type
-            failure: BatchesError | None = None
-            try:
-                response = self._session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self._timeout, stream=stream,
-                    allow_redirects=upload is None,  # a streamed upload cannot be replayed to a new location
-                )
-            except requests.Timeout as exc:
-                failure = APITimeoutError(
-                    f"Request timed out: {method} {url} ({type(exc).__name__})", method=method, url=url
-                )
-            except requests.RequestException as exc:
-                failure = APIConnectionError(
-                    f"Connection error: {method} {url} ({type(exc).__name__}: {self._safe(exc)})",
-                    method=method,
-                    url=url,
-                )
-            can_retry = retries < max_retries and (upload is None or upload.rewindable)
-            if failure is not None:
-                if not can_retry:
-                    raise failure from None  # outside the except block: no chained requests exception
-                self.sleep(retry.retry_delay(retries, None, rand=self._random))
-                retries, answer_lost = retries + 1, True  # that attempt may have done its work
-                continue
-            status = response.status_code
-            if upload is not None and response.is_redirect:
-                raise self._redirect_error(response)
-            if status < 400:
-                return response
-            if method == "DELETE" and status == 404 and answer_lost:
-                return response  # an earlier attempt deleted it and its answer was lost: the caller sees a 404
-            if can_retry and retry.should_retry_status(status, response.headers):
-                delay = retry.retry_delay(retries, response.headers, rand=self._random)
-                response.close()
-                self.sleep(delay)
-                retries += 1
-                continue
-            raise self._status_error(response)
-
-    def _status_error(self, response: requests.Response) -> BatchesError:
-        try:
-            content = response.content
-        except requests.RequestException:
-            content = b""
-        finally:
-            response.close()
-        try:
-            payload = json.loads(content) if content else None
-        except ValueError:
-            payload = None
-        fallback = content[:500].decode("utf-8", "replace").strip() if payload is None else None
-        return status_error(
-            response.status_code,
-            payload,
-            request_id=response.headers.get("x-request-id"),
-            fallback=fallback or response.reason,
-            redact=self.settings.api_key,
-        )
-
-    def _redirect_error(self, response: requests.Response) -> BatchesError:
-        location = response.headers.get("location", "")
-        response.close()
-        return status_error(
-            response.status_code, None, request_id=response.headers.get("x-request-id"),
-            fallback=f"redirected to {location or 'another address'}; not followed: point base_url there",
-            redact=self.settings.api_key,
-        )
-
-    def _safe(self, exc: BaseException) -> str:
-        """An exception's text, one line, short, and with the key removed if it ever appears."""
-        text = " ".join(str(exc).split())[:300]
-        key = self.settings.api_key
-        return text.replace(key, "sk-***") if key else text
+    def _request(self, method: str, path: str, **kwargs: Any) -> Answer:
+        """One API call with retries and the call's deadline (`transport.Transport.request`)."""
+        return self._transport.request(method, path, **kwargs)
 
     @staticmethod
-    def _json(response: requests.Response) -> dict[str, Any]:
-        try:
-            return json.loads(response.content)
-        except ValueError:
-            raise APIConnectionError(
-                f"Invalid JSON in the response to {response.request.method} {response.url}"
-            ) from None
+    def _checked(answer: Answer, check: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        return shapes.checked(check, answer.payload, what=answer.what, status=answer.status,
+                              request_id=answer.request_id)
 
-    def _batch(self, response: requests.Response) -> Batch:
-        return self._batch_from(self._json(response), response.headers.get("x-request-id"))
+    def _batch(self, answer: Answer) -> Batch:
+        return self._batch_from(self._checked(answer, shapes.batch), answer.request_id)
 
     def _batch_from(self, payload: dict[str, Any], request_id: str | None = None) -> Batch:
         batch = Batch.from_dict(payload, request_id)
         batch.offline = self.is_offline
         return batch
 
-    def _file(self, response: requests.Response) -> FileObject:
-        return FileObject.from_dict(self._json(response), response.headers.get("x-request-id"))
+    def _file(self, answer: Answer) -> FileObject:
+        return FileObject.from_dict(self._checked(answer, shapes.file_object), answer.request_id)
 
 
 def _require_id(value: str, name: str) -> str:
@@ -450,3 +360,12 @@ def _page(payload: dict[str, Any], build: Callable[[dict[str, Any]], Any]) -> Pa
         payload.get("first_id"),
         payload.get("last_id"),
     )
+
+
+def _next_cursor(page: Page[Any], after: str | None) -> str | None:
+    """The next page's cursor; a server that answers the same page again would loop for ever: an error."""
+    cursor = page.next_after
+    if cursor is not None and cursor == after:
+        raise APIResponseError(f"the server answered the page after {after!r} with that same id as its last: "
+                               "paging stopped (it would never end)")
+    return cursor

@@ -7,9 +7,10 @@
 A filename that comes from the server is never trusted as a path: `safe_filename` keeps its last
 component only, drops control characters, leading dots and trailing dots/spaces, avoids Windows
 device names and long names, and falls back to `<file_id>.jsonl`. The content is streamed into a
-temporary file beside the target and moved over it with `os.replace`, so a reader never sees a
-half-written file, a failed download leaves any old file untouched, and a symlink at the target
-name is replaced rather than followed.
+temporary file beside the target and moved over it with `os.replace` (`batches_ext.atomic`), so a reader
+never sees a half-written file, a failed download leaves any old file untouched, and a symlink at the target
+name is replaced rather than followed. `save_batch_files` downloads both files before renaming either, so a
+failure (or a kill) while downloading leaves the old pair. `~` is expanded in every path.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..atomic import atomic_open
+from ..atomic import atomic_files, atomic_open
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -60,11 +61,12 @@ def save_file(client: BatchesAPI, file_id: str, dest: str | os.PathLike, *, chun
     `dest` an existing directory: saved inside it under the server's filename made safe (one extra
     `GET /files/{id}`); otherwise `dest` is the file path itself (its directory must exist).
     """
-    target = Path(dest)
+    folder = Path(dest).expanduser()
+    target = folder
     if target.is_dir():
         name = safe_filename(client.retrieve_file(file_id).filename, safe_filename(f"{file_id}.jsonl", ""))
         target = target / name
-        if Path(name).name != name or target.parent.resolve() != Path(dest).resolve():  # belt and braces
+        if Path(name).name != name or target.parent.resolve() != folder.resolve():  # belt and braces
             raise InputError(f"refusing to save {file_id} outside {dest}")
     elif not target.parent.is_dir():
         raise InputError(f"no such directory: {target.parent}")
@@ -78,17 +80,24 @@ def save_file(client: BatchesAPI, file_id: str, dest: str | os.PathLike, *, chun
 def save_batch_files(client: BatchesAPI, batch: Batch | str, directory: str | os.PathLike) -> dict[str, Path]:
     """Save a batch's output and error files into `directory` as `<batch id>_output.jsonl` / `_error.jsonl`.
 
-    `batch` is a `Batch` or a batch id (retrieved first). Returns {"output": path, "error": path} for the
-    files the batch has (an empty dict for a batch with neither yet).
+    `batch` is a `Batch` or a batch id (retrieved first). `directory` is created when missing. Both files are
+    downloaded before either is renamed into place (a failure leaves the old pair). Returns
+    {"output": path, "error": path} for the files the batch has (an empty dict for a batch with neither yet).
     """
-    folder = Path(directory)
-    if not folder.is_dir():
-        raise InputError(f"no such directory: {folder}")
+    folder = Path(directory).expanduser()
     if isinstance(batch, str):
         batch = client.retrieve_batch(batch)
-    saved: dict[str, Path] = {}
-    for kind, file_id in (("output", batch.output_file_id), ("error", batch.error_file_id)):
-        if file_id:
-            name = safe_filename(f"{batch.id}_{kind}.jsonl", f"{kind}.jsonl")
-            saved[kind] = save_file(client, file_id, folder / name)
+    wanted = [(kind, file_id) for kind, file_id in (("output", batch.output_file_id), ("error", batch.error_file_id))
+              if file_id]
+    if not wanted:
+        return {}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"not a directory: {folder}") from None
+    saved = {kind: folder / safe_filename(f"{batch.id}_{kind}.jsonl", f"{kind}.jsonl") for kind, _ in wanted}
+    with atomic_files(list(saved.values()), "wb") as handles:
+        for (_, file_id), handle in zip(wanted, handles, strict=True):
+            for chunk in client.file_content(file_id):
+                handle.write(chunk)
     return saved

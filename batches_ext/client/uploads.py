@@ -46,7 +46,7 @@ class UploadBody:
         self._opened_spool: Any = None
         self._uses = 0
         if isinstance(source, (str, os.PathLike)):
-            self._path = Path(source)
+            self._path = Path(source).expanduser()
             if not self._path.is_file():
                 raise InputError(f"no such file: {str(self._path)!r}")
             default = self._path.name

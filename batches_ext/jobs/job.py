@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, JobError
 from ..models import Batch
+from ..spec import INTENT_KEY
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
@@ -106,7 +107,7 @@ def find_job(client: BatchesAPI, job_id: str) -> Job:
         raise JobError(f"no batch carries metadata {JOB_KEY}={job_id!r}")
     found.sort(key=lambda ib: ib[0])
     batches = [b for _, b in found]
-    user = {k: v for k, v in (batches[0].metadata or {}).items() if k not in (JOB_KEY, PART_KEY)}
+    user = {k: v for k, v in (batches[0].metadata or {}).items() if k not in (JOB_KEY, PART_KEY, INTENT_KEY)}
     return Job(job_id, [b.id for b in batches], [], batches[0].endpoint, user, retry_of=user.get(RETRY_KEY),
                offline=client.is_offline)
 

@@ -177,7 +177,7 @@ class Results(Sequence[ResultRow]):
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the rows to `path` atomically: JSON Lines for .jsonl, CSV for .csv (bodies as JSON text)."""
-        target = Path(path)
+        target = Path(path).expanduser()
         suffix = target.suffix.lower()
         if suffix == ".jsonl":
             with atomic_open(target, "wb") as handle:

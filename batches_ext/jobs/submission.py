@@ -3,7 +3,8 @@
 Input over 50,000 lines or 200 MB (or 50,000 embedding inputs) is split into parts that each fit, streamed
 from the source (a path is copied range by range to a temporary file; bytes are uploaded as slices), so the
 input is never held in memory twice. Every part carries ``batches_ext_job=<job id>`` and
-``batches_ext_part="i/n"`` in its metadata.
+``batches_ext_part="i/n"`` in its metadata, and the client adds ``batches_ext_intent`` to every create: the
+user's metadata may hold 13 pairs of the API's 16.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..jsonl import (
 from ..spec import (
     DEFAULT_ENDPOINT,
     FAKE_ERROR_PREFIX,
+    INTENT_KEY,
     MAX_BYTES,
     MAX_EMBEDDING_INPUTS,
     MAX_LINES,
@@ -116,7 +118,7 @@ def submit(
     if model is not None and report.model not in (None, model):
         raise InputError(f"the input uses model {report.model!r}, not {model!r}")
     endpoint = report.endpoint or endpoint or DEFAULT_ENDPOINT
-    user_meta = _check_metadata(metadata, reserved=2)
+    user_meta = _check_metadata(metadata, reserved=3)
     job_id = f"job_{uuid.uuid4().hex[:20]}"
     stem = _stem(filename or (Path(path).name if path is not None else None), job_id)
     if report.needs_split:
@@ -148,9 +150,10 @@ def submit(
 def _materialise(source: Any, endpoint: str | None, model: str | None) -> tuple[bytes | None, str | None]:
     """(bytes, None) or (None, path) for the source; request lists are serialised once."""
     if isinstance(source, (str, os.PathLike)):
-        if not os.path.isfile(source):
+        path = os.path.expanduser(os.fspath(source))
+        if not os.path.isfile(path):
             raise InputError(f"no such file: {os.fspath(source)!r}")
-        return None, os.fspath(source)
+        return None, path
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), None
     items = list(source)
@@ -167,7 +170,7 @@ def _stem(name: str | None, job_id: str) -> str:
 
 def _check_metadata(metadata: dict[str, str] | None, reserved: int) -> dict[str, str]:
     meta = dict(metadata or {})
-    for key in (JOB_KEY, PART_KEY):
+    for key in (JOB_KEY, PART_KEY, INTENT_KEY):  # the client adds INTENT_KEY to every create
         if key in meta:
             raise InputError(f"metadata key {key!r} is set by batches_ext")
     if len(meta) + reserved > METADATA_MAX_PAIRS:

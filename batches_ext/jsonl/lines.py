@@ -50,7 +50,7 @@ def write_jsonl(lines: Iterable[Any], path: str | os.PathLike) -> Path:
     with atomic_open(path, "wb") as handle:
         for n, line in enumerate(lines, start=1):
             handle.write(dumps_line(line, n))
-    return Path(path)
+    return Path(path).expanduser()
 
 
 def iter_raw_lines(source: str | os.PathLike | bytes | bytearray | memoryview) -> Iterator[bytes]:

@@ -213,7 +213,7 @@ class BatchesMagics(Magics):
             res = res.errors
         if args.output:
             try:
-                res.save(args.output)
+                res.save(os.path.expanduser(args.output))
             except ValueError as err:
                 raise UsageError(f"%batches results -o: {err}") from None
         if args.var and self.shell is not None:
@@ -226,10 +226,11 @@ class BatchesMagics(Magics):
         from ..client import save_batch_files
 
         folder = Path(args.output).expanduser()
-        if not folder.is_dir():
+        if folder.exists() and not folder.is_dir():
             raise UsageError(f"%batches download -o: {args.output!r} is not a directory")
         client = self.session.client()
         if args.id.startswith("file-"):
+            folder.mkdir(parents=True, exist_ok=True)
             return [str(client.save_file(args.id, folder))]
         batch = client.retrieve_batch(args.id)
         self.session.remember(batch)
@@ -256,6 +257,7 @@ class BatchesMagics(Magics):
             if not path:
                 raise UsageError("%batches create: give a JSONL path, or use %%batches create --model M "
                                  "with one prompt per line in the cell")
+            path = os.path.expanduser(path)
             if not os.path.isfile(path):
                 raise UsageError(f"%batches create: no such file {path!r} (cwd {os.getcwd()})")
             if args.system:

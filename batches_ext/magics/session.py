@@ -147,7 +147,7 @@ class MagicSession:
 
     def settings_rows(self) -> list[tuple[str, Any, str]]:
         """(name, shown value, source) for every setting; the key is shown only as set / not set."""
-        from ..config import Settings
+        from ..config import Settings, redact_url
         from ..errors import ConfigError
 
         overrides = self._overrides()
@@ -165,7 +165,12 @@ class MagicSession:
                 source = f"%config BatchesMagics.{name}"
             elif source == "environment":
                 source = f"environment {env_names[name]}"
-            rows.append((name, getattr(settings, name), source))
+            value = getattr(settings, name)
+            rows.append((name, redact_url(value) if name == "base_url" else value, source))
+        from ..client import deadline_for
+
+        derived = deadline_for(settings.timeout, settings.max_retries)
+        rows.append(("deadline", f"{derived:g} s", "timeout × (max_retries + 1) + backoff, per call"))
         t = self._traits
         for name in ("poll_interval", "page_size", "fake_speed"):
             value = getattr(t, name)

@@ -57,3 +57,34 @@ def test_bad_values_raise_config_error(bad):
 
 def test_short_timeout_caps_connect_timeout():
     assert Settings.resolve(env={}, timeout=3).request_timeout == (3.0, 3.0)
+
+
+def test_the_key_is_stripped_and_whitespace_inside_is_refused_without_quoting_it():
+    assert Settings.resolve(env={"OPENAI_API_KEY": f"  {CANARY}\n"}).api_key == CANARY
+    assert Settings.resolve(env={}, api_key=f"{CANARY}\r\n").api_key == CANARY
+    assert Settings.resolve(env={"OPENAI_API_KEY": " \n"}).api_key is None
+    for bad in (CANARY[:6] + " " + CANARY[6:], CANARY[:6] + "\n" + CANARY[6:], CANARY + "’"):
+        with pytest.raises(ConfigError, match="inside it") as caught:
+            Settings.resolve(env={"OPENAI_API_KEY": bad})
+        assert CANARY[:6] not in str(caught.value) and CANARY[6:] not in str(caught.value)
+    with pytest.raises(ConfigError, match="control character"):
+        Settings.resolve(env={}, organization="org-1\nX-Evil: 1")
+
+
+def test_url_credentials_never_show_and_the_base_url_must_be_http():
+    from batches_ext.config import redact_url
+
+    s = Settings.resolve(env={"OPENAI_BASE_URL": "https://alice:pw-secret@proxy.example/v1/"})
+    assert s.base_url == "https://alice:pw-secret@proxy.example/v1"  # used as given
+    assert "pw-secret" not in repr(s) and "https://***@proxy.example/v1" in repr(s)
+    assert redact_url("see http://a:b@h/x and https://h2/y?q=a@b") == "see http://***@h/x and https://h2/y?q=a@b"
+    for bad in ("api.openai.com/v1", "ftp://h/v1", "https://"):
+        with pytest.raises(ConfigError, match="http:// or https://"):
+            Settings.resolve(env={}, base_url=bad)
+
+
+def test_the_deadline_is_a_positive_number_or_derived():
+    assert Settings.resolve(env={}).deadline is None
+    assert Settings.resolve(env={}, deadline=5).deadline == 5.0
+    with pytest.raises(ConfigError, match="deadline"):
+        Settings.resolve(env={}, deadline=0)

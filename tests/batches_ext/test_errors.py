@@ -102,3 +102,28 @@ def test_status_error_pickles():
                        request_id="req_1")
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is ConflictError and str(back) == str(err)
+
+
+def test_every_server_sent_field_is_redacted_and_bounded():
+    key = "sk-proj-CANARY0123456789abcdef"
+    envelope = {"error": {"message": "m " * 5000 + key, "type": f"t {key}", "code": f"c-{key[-20:]}",
+                          "param": ["p", key]}}
+    err = status_error(401, envelope, request_id=f"req_{key}\n{'x' * 500}", redact=key)
+    fields = [err.message, err.type, err.code, err.param, err.request_id, str(err), repr(err)]
+    assert not [f for f in fields if f and ("CANARY0123456789abcdef" in f or "\n" in f)], fields
+    assert len(err.message) <= 1000 and len(err.request_id or "") <= 200 and err.code == "c-***"
+
+
+def test_a_retry_after_that_stopped_a_retry_is_said_and_pickled():
+    err = status_error(429, {"error": {"message": "slow down"}}, request_id="req_9", retry_after=300.0)
+    assert str(err) == ("429 Too Many Requests: slow down (not retried: the server asks to wait 300 s; try again "
+                        "after that) (request req_9)")
+    back = pickle.loads(pickle.dumps(err))
+    assert back.retry_after == 300.0 and str(back) == str(err)
+
+
+def test_a_malformed_answer_error_pickles_and_is_a_batches_error():
+    err = errors.APIResponseError("malformed answer to GET x (200, request req_1): the batch is null",
+                                  status_code=200, request_id="req_1", method="GET", url="x")
+    back = pickle.loads(pickle.dumps(err))
+    assert isinstance(back, BatchesError) and str(back) == str(err) and back.request_id == "req_1"

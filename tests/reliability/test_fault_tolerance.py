@@ -427,7 +427,7 @@ def test_widgets_keep_their_rows_through_faults_and_recover(report) -> None:
 
         faults = [(lambda: fake.faults.fail_next(500), "500"), (lambda: fake.faults.fail_next(503), "503"),
                   (lambda: fake.faults.rate_limit(retry_after=1), "429"),
-                  (lambda: fake.faults.drop_next(), "Connection error")]
+                  (lambda: fake.faults.drop_next(), "the server closed the connection without answering")]
         for inject, shows in faults:
             for view, act in ((table, table.refresh), (monitor, monitor.refresh), (table, table.next_page)):
                 inject()
@@ -451,7 +451,7 @@ def test_widgets_keep_their_rows_through_faults_and_recover(report) -> None:
 
         server.stop()  # the server is gone: connection refused
         for view in (table, monitor):
-            failing(view, view.refresh, "Connection error")
+            failing(view, view.refresh, "cannot connect to http://127.0.0.1")
 
         fake.advance(86_400)
         server = fake.serve(port=port)  # back on the same address: the same views and client recover

@@ -5,6 +5,7 @@ the real FakeBatchesAPI through its requests door.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 
 import pytest
@@ -71,8 +72,10 @@ def test_create_sends_json_body(scripted, adapter):
     adapter.queue(200, batch_payload(metadata={"a": "b"}))
     b = scripted.create_batch("file-in", metadata={"a": "b"})
     sent = json.loads(adapter.seen[0].body)
+    intent = sent["metadata"].pop("batches_ext_intent")
     assert sent == {"input_file_id": "file-in", "endpoint": "/v1/chat/completions", "completion_window": "24h",
                     "metadata": {"a": "b"}}
+    assert re.fullmatch(r"[0-9a-f]{32}", intent)
     assert adapter.seen[0].headers["Content-Type"] == "application/json"
     assert b.metadata == {"a": "b"} and b.request_id == "req_1"
 
@@ -201,12 +204,14 @@ def test_fake_full_lifecycle(live, fake, tmp_path):
     path = tmp_path / "prompts.jsonl"
     path.write_bytes(CHAT_LINES)
     uploaded = live.upload_file(path)
-    assert (uploaded.filename, uploaded.purpose, uploaded.bytes) == ("prompts.jsonl", "batch", len(CHAT_LINES))
+    assert (uploaded.purpose, uploaded.bytes) == ("batch", len(CHAT_LINES))
+    assert re.fullmatch(r"prompts\.[0-9a-f]{8}\.jsonl", uploaded.filename)
     assert live.retrieve_file(uploaded.id).id == uploaded.id
     assert b"".join(live.file_content(uploaded.id)) == CHAT_LINES
 
     batch = live.create_batch(uploaded.id, metadata={"run": "t1"})
-    assert batch.status == "validating" and batch.metadata == {"run": "t1"} and batch.request_id
+    assert batch.status == "validating" and batch.request_id
+    assert batch.metadata is not None and batch.metadata.pop("batches_ext_intent") and batch.metadata == {"run": "t1"}
     assert not batch.is_terminal and batch.is_cancellable
 
     fake.advance_until(batch.id, "completed")
@@ -248,12 +253,13 @@ def test_fake_500_is_retried_with_backoff(live, fake, sleeps):
 
 
 def test_fake_lost_create_response_is_retried_without_a_duplicate(live, fake, sleeps):
+    """The answer is dropped after the batch was made: the retry finds it by its intent and sends nothing again."""
     file_id = fake.upload(CHAT_LINES)["id"]
     fake.faults.drop_next(after_commit=True, method="POST", path="/batches$")
     batch = live.create_batch(file_id)
-    assert [b["id"] for b in fake.batches()] == [batch.id]
-    posts = _posts(fake, "/batches")
-    assert len(posts) == 2 and len({p.headers["idempotency-key"] for p in posts}) == 1
+    assert [b["id"] for b in fake.batches()] == [batch.id] and batch.status == "validating"
+    assert len(_posts(fake, "/batches")) == 1
+    assert [r.method for r in fake.requests if r.path.endswith("/batches")] == ["POST", "GET"]
     assert sleeps == [0.5]
 
 
@@ -324,3 +330,90 @@ def test_file_lines_that_are_not_utf8_are_an_input_error_naming_the_line():
     assert caught.value.line == 3
     with pytest.raises(InputError, match=r"\(line 41\)"):
         list(client.iter_file_lines(fake.upload(b"ok\n" * 40 + b"\xc3(\n", filename="y.jsonl")["id"], chunk_size=7))
+
+
+def test_one_client_shared_by_16_threads_stays_correct(fake):
+    """16 threads share one client over real sockets (the loopback fake), each uploading, creating, retrieving,
+    listing and downloading while the fake drops answers after committing and fails calls with 500s: every thread
+    gets its own file and batch back (no duplicate, none lost, none crossed with another thread's), and every
+    download is its own file's content."""
+    from tests.concurrency import run_concurrently
+
+    fake.faults.drop_next(6, method="POST", path="/batches$", after_commit=True)
+    fake.faults.drop_next(4, method="POST", path="/files$", after_commit=True)
+    fake.faults.fail_next(500, times=6, method="GET")
+    results: dict[int, tuple[str, str]] = {}
+    # max_retries 8: one call may meet a drop and then all six 500s on its lookups (7 failures in a row)
+    with fake.serve() as server, BatchesClient(api_key=CANARY, base_url=server.base_url, max_retries=8) as client:
+        client.sleep = lambda _: None
+
+        def worker(n: int) -> None:
+            body = CHAT_LINES.replace(b"hi ", f"thread {n} says hi ".encode())
+            uploaded = client.upload_file(body, filename=f"t{n}.jsonl")
+            batch = client.create_batch(uploaded.id, metadata={"thread": str(n)})
+            assert client.retrieve_batch(batch.id).metadata["thread"] == str(n)
+            assert b"".join(client.file_content(uploaded.id)) == body
+            assert batch.id in {b.id for b in client.iter_batches()}
+            results[n] = (uploaded.id, batch.id)
+
+        run_concurrently([lambda n=n: worker(n) for n in range(16)], timeout=120)
+    assert len(results) == 16
+    lookups = [r for r in fake.requests if r.method == "GET" and r.path == "/v1/batches"]
+    assert len(_posts(fake, "/batches")) == 16 and len(lookups) >= 16 + 6  # the 6 lost answers were looked up
+    batches, files = fake.batches(), fake.files()
+    assert len(batches) == 16 and len({b["id"] for b in batches}) == 16  # no duplicate, whatever was dropped
+    assert len(files) == 16
+    by_id = {b["id"]: b for b in batches}
+    for n, (file_id, batch_id) in results.items():
+        assert by_id[batch_id]["input_file_id"] == file_id and by_id[batch_id]["metadata"]["thread"] == str(n)
+
+
+class _NoIdempotencyKey(requests.adapters.BaseAdapter):
+    """A door to the fake that strips Idempotency-Key, so the fake acts as the real API may: ignoring it."""
+
+    def __init__(self, inner: requests.adapters.BaseAdapter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def send(self, request, **kwargs):
+        request.headers.pop("Idempotency-Key", None)
+        return self.inner.send(request, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.fixture
+def keyless(fake, sleeps, monkeypatch):
+    """A client whose requests reach the fake without Idempotency-Key (see `_NoIdempotencyKey`)."""
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+        monkeypatch.delenv(var, raising=False)
+    session = requests.Session()
+    door = fake.requests_session().get_adapter("https://api.openai.com/v1")  # the fake's requests door
+    session.mount("https://api.openai.com/", _NoIdempotencyKey(door))
+    client = BatchesClient(api_key=CANARY, session=session)
+    client.sleep = sleeps.append
+    client._random = lambda: 0.0
+    return client
+
+
+def test_a_lost_create_is_adopted_by_a_server_that_ignores_idempotency_keys(keyless, fake):
+    fake.faults.drop_next(method="POST", path="/files$", after_commit=True)
+    fake.faults.drop_next(method="POST", path="/batches$", after_commit=True)
+    uploaded = keyless.upload_file(CHAT_LINES, filename="in.jsonl")
+    batch = keyless.create_batch(uploaded.id, metadata={"run": "1"})
+    assert [f["id"] for f in fake.files()] == [uploaded.id] and [b["id"] for b in fake.batches()] == [batch.id]
+    assert not any("idempotency-key" in {k.lower() for k in r.headers} for r in fake.requests)
+    assert [(r.method, r.path) for r in fake.requests] == [("POST", "/v1/files"), ("GET", "/v1/files"),
+                                                           ("POST", "/v1/batches"), ("GET", "/v1/batches")]
+
+
+def test_without_intents_that_server_makes_two_batches(keyless, fake, monkeypatch):
+    """The control for the test above: the lookup disabled, the retried create makes a second batch."""
+    from batches_ext.client import intents
+
+    monkeypatch.setattr(intents.BatchIntent, "find", lambda self, transport, budget: None)
+    file_id = fake.upload(CHAT_LINES)["id"]
+    fake.faults.drop_next(method="POST", path="/batches$", after_commit=True)
+    keyless.create_batch(file_id)
+    assert len(fake.batches()) == 2

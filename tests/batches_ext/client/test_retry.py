@@ -4,6 +4,8 @@ idempotency keys across retries.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -35,7 +37,10 @@ def test_backoff_schedule_and_jitter_bounds():
         ({"retry-after-ms": "250"}, 0.25),
         ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
         ({"retry-after": "0"}, 1.0),  # not > 0: backoff (n=1)
-        ({"retry-after": "61"}, 1.0),  # above the 60 s cap: backoff
+        ({"retry-after": "61"}, 61.0),  # within SDK 3.x's 120 s cap
+        ({"retry-after": "120"}, 120.0),
+        ({"retry-after": "-3"}, 1.0),
+        ({"retry-after": "nan"}, 1.0),
         ({"retry-after": "soon"}, 1.0),
         ({}, 1.0),
     ],
@@ -61,11 +66,18 @@ def test_which_statuses_retry(status, headers, retry):
     assert policy.should_retry_status(status, requests.structures.CaseInsensitiveDict(headers)) is retry
 
 
+EMPTY = {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+
+
 def test_post_retries_keep_one_idempotency_key(scripted, adapter, sleeps):
-    adapter.queue(500, error_payload("boom", "server_error")).queue(502, b"bad gateway").queue(200, batch_payload())
+    adapter.queue(500, error_payload("boom", "server_error")).queue(200, EMPTY).queue(502, b"bad gateway")
+    adapter.queue(200, EMPTY).queue(200, batch_payload())
     scripted.create_batch("file-in")
-    keys = {s.headers["Idempotency-Key"] for s in adapter.seen}
-    assert len(adapter.seen) == 3 and len(keys) == 1 and keys.pop().startswith("batches_ext-")
+    posts = [s for s in adapter.seen if s.method == "POST"]
+    keys = {s.headers["Idempotency-Key"] for s in posts}
+    assert len(posts) == 3 and len(keys) == 1 and keys.pop().startswith("batches_ext-")
+    assert len({json.loads(s.body)["metadata"]["batches_ext_intent"] for s in posts}) == 1
+    assert [s.method for s in adapter.seen] == ["POST", "GET", "POST", "GET", "POST"]  # look, then send again
     assert sleeps == [0.5, 1.0]
 
 

@@ -5,6 +5,7 @@ limits; the whole round trip to joined results on the fake.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from batches_ext.errors import InputError
 from batches_ext.jobs import JOB_KEY, PART_KEY, Job, find_job, results, submit, wait
 from batches_ext.jsonl import build_requests, dumps_jsonl, write_jsonl
 from batches_ext.models import Batch
+from batches_ext.spec import INTENT_KEY
 from fake_server import FakeBatchesAPI, LineError, ManualClock
 
 FAIL_IDS = {"request-2", "request-5"}
@@ -48,7 +50,8 @@ def test_build_submit_wait_results_in_input_order(fake: FakeBatchesAPI, client: 
     job = submit(client, lines, metadata={"run": "7"})
     assert isinstance(job, Job) and len(job.batch_ids) == 1 and job.lines == 20
     [created] = fake.batches()
-    assert created["metadata"] == {"run": "7", JOB_KEY: job.id, PART_KEY: "1/1"}
+    intent = created["metadata"].pop(INTENT_KEY)
+    assert created["metadata"] == {"run": "7", JOB_KEY: job.id, PART_KEY: "1/1"} and len(intent) == 32
     assert dumps_jsonl(lines) == fake.file_content(created["input_file_id"])
 
     updates: list[str] = []
@@ -83,7 +86,7 @@ def test_submit_takes_a_path_bytes_or_prompts(fake: FakeBatchesAPI, client: Batc
     job = submit(client, ["a", "b"], model="gpt-4o-mini")
     assert fake.batch(job.batch_ids[0])["model"] == "gpt-4o-mini"
     names = {f["filename"] for f in fake.files()}
-    assert "mine.jsonl" in names
+    assert len([n for n in names if re.fullmatch(r"mine\.[0-9a-f]{8}\.jsonl", n)]) == 2  # the path, twice
 
 
 def test_preflight_blocks_bad_input_before_any_upload(fake: FakeBatchesAPI, client: BatchesClient) -> None:
@@ -93,9 +96,19 @@ def test_preflight_blocks_bad_input_before_any_upload(fake: FakeBatchesAPI, clie
         submit(client, lines)
     with pytest.raises(InputError, match="model 'gpt-4o-mini', not 'other'"):
         submit(client, prompts(2), model="other")
-    with pytest.raises(InputError, match="set by batches_ext"):
-        submit(client, prompts(2), metadata={JOB_KEY: "x"})
+    for reserved in (JOB_KEY, PART_KEY, INTENT_KEY):
+        with pytest.raises(InputError, match="set by batches_ext"):
+            submit(client, prompts(2), metadata={reserved: "x"})
+    with pytest.raises(InputError, match="at most 13 keys"):  # 16 less the job, part and intent tags
+        submit(client, prompts(2), metadata={f"k{i}": "v" for i in range(14)})
     assert fake.files() == [] and fake.batches() == []
+
+
+def test_thirteen_user_pairs_fill_the_api_s_sixteen(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    job = submit(client, prompts(2), metadata={f"k{i}": "v" for i in range(13)})
+    meta = fake.batch(job.batch_ids[0])["metadata"]
+    assert len(meta) == 16 and {JOB_KEY, PART_KEY, INTENT_KEY} <= set(meta)
+    assert find_job(client, job.id).metadata == {f"k{i}": "v" for i in range(13)}  # our tags are not the user's
 
 
 def test_split_by_lines_into_parts_each_within_the_limit(fake: FakeBatchesAPI, client: BatchesClient) -> None:
@@ -105,6 +118,7 @@ def test_split_by_lines_into_parts_each_within_the_limit(fake: FakeBatchesAPI, c
     assert [(p.index, p.lines, p.first_line) for p in job.parts] == [(1, 1000, 1), (2, 1000, 1001), (3, 500, 2001)]
     for part in job.parts:
         batch = fake.batch(part.batch_id)
+        assert batch["metadata"].pop(INTENT_KEY)
         assert batch["metadata"] == {"team": "a", JOB_KEY: job.id, PART_KEY: f"{part.index}/3"}
         content = fake.file_content(batch["input_file_id"])
         assert content.count(b"\n") == part.lines and len(content) == part.bytes

@@ -4,6 +4,7 @@ return value and what the cell shows."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -180,6 +181,26 @@ def test_download_saves_a_batch_s_files_and_a_single_file(shell, tmp_path) -> No
     assert not result.success and "has no output or error file yet (status in_progress)" in text
 
 
+def test_path_options_expand_the_home_folder_and_download_makes_its_folder(shell, tmp_path, monkeypatch) -> None:
+    """`~` in create PATH, results -o and download -o is the home folder; `download -o DIR` creates DIR (only when
+    there is something to save); `-o` naming a file is one line."""
+    sh, fake = shell
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "in.jsonl").write_text(json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+                                                   "body": {"model": "gpt-4o-mini", "messages": []}}) + "\n")
+    created = sh.run_line_magic("batches", "create ~/in.jsonl")
+    assert created.status == "validating"
+    done = fake.seed_batch("completed", requests=2)["id"]
+    paths = sh.run_line_magic("batches", f"download {done} -o ~/new/dir")
+    assert paths == [str(tmp_path / "new" / "dir" / f"{done}_output.jsonl")] and os.path.isfile(paths[0])
+    sh.run_line_magic("batches", f"results {done} -o ~/rows.jsonl")
+    assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 2
+    result, text, _ = run(sh, f"%batches download {fake.seed_batch('in_progress')['id']} -o ~/never")
+    assert not result.success and not (tmp_path / "never").exists()
+    result, text, _ = run(sh, f"%batches download {done} -o ~/rows.jsonl")
+    assert not result.success and "'~/rows.jsonl' is not a directory" in text and "Traceback" not in text
+
+
 def test_fake_switch_status_advance_and_off(shell, monkeypatch) -> None:
     sh, fake = shell
     _, text, _ = run(sh, "%batches fake status")
@@ -243,6 +264,17 @@ def test_config_shows_values_and_sources_never_the_key(shell, monkeypatch) -> No
     assert "offline fake" in text and CANARY not in text and CANARY not in view._repr_html_()
     result, text, _ = run(sh, "%config BatchesMagics")
     assert result.success and "base_url" in text and CANARY not in text and "api_key" not in text
+    assert view["deadline"] == "181.5 s"  # timeout x (max_retries + 1) + backoff, at the defaults
+
+
+def test_config_hides_the_base_url_s_credentials(shell, monkeypatch) -> None:
+    sh, _ = shell
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://alice:pw-s3cret@proxy.example/v1")
+    sh.run_line_magic("config", "BatchesMagics.base_url = ''")  # (an earlier test's %config lives on)
+    result, text, _ = run(sh, "%batches config")
+    view = result.result
+    assert view["base_url"] == "https://***@proxy.example/v1"
+    assert "pw-s3cret" not in text + view._repr_html_() + repr(view)
 
 
 def test_help_everywhere(shell) -> None:

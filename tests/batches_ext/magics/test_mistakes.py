@@ -74,7 +74,6 @@ def jsonl(tmp_path):
         ("%batches cancel job_nope", ("404",)),
         ("%batches results job_nope", ("no batch carries metadata",)),
         ("%batches download batch_nope", ("%batches download: 404", "batch_nope")),
-        ("%batches download batch_x -o no/such/dir", ("'no/such/dir' is not a directory",)),
         ("%batches download", ("the following arguments are required: ID",)),
     ],
 )
@@ -169,6 +168,37 @@ def test_the_key_never_appears_over_http(shell, tmp_path) -> None:
             sh.run_line_magic("config", "BatchesMagics.base_url = ''")
             sh.run_line_magic("config", "BatchesMagics.max_retries = 2")
     assert len(texts) > 15 and not [t for t in texts if CANARY in t]
+
+
+def test_malformed_answers_and_hostile_servers_are_one_line(shell) -> None:
+    """Fake off, against the hostile loopback server: a 200 whose body is `[]`, `null`, or has wrong types, a 302
+    answering a create, a Retry-After above 120 s, a trickle cut at the deadline: each is one line naming what
+    was wrong (and the request id when there is one), never AttributeError / KeyError or a traceback."""
+    from tests.batches_ext.client.hostile_server import hostile_server
+
+    sh, _ = shell
+    sh.run_line_magic("batches", "fake off")
+    try:
+        with hostile_server() as server:
+            cases = [
+                ("shape/list", "%batches get batch_1", "malformed answer to GET", "the batch is a list, not an object"),
+                ("shape/null", "%batches get batch_1", "malformed answer to GET", "the batch is null"),
+                ("shape/counts-list", "%batches get batch_1", "`request_counts` is a list, not an object"),
+                ("shape/page-item-null", "%batches list", "item 0 of `data`: the batch is null"),
+                ("redirect/302", "%batches cancel batch_1", "answered 302 redirecting to http://127.0.0.1:9/"),
+                ("retry-after/600", "%batches get batch_1", "429", "wait 600 s"),
+            ]
+            for behaviour, cell, *needles in cases:
+                magics(sh).base_url = server.url(behaviour)
+                assert_fails(sh, cell, *needles)
+            magics(sh).base_url = server.url("trickle")
+            magics(sh).timeout = 0.5
+            magics(sh).max_retries = 0
+            assert_fails(sh, "%batches get batch_1", "no complete answer within the call's deadline (0.5 s")
+    finally:
+        magics(sh).base_url = ""
+        magics(sh).timeout = 60.0
+        magics(sh).max_retries = 2
 
 
 def test_load_ext_is_light() -> None:

@@ -165,8 +165,11 @@ def test_widget_state_never_holds_the_key(report) -> None:
 
 def test_a_redirect_to_another_origin_never_carries_the_key(tmp_path: Path, report) -> None:
     """A base URL that answers every call with a 307 or 308 to another origin (the fake on another port, which
-    accepts only the canary key): the key reaches the redirecting server on every call, yet every redirected
-    request reaches the fake without it (401 "You didn't provide an API key"), so nothing is read or changed."""
+    accepts only the canary key): the key reaches the redirecting server on every call, yet every redirected GET
+    reaches the fake without it (401 "You didn't provide an API key"), and every POST or DELETE is not followed at
+    all (an APIResponseError naming the Location), so nothing is read or changed."""
+    from batches_ext.errors import APIResponseError
+
     canary = "sk-canary-" + uuid.uuid4().hex
     fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[canary])
     done = fake.seed_batch("completed", requests=2)
@@ -175,32 +178,33 @@ def test_a_redirect_to_another_origin_never_carries_the_key(tmp_path: Path, repo
     received: list[str | None] = []
     with fake.serve() as server, redirecting(server.base_url, received) as base_url:
         with BatchesClient(api_key=canary, base_url=base_url, max_retries=0) as client:
-            calls = {
+            reads = {
                 "list batches": lambda: client.list_batches(),
                 "retrieve batch": lambda: client.retrieve_batch(done["id"]),
-                "cancel batch": lambda: client.cancel_batch(running["id"]),
-                "create batch": lambda: client.create_batch(done["input_file_id"]),
                 "list files": lambda: client.list_files(),
                 "retrieve file": lambda: client.retrieve_file(done["output_file_id"]),
                 "file content": lambda: client.file_content(done["output_file_id"]),
                 "save file": lambda: client.save_file(done["output_file_id"], tmp_path),
-                "delete file": lambda: client.delete_file(done["input_file_id"]),
             }
-            for name, call in calls.items():
+            writes = {
+                "cancel batch": lambda: client.cancel_batch(running["id"]),
+                "create batch": lambda: client.create_batch(done["input_file_id"]),
+                "delete file": lambda: client.delete_file(done["input_file_id"]),
+                "upload": lambda: client.upload_file(BODY),
+            }
+            for name, call in reads.items():
                 with pytest.raises(AuthenticationError) as caught:
                     call()
                 assert caught.value.code is None and "didn't provide an API key" in str(caught.value), name
-        # a streamed upload is not replayed after a redirect (test_a_redirected_upload_fails_fast_and_says_why):
-        # the key does not travel with it
-        with BatchesClient(api_key=canary, base_url=base_url, max_retries=0, timeout=0.3) as client:
-            with pytest.raises(BatchesError):
-                client.upload_file(BODY)
+            for name, call in writes.items():
+                with pytest.raises(APIResponseError, match=f"redirecting to {server.base_url}") as refused:
+                    call()
+                assert canary not in chain_text(refused.value), name
         followed = [r for r in fake.requests if r.path.startswith("/v1/")]
-    assert received == [f"Bearer {canary}"] * (len(calls) + 1)  # the key was really sent, to the first origin
-    # every call was followed to the fake without the key (the upload may or may not be followed: either is safe)
-    assert len(calls) <= len(followed) <= len(calls) + 1 and {r.status for r in followed} == {401}
+    assert received == [f"Bearer {canary}"] * (len(reads) + len(writes))  # the key was really sent, to the first origin
+    assert len(followed) == len(reads) and {r.status for r in followed} == {401} and {r.method for r in followed} == {"GET"}
     assert json.dumps([fake.batches(), fake.files()], sort_keys=True) == before and list(tmp_path.iterdir()) == []
-    report.add("security", "redirects to another origin checked", len(calls) + 1)
+    report.add("security", "redirects to another origin checked", len(reads) + len(writes))
 
 
 def test_a_redirected_upload_fails_fast_and_says_why() -> None:
@@ -248,3 +252,137 @@ def test_logs_and_process_output_never_show_the_key(caplog, capfd, report) -> No
     report.add("security", "log records checked for the key", len(records))
     report.loss("security", "key leaks", leaks)
     assert leaks == 0
+
+
+def test_a_canary_key_never_shows_on_any_error_path_of_a_hostile_server(report) -> None:
+    """A key read with its trailing newline (`open(keyfile).read()`) is sent stripped; then every error path of
+    the hostile loopback server (the key echoed in the message, type, code, param and request id; a trickle cut
+    at the deadline; silence; a huge error body; malformed answers; redirects; a Retry-After above 120 s; a lost
+    create; a refused connection; URL credentials; a key with a space inside): the canary is in none of the
+    exceptions (str, repr, attributes, pickle, chain, traceback), nor in what the magics print."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from batches_ext.errors import ConfigError
+    from tests.batches_ext.client.hostile_server import hostile_server
+
+    canary = "sk-canary-" + uuid.uuid4().hex
+    raised: list[BaseException] = []
+    with hostile_server() as server:
+        def client(behaviour: str, **settings) -> BatchesClient:
+            made = BatchesClient(api_key=canary + "\n", base_url=server.url(behaviour), **settings)
+            made.sleep = lambda _: None
+            return made
+
+        calls = [
+            lambda: client("echo-key").retrieve_batch("b"),
+            lambda: client("echo-key").create_batch("file-in"),
+            lambda: client("echo-key").upload_file(BODY),
+            lambda: client("trickle", timeout=0.5, max_retries=0).retrieve_batch("b"),
+            lambda: client("silence", timeout=0.3, max_retries=1).list_batches(),
+            lambda: client("huge-error", max_retries=0).list_files(),
+            lambda: client("shape/id-number").retrieve_batch("b"),
+            lambda: client("shape/not-json").cancel_batch("b"),
+            lambda: client("redirect/307").create_batch("file-in"),
+            lambda: client("retry-after/121").retrieve_batch("b"),
+            lambda: BatchesClient(api_key=canary, base_url=f"http://u:{canary}@127.0.0.1:9/v1",
+                                  max_retries=0).list_batches(),
+            lambda: BatchesClient(api_key=canary[:12] + " " + canary[12:]),
+            lambda: BatchesClient(api_key=canary[:12] + "\n" + canary[12:]),
+        ]
+        for call in calls:
+            with pytest.raises(BatchesError) as caught:
+                call()
+            raised.append(caught.value)
+        assert isinstance(raised[-1], ConfigError) and "whitespace inside it" in str(raised[-1])
+        sent = {s.headers.get("Authorization") for s in server.seen}
+        assert sent == {f"Bearer {canary}"}  # stripped of its newline, and really sent on every call
+
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "batches_ext")
+        try:
+            with pytest.MonkeyPatch.context() as env:
+                env.setenv("OPENAI_API_KEY", canary + "\n")
+                env.setenv("OPENAI_BASE_URL", server.url("echo-key"))
+                with capture_output() as shown:
+                    shell.run_cell("%batches get batch_1", store_history=False)
+                    shell.run_cell("%batches config", store_history=False)
+        finally:
+            shell.run_line_magic("unload_ext", "batches_ext")
+    printed = shown.stdout + shown.stderr + "".join(str(o.data) for o in shown.outputs)
+    assert "401 Unauthorized: Incorrect API key provided: Bearer sk-***" in printed and "Traceback" not in printed
+    leaks = count_leaks(canary, printed, *[chain_text(exc) for exc in raised])
+    report.add("security", "hostile-server error paths checked for the key", len(raised) + 2)
+    report.loss("security", "key leaks", leaks)
+    assert leaks == 0
+
+
+def test_a_hung_call_interrupted_under_verbose_tracebacks_shows_no_key(report) -> None:
+    """`%xmode Verbose` prints every frame's locals. A call hung on a silent server and interrupted (the user's
+    Ctrl-C, here a signal to the main thread) shows the requests and urllib3 frames down to the socket, their
+    header dicts included, with the Authorization value as `'Bearer sk-***'`; so does
+    `traceback.TracebackException(..., capture_locals=True)`."""
+    import signal
+    import threading
+    import traceback as tb
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from tests.batches_ext.client.hostile_server import hostile_server
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    sealed = _Sealed("sk-canary-" + uuid.uuid4().hex)  # this frame is in the traceback too: no plain local
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    shell = InteractiveShell.instance()
+    try:
+        with hostile_server() as server:
+            def interrupt_once_hung(count: int) -> threading.Thread:
+                def run() -> None:
+                    while len(server.seen) < count:
+                        time.sleep(0.01)
+                    time.sleep(0.2)  # in recv by now (if not, the interrupt lands a little higher: still fine)
+                    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+
+                thread = threading.Thread(target=run, daemon=True)
+                thread.start()
+                return thread
+
+            client = BatchesClient(api_key=sealed.value, base_url=server.url("silence"), timeout=30, max_retries=0)
+            interrupt_once_hung(1)
+            with pytest.raises(KeyboardInterrupt) as caught:
+                client.retrieve_batch("batch_1")
+            with_locals = "".join(tb.TracebackException.from_exception(caught.value, capture_locals=True).format())
+
+            shell.user_ns["client"] = client
+            shell.run_line_magic("xmode", "Verbose")
+            interrupt_once_hung(2)
+            with capture_output() as shown:
+                shell.run_cell("client.retrieve_batch('batch_1')", store_history=False)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        shell.run_line_magic("xmode", "Context")
+        shell.user_ns.pop("client", None)
+    verbose = shown.stdout + shown.stderr
+    for text in (with_locals, verbose):
+        assert "KeyboardInterrupt" in text and "urllib3" in text  # the frames down to the socket are there
+        assert "'Bearer sk-***'" in text  # a header dict was shown, its Authorization value redacted
+    leaks = count_leaks(sealed.value, with_locals, verbose)
+    report.add("security", "verbose tracebacks of a hung call checked for the key", 2)
+    report.loss("security", "key leaks", leaks)
+    assert leaks == 0
+
+
+class _Sealed:
+    """A value a traceback's locals do not show."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<sealed>"
