@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 
 from ..errors import BatchesError, ConflictError, InputError, NotFoundError, WaitTimeout
-from ..render import badge, batch_line, monitor_row_html
+from ..render import badge, batch_line, monitor_row_html, plural
 from .lifecycle import set_if_changed
 from .notify import Notifier
 from .view import LiveView, danger_button, error_text, show
@@ -267,7 +267,7 @@ class BatchMonitor(LiveView):
                 by_status[b.status] = by_status.get(b.status, 0) + 1
         n = len(self._ids)
         body = ", ".join(f"{count} {status}" for status, count in sorted(by_status.items()))
-        self._notifier.notify(f"{n} batch{'es' if n != 1 else ''} finished", body or "finished",
+        self._notifier.notify(f"{plural(n, 'batch')} finished", body or "finished",
                               tag=",".join(self._ids)[:200])
 
     def _tick(self) -> bool | None:
@@ -287,7 +287,10 @@ class BatchMonitor(LiveView):
         summary = " ".join(f"{badge(s)}&nbsp;{n}" for s, n in sorted(by_status.items()))
         n = len(self._ids)
         done = self._loaded and self.done
-        title = f"All {n} batches finished" if done else f"Monitoring {n} batch{'es' if n != 1 else ''}"
+        if done:
+            title = "The batch finished" if n == 1 else f"All {n:,} batches finished"
+        else:
+            title = f"Monitoring {plural(n, 'batch')}"
         updated = "finished" if done else self._updated_text()
         set_if_changed(self._header, "value", (
             "<div class='bx-header' style='font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;"

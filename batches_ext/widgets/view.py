@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 
 from ..errors import BatchesError, InputError
-from ..render import ago, results_html
+from ..render import ago, plural, results_html
 from .background import Worker
 from .lifecycle import close_tree, register, set_if_changed, unregister
 from .refresh import Refresher
@@ -87,13 +87,13 @@ def describe_results(res: Any) -> str:
     except TypeError:
         return type(res).__name__
     extra = []
-    for attr in ("ok", "errors"):
+    for attr, word in (("ok", "ok"), ("errors", "error")):
         value = getattr(res, attr, None)
         try:
-            extra.append(f"{len(value)} {attr}")  # type: ignore[arg-type]
+            extra.append(plural(len(value), word, many=word if word == "ok" else None))  # type: ignore[arg-type]
         except TypeError:
             pass
-    return f"{n:,} results" + (f" ({', '.join(extra)})" if extra else "")
+    return plural(n, "result") + (f" ({', '.join(extra)})" if extra else "")
 
 
 def danger_button(description: str, tooltip: str, **kwargs: Any) -> ipywidgets.Button:

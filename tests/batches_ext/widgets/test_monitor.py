@@ -254,3 +254,13 @@ def test_the_notification_is_off_by_default_and_sent_once_when_all_finish(fake, 
     assert quiet.notifier.sent == []
     assert [m["title"] for m in loud.notifier.sent] == ["1 batch finished"]
     assert loud.notifier.sent[0]["body"] == "1 completed"
+
+
+def test_one_batch_reads_as_one(fake, make_monitor):
+    a = fake.seed_batch("in_progress", requests=1)
+    monitor = make_monitor([a["id"]])
+    monitor.wait(timeout=3600)
+    header = monitor.parts["header"].value
+    assert "The batch finished" in header and "1 batches" not in header
+    monitor.load_results()
+    assert "1 result (" in monitor.message and "1 results" not in monitor.message
