@@ -125,7 +125,7 @@ def create_batch(request: Request, args: dict[str, str]) -> Call:
     body = params.batch_creation(request)
     return Call(lambda backend, tenant: backend.create_batch(
         tenant, endpoint=body.endpoint, input_file_id=body.input_file_id, completion_window=body.completion_window,
-        metadata=body.metadata, output_expires_seconds=body.output_expires_seconds,
+        metadata=body.metadata, output_expires_seconds=body.output_expires_seconds, rate_limited=True,
     ))
 
 
@@ -179,12 +179,13 @@ class App:
 
     def __init__(self, backend: Backend, faults: FaultPlan, request_log: RequestLog,
                  api_keys: Iterable[str] | Mapping[str, Any] | None = None,
-                 organization: str = DEFAULT_ORGANIZATION) -> None:
+                 organization: str = DEFAULT_ORGANIZATION, *, honour_idempotency_key: bool = False) -> None:
         self.backend = backend
         self.faults = faults
         self.request_log = request_log
         self.api_keys = api_keys
         self.organization = organization
+        self.honour_idempotency_key = honour_idempotency_key
         self.idempotency = IdempotencyStore()
 
     def handle(self, request: Request) -> Response:
@@ -212,6 +213,7 @@ class App:
             status, payload = self._run(request, tenant, route, args)
         except ApiError as err:
             status, payload = err.status, err.envelope()
+            headers.update(err.headers)
         headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000))
         self._record(request, status, request_id)
         if fault is not None and fault.drop == "after":
@@ -249,7 +251,8 @@ class App:
         return key
 
     def _run(self, request: Request, tenant: TenantKey, route: Route, args: dict[str, str]) -> Answer:
-        idem = request.headers.get("idempotency-key") if request.method == "POST" else None
+        honour = self.honour_idempotency_key and request.method == "POST"
+        idem = request.headers.get("idempotency-key") if honour else None
         if idem:
             replay = self.idempotency.answer(tenant, idem, request.path)
             if replay is not None:
@@ -276,6 +279,8 @@ class App:
         try:
             return 200, call.run(self.backend, tenant)
         except ApiError as err:
+            if err.headers:
+                return err.status, json_response(err.status, err.envelope(), err.headers)
             return err.status, err.envelope()
 
     def _record(self, request: Request, status: int | None, request_id: str) -> None:

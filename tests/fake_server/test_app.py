@@ -85,6 +85,7 @@ def test_server_error_fault_by_method(fake: FakeBatchesAPI) -> None:
 
 
 def test_drop_before_does_nothing_and_drop_after_commit_does_the_work(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
     file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]
     body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
     fake.faults.drop_next(method="POST", path="/batches$")
@@ -101,6 +102,7 @@ def test_drop_before_does_nothing_and_drop_after_commit_does_the_work(fake: Fake
 
 
 def test_idempotency_key_is_per_key(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
     file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]
     body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
     first = call(fake, "POST", "/batches", body, headers={"idempotency-key": "a"}).json()
@@ -152,6 +154,7 @@ def test_an_app_serves_on_its_own_without_the_facade() -> None:
 
 
 def test_concurrent_twins_with_one_key_make_one_batch(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
     file_id = upload(fake, jsonl(chat_lines(2))).json()["id"]
     body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
     answers: list[dict] = []
@@ -164,6 +167,7 @@ def test_concurrent_twins_with_one_key_make_one_batch(fake: FakeBatchesAPI) -> N
 
 
 def test_a_kept_error_is_replayed_and_a_server_error_is_not(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
     bad = call(fake, "POST", "/batches", b"{not json", headers={"idempotency-key": "k"})
     assert bad.status == 400
     file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]

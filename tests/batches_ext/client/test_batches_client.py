@@ -248,6 +248,7 @@ def test_fake_500_is_retried_with_backoff(live, fake, sleeps):
 
 
 def test_fake_lost_create_response_is_retried_without_a_duplicate(live, fake, sleeps):
+    fake.honour_idempotency_key = True  # replay a repeated Idempotency-Key (the fake ignores it by default)
     file_id = fake.upload(CHAT_LINES)["id"]
     fake.faults.drop_next(after_commit=True, method="POST", path="/batches$")
     batch = live.create_batch(file_id)
