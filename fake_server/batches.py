@@ -93,10 +93,10 @@ def new_batch(
 # ---------------------------------------------------------------- progress: each line once, as time passes
 
 
-def _answer(record: BatchRecord, index: int, responder: Any) -> tuple[str, int, dict]:
-    line = record.requests[index]
+def _answer(record: BatchRecord, rank: int, responder: Any) -> tuple[str, int, dict]:
+    line = record.requests[record.schedule.order[rank]]
     custom_id = line["custom_id"]
-    if index < record.seeded_failures:
+    if rank < record.seeded_failures:  # the first lines to finish are the seeded failures
         return custom_id, 400, envelope("Seeded request failure.")
     status, body = responders.answer(record.endpoint, custom_id, line["body"], created=record.schedule.validated_at,
                                      responder=responder)
@@ -154,9 +154,8 @@ def advance(record: BatchRecord, count: int, responder: Any) -> None:
     writer that becomes the result file when the batch ends. Call under the batch's lock.
     """
     p = record.progress
-    order = record.schedule.order
     for rank in range(p.rank, min(count, record.schedule.n)):
-        status, body, line = _answered_line(record, *_answer(record, order[rank], responder))
+        status, body, line = _answered_line(record, *_answer(record, rank, responder))
         if status < 400:
             p.completed += 1
             p.output = p.output or BlobWriter()

@@ -270,7 +270,7 @@ class BatchRecord:
     parsed: ParsedInput | None  # the shared checked input (None: the input file was missing)
     prompt_tokens: int = 0  # enqueued against the model's token quota until the batch ends
     output_expires_seconds: int | None = None
-    seeded_failures: int = 0  # input lines 0 .. k-1 answer with a seeded 400 (seed_batch(failed=k))
+    seeded_failures: int = 0  # the first k lines to finish answer with a seeded 400 (seed_batch(failed=k))
     progress: Progress = field(default_factory=Progress)
     output_file_id: str | None = None
     error_file_id: str | None = None

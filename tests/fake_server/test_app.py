@@ -115,7 +115,7 @@ def test_idempotency_key_is_per_key(fake: FakeBatchesAPI) -> None:
 # ---------------------------------------------------------------- routes and headers
 
 
-def test_the_route_table_is_explicit_and_matches_any_prefix() -> None:
+def test_the_route_table_is_explicit_and_matches_only_the_api_paths() -> None:
     table = [(route.method, route.parse.__name__) for route in ROUTES]
     assert table == [
         ("POST", "upload_file"), ("GET", "list_files"), ("GET", "retrieve_file"), ("DELETE", "delete_file"),
@@ -124,7 +124,10 @@ def test_the_route_table_is_explicit_and_matches_any_prefix() -> None:
     ]
     route, args = resolve(Request("GET", "/v1/batches/batch_1"))
     assert (route.parse.__name__, args) == ("retrieve_batch", {"batch_id": "batch_1"})
-    assert resolve(Request("GET", "/some/prefix/v1/batches/"))[0].parse.__name__ == "list_batches"
+    for path in ("/some/prefix/v1/batches", "/x/y/z/batches", "/v1/batches/", "/batches", "/v1/batches/a/b"):
+        with pytest.raises(ApiError) as elsewhere:
+            resolve(Request("GET", path))
+        assert (elsewhere.value.status, elsewhere.value.message) == (404, f"Invalid URL (GET {path})")
     with pytest.raises(ApiError) as missing:
         resolve(Request("PATCH", "/v1/batches"))
     assert missing.value.status == 404 and missing.value.message == "Invalid URL (PATCH /v1/batches)"
