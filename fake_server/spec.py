@@ -7,6 +7,7 @@ shared/reference/openai-batch-api.md (§2.1 create, §3 lists, §4.4 line errors
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,7 @@ class Endpoint:
     prompt_key: str  # "messages", "input" or "prompt"
     model_required: bool = True
     sample_model: str = "gpt-4o-mini"  # what `seed_batch` and `sample_body` use when no model is named
+    sample_extra: str = "{}"  # JSON of what else a minimal valid body needs (an image edit: its images)
 
     @property
     def prompt_missing_message(self) -> str:
@@ -69,7 +71,7 @@ class Endpoint:
     def sample_body(self, model: str, text: str) -> dict[str, Any]:
         """A minimal valid request body for this endpoint (what `seed_batch` writes into its input file)."""
         prompt: Any = [{"role": "user", "content": text}] if self.prompt_key == "messages" else text
-        return {"model": model, self.prompt_key: prompt}
+        return {"model": model, self.prompt_key: prompt, **json.loads(self.sample_extra)}
 
 
 #: Every endpoint `POST /batches` accepts, in the order the API lists them in its 400 message.
@@ -82,7 +84,8 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint("/v1/completions", "Completions", "prompt", sample_model="gpt-3.5-turbo-instruct"),
         Endpoint("/v1/moderations", "Moderations", "input", model_required=False, sample_model="omni-moderation-latest"),
         Endpoint("/v1/images/generations", "Images", "prompt", model_required=False, sample_model="gpt-image-1"),
-        Endpoint("/v1/images/edits", "Images", "prompt", model_required=False, sample_model="gpt-image-1"),
+        Endpoint("/v1/images/edits", "Images", "prompt", model_required=False, sample_model="gpt-image-1",
+                 sample_extra='{"images": [{"image_url": "https://example.com/cat.png"}]}'),
         Endpoint("/v1/videos", "Videos", "prompt", model_required=False, sample_model="sora-2"),
     )
 }
