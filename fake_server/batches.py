@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from . import responders
 from .errors import envelope
 from .lifecycle import AffineOrder, Schedule, Timings, View, observe
 from .spec import ENDPOINTS, OUTPUT_FILE_SECONDS, OUTPUT_PURPOSE, TERMINAL
-from .state import BatchRecord, BlobWriter, FileRecord, ParsedInput
+from .state import BatchRecord, BlobWriter, FileRecord, ParsedInput, Progress
 
 __all__ = [
     "new_batch",
@@ -78,9 +79,9 @@ def new_batch(
     return BatchRecord(
         id=batch_id,
         seq=seq,
-        endpoint=endpoint,
-        input_file_id=input_file_id,
-        completion_window=completion_window,
+        endpoint=sys.intern(endpoint),  # shared by every batch that names them: memory per batch stays small
+        input_file_id=sys.intern(input_file_id),
+        completion_window=sys.intern(completion_window),
         metadata=metadata,
         schedule=schedule,
         model=parsed.model if parsed is not None else None,
@@ -153,6 +154,8 @@ def advance(record: BatchRecord, count: int, responder: Any) -> None:
     Each line is answered once, in the order lines finish; its result line goes to the output or error
     writer that becomes the result file when the batch ends. Call under the batch's lock.
     """
+    if count <= (record.progress_.rank if record.progress_ is not None else 0):
+        return
     p = record.progress
     for rank in range(p.rank, min(count, record.schedule.n)):
         status, body, line = _answered_line(record, *_answer(record, rank, responder))
@@ -217,10 +220,13 @@ def settle(record: BatchRecord, view: View, new_file_id: Callable[[], str]) -> l
     return made
 
 
+_NO_PROGRESS = Progress()
+
+
 def batch_dict(record: BatchRecord, view: View) -> dict[str, Any]:
     """The Batch object exactly as the API returns it: every key, null when unset. O(1): reads the counters
     `advance` carried to this view's instant."""
-    p = record.progress
+    p = record.progress_ or _NO_PROGRESS
     counts = {"total": view.counts_total, "completed": 0, "failed": 0}
     usage = None
     if view.counts_total:

@@ -31,15 +31,19 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _kept_headers(headers: dict[str, str]) -> dict[str, str]:
+def _kept_headers(headers: dict[str, str]) -> tuple[dict[str, str], int]:
+    """The headers the log keeps (interned where short: the same few values repeat) and their characters."""
     kept: dict[str, str] = {}
+    chars = 0
     for name, value in headers.items():
         if name in SECRET_HEADERS or len(name) > _MAX_NAME_CHARS:
             continue
         if len(kept) >= MAX_HEADERS:
             break
-        kept[sys.intern(name)] = sys.intern(value) if len(value) <= 64 else _cut(value, MAX_HEADER_CHARS)
-    return kept
+        value = sys.intern(value) if len(value) <= 64 else _cut(value, MAX_HEADER_CHARS)
+        kept[sys.intern(name)] = value
+        chars += len(name) + len(value)
+    return kept, chars
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class RecordedRequest:
     ms: float = 0.0  # processing time, real milliseconds
 
     def size(self) -> int:
+        """Roughly the bytes this entry holds."""
         text = len(self.path) + len(self.query) + sum(len(k) + len(v) for k, v in self.headers.items())
         return text + _ENTRY_OVERHEAD
 
@@ -66,24 +71,24 @@ class RequestLog:
     def __init__(self, max_recorded: int = 10_000, max_bytes: int = 8 * 1024 * 1024) -> None:
         self.max_recorded = max_recorded
         self.max_bytes = max_bytes
-        self._entries: deque[RecordedRequest] = deque()
+        self._entries: deque[tuple[RecordedRequest, int]] = deque()  # with each entry's size
         self._bytes = 0
         self._lock = threading.Lock()
 
     def record(self, request: Request, status: int | None, request_id: str, at: float, ms: float = 0.0) -> None:
-        entry = RecordedRequest(request.method, _cut(request.path, _MAX_PATH_CHARS),
-                                _cut(request.query, _MAX_PATH_CHARS), _kept_headers(request.headers), status,
-                                request_id, at, round(ms, 3))
-        size = entry.size()
+        headers, chars = _kept_headers(request.headers)
+        path, query = _cut(request.path, _MAX_PATH_CHARS), _cut(request.query, _MAX_PATH_CHARS)
+        entry = RecordedRequest(request.method, path, query, headers, status, request_id, at, round(ms, 3))
+        size = len(path) + len(query) + chars + _ENTRY_OVERHEAD
         with self._lock:
-            self._entries.append(entry)
+            self._entries.append((entry, size))
             self._bytes += size
             while self._entries and (len(self._entries) > self.max_recorded or self._bytes > self.max_bytes):
-                self._bytes -= self._entries.popleft().size()
+                self._bytes -= self._entries.popleft()[1]
 
     def entries(self) -> list[RecordedRequest]:
         with self._lock:
-            return list(self._entries)
+            return [entry for entry, _ in self._entries]
 
     def clear(self) -> None:
         with self._lock:

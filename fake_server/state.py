@@ -271,7 +271,7 @@ class BatchRecord:
     prompt_tokens: int = 0  # enqueued against the model's token quota until the batch ends
     output_expires_seconds: int | None = None
     seeded_failures: int = 0  # the first k lines to finish answer with a seeded 400 (seed_batch(failed=k))
-    progress: Progress = field(default_factory=Progress)
+    progress_: Progress | None = None  # made when the first line finishes (a batch not yet run costs less)
     output_file_id: str | None = None
     error_file_id: str | None = None
     settled: bool = False  # output/error files materialised
@@ -280,6 +280,12 @@ class BatchRecord:
     @property
     def requests(self) -> list[dict]:
         return self.parsed.requests if self.parsed is not None and not self.schedule.errors else []
+
+    @property
+    def progress(self) -> Progress:
+        if self.progress_ is None:
+            self.progress_ = Progress()
+        return self.progress_
 
 
 @dataclass(eq=False)
@@ -365,6 +371,7 @@ class Tenant:
         for record in self.files.values():
             record.blob.discard()
         for batch in self.batches.values():
-            for writer in (batch.progress.output, batch.progress.errors):
+            progress = batch.progress_
+            for writer in (progress.output, progress.errors) if progress is not None else ():
                 if writer is not None:
                     writer.abort()
