@@ -159,6 +159,8 @@ class Store:
         with source.parse_lock:
             parsed = source.parsed.get(key)
             if parsed is None:
+                for stale in [k for k in source.parsed if k[1] is not rule]:  # the model rule changed since
+                    del source.parsed[stale]
                 result = validation.validate_input(source.blob.iter_lines(), endpoint,
                                                    is_supported_model=rule.for_endpoint(endpoint))
                 parsed = ParsedInput(result.errors, [] if result.errors else result.requests, result.model,
