@@ -22,6 +22,7 @@ import math
 import random
 import re
 import string
+import threading
 from typing import Any
 
 __all__ = ["instance", "satisfying"]
@@ -31,6 +32,7 @@ _SHALLOW = 3  # past it arrays hold only their minItems and objects only their r
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
           "lima", "mike", "november", "oscar", "papa")
 _validators: dict[str, Any] = {}
+_validators_lock = threading.Lock()
 
 try:  # the regex parser behind `re`, to write strings that match a `pattern`
     import re._parser as _sre  # type: ignore[import-not-found]
@@ -59,19 +61,24 @@ def satisfying(schema: Any, seed: str, attempts: int = 6) -> Any:
 
 
 def _checker(schema: Any) -> Any:
+    """A compiled `is_valid` for `schema` (None: not a schema jsonschema-rs takes); at most 1,024 kept."""
     if not isinstance(schema, (dict, bool)):
         return None
     key = json.dumps(schema, sort_keys=True, default=str)
-    if key not in _validators:
-        try:
-            import jsonschema_rs
+    with _validators_lock:  # answers of different batches are computed at once
+        if key in _validators:
+            return _validators[key]
+    try:
+        import jsonschema_rs
 
-            _validators[key] = jsonschema_rs.validator_for(schema).is_valid
-        except Exception:  # an invalid schema: nothing to check against
-            _validators[key] = None
-        if len(_validators) > 1024:  # bounded: drop the oldest
+        check = jsonschema_rs.validator_for(schema).is_valid
+    except Exception:  # an invalid schema: nothing to check against
+        check = None
+    with _validators_lock:
+        _validators[key] = check
+        while len(_validators) > 1024:  # bounded: drop the oldest
             _validators.pop(next(iter(_validators)))
-    return _validators[key]
+    return check
 
 
 class _Generator:
