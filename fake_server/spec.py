@@ -202,7 +202,9 @@ RATE_WINDOW_SECONDS = 3_600
 # ---------------------------------------------------------------- request bodies (unknown: stricter choices)
 
 MAX_JSON_BODY_BYTES = 1024 * 1024  # a JSON request body (create, cancel, the control plane); past it: 413
-MAX_UPLOAD_BODY_BYTES = MAX_FILE_BYTES + 1024 * 1024  # a multipart upload: the 512 MB file plus its fields
+# A multipart upload body: up to twice the largest file is read (past 512 MB the file is refused with the API's
+# 400 "File is too large.", in constant memory); a body declared or streamed past this is a 413 at once.
+MAX_UPLOAD_BODY_BYTES = 2 * MAX_FILE_BYTES
 MAX_JSON_DEPTH = 64  # nesting of a JSON body or of one input line; deeper is a 400 (never a RecursionError)
 
 # ---------------------------------------------------------------- Idempotency-Key (only with honour_idempotency_key)
