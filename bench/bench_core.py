@@ -24,7 +24,9 @@ for _ in range({n}):
     fake.seed_batch("completed", requests=2)
 handle = fake.serve()
 print(handle.base_url, flush=True)
-sys.stdin.read()
+sys.stdin.read()  # the bench closes our stdin: stop cleanly (the fake frees its spilled uploads)
+handle.stop()
+fake.close()
 """
 KEY = "sk-bench"
 
@@ -81,7 +83,7 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "big.jsonl")
-            line = b'{"custom_id":"x","method":"POST","url":"/v1/embeddings","body":{"model":"m","input":"' + b"a" * 8000 + b'"}}\n'
+            line = b'{"custom_id":"x","method":"POST","url":"/v1/embeddings","body":{"model":"text-embedding-3-small","input":"' + b"a" * 8000 + b'"}}\n'
             with open(path, "wb") as fh:
                 for _ in range(args.upload_mb * 1024 * 1024 // len(line)):
                     fh.write(line)
@@ -95,9 +97,12 @@ def main() -> None:
             print(f"\nupload of {size / 1e6:.0f} MB ({uploaded.bytes:,} bytes stored): {elapsed:.2f} s, "
                   f"peak Python memory above baseline {peak / 1e6:.1f} MB")
     finally:
-        server.stdin.close()
-        server.terminate()
-        server.wait(5)
+        server.stdin.close()  # a normal stop: the server script returns and frees what it holds
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.terminate()  # SIGTERM: python -m fake_server and the fake handle it too
+            server.wait(5)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 """`python -m fake_server`: serve a FakeBatchesAPI on loopback until Ctrl-C or SIGTERM.
 
-    python -m fake_server --port 8000 --speed 60 --api-key sk-local --control
+    python -m fake_server --port 8000 --speed 60 --api-key sk-local --control \
+        --models any --enqueued-token-limit gpt-4o-mini=2000000 --batch-create-limit 2000
 
 The first line on stdout is the base URL (``http://127.0.0.1:8000/v1``), so a parent process can
-read it; everything else goes to stderr. API keys are never printed.
+read it; everything else goes to stderr. API keys are never printed. On Ctrl-C, SIGTERM or an error the
+server stops and the fake frees everything it holds (its spilled uploads are anonymous temporary files, so
+not even SIGKILL leaves one on disk).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -38,9 +42,40 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="accept only this key (repeatable; default: any non-empty key)",
     )
-    parser.add_argument("--control", action="store_true", help="enable /__fake__/ reset, clock and state")
+    parser.add_argument("--control", action="store_true",
+                        help="enable the /__fake__/ control plane (reset, clock, state, seed, faults, batch "
+                             "outcomes) for loopback clients")
     parser.add_argument("--seed", type=int, default=0, help="seed for ids and outcomes (default: 0)")
+    parser.add_argument("--models", action="append", metavar="NAMES",
+                        help="'any' (any model name), or comma-separated model names / fnmatch globs to serve "
+                             "besides the catalogue (repeatable; default: the catalogue only)")
+    parser.add_argument("--enqueued-token-limit", dest="token_limits", action="append", metavar="MODEL=TOKENS",
+                        default=[], help="per-model enqueued-token quota (repeatable; default: none)")
+    parser.add_argument("--batch-create-limit", type=int, default=2_000, metavar="N",
+                        help="batch creations per organization per hour of simulated time before a 429 "
+                             "(default: 2000; 0: no limit)")
+    parser.add_argument("--honour-idempotency-key", action="store_true",
+                        help="replay the answer of a POST that repeats an Idempotency-Key (default: ignored)")
+    parser.add_argument("--read-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="a connection silent this long is closed (mid-body: 408) (default: 30)")
     return parser
+
+
+def _models(values: list[str] | None) -> str | list[str] | None:
+    if not values:
+        return None
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    return "any" if "any" in names else names
+
+
+def _token_limits(parser: argparse.ArgumentParser, values: list[str]) -> dict[str, int]:
+    limits: dict[str, int] = {}
+    for value in values:
+        model, sep, tokens = value.partition("=")
+        if not sep or not model.strip() or not tokens.strip().isdigit():
+            parser.error(f"--enqueued-token-limit needs MODEL=TOKENS (a whole number), not {value!r}")
+        limits[model.strip()] = int(tokens)
+    return limits
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,11 +85,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .fake import FakeBatchesAPI
     from .server import serve
 
-    if args.speed <= 0:
-        parser.error("--speed must be > 0")
-    fake = FakeBatchesAPI(clock=SystemClock(args.speed), api_keys=args.api_keys, seed=args.seed)
+    if not math.isfinite(args.speed) or args.speed <= 0:
+        parser.error("--speed must be a finite number > 0")
+    if args.batch_create_limit < 0:
+        parser.error("--batch-create-limit must be >= 0")
+    if not math.isfinite(args.read_timeout) or args.read_timeout <= 0:
+        parser.error("--read-timeout must be a finite number > 0")
+    fake = FakeBatchesAPI(
+        clock=SystemClock(args.speed), api_keys=args.api_keys, seed=args.seed, models=_models(args.models),
+        enqueued_token_limits=_token_limits(parser, args.token_limits),
+        batch_create_limit_per_hour=args.batch_create_limit or None,
+        honour_idempotency_key=args.honour_idempotency_key,
+    )
     try:
-        server = serve(fake, args.host, args.port, control=args.control)
+        server = serve(fake, args.host, args.port, control=args.control, read_timeout=args.read_timeout)
     except OSError as err:
         parser.exit(1, f"fake_server: cannot listen on {args.host}:{args.port}: {err.strerror or err}\n")
     stop = threading.Event()
@@ -73,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
     finally:
         server.stop()
+        fake.close()
     return 0
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import http
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["DEFAULT_BASE_URL", "CHUNK", "DEFAULT_KEY", "reason_phrase", "close_body"]
+__all__ = ["DEFAULT_BASE_URL", "CHUNK", "DEFAULT_KEY", "reason_phrase", "close_body", "base_path_of", "api_path"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CHUNK = 64 * 1024
@@ -23,3 +24,16 @@ def close_body(body: Any) -> None:
     close = getattr(body, "close", None)
     if callable(close) and not isinstance(body, (bytes, bytearray)):
         close()
+
+
+def base_path_of(base_url: str) -> str:
+    """The path part of a base URL without its trailing slash (``https://proxy/openai/v1`` -> ``/openai/v1``)."""
+    return urlsplit(base_url).path.rstrip("/")
+
+
+def api_path(path: str, base_path: str) -> str:
+    """The API path of a request sent under `base_path`: a client configured with ``https://proxy/openai/v1``
+    reaches the fake's ``/v1/...`` routes, since an in-process door *is* the API wherever it is mounted."""
+    if base_path in ("", "/v1") or not (path == base_path or path.startswith(base_path + "/")):
+        return path
+    return "/v1" + path[len(base_path):]

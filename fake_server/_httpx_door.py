@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
-from ._door import DEFAULT_BASE_URL, DEFAULT_KEY, close_body
+from ._door import DEFAULT_BASE_URL, DEFAULT_KEY, api_path, base_path_of, close_body
 from .wire import DropConnection, Handles, Request, Response
 
 __all__ = ["FAKE_ROUTE", "httpx_handler", "async_httpx_handler", "httpx_transport", "async_httpx_transport",
@@ -57,10 +57,10 @@ def _stream_class(lib: ModuleType) -> type:
     return cls
 
 
-def _wire_from_httpx(request: Any) -> Request:
+def _wire_from_httpx(request: Any, base_path: str) -> Request:
     return Request(
         request.method,
-        request.url.path,
+        api_path(request.url.path, base_path),
         request.url.query.decode("ascii"),
         dict(request.headers),
         request.content,
@@ -88,14 +88,16 @@ def _dropped(request: Any, err: DropConnection) -> Exception:
     )
 
 
-def httpx_handler(fake: Handles) -> Callable[[Any], Any]:
-    """`handler(request) -> response` for `httpx.MockTransport`, `httpx2.MockTransport` or a respx side effect."""
+def httpx_handler(fake: Handles, base_path: str = "/v1") -> Callable[[Any], Any]:
+    """`handler(request) -> response` for `httpx.MockTransport`, `httpx2.MockTransport` or a respx side effect.
+
+    `base_path`: the path of the client's base URL (requests under it reach the fake's ``/v1`` routes)."""
 
     def handler(request: Any) -> Any:
         request.read()
         started = time.monotonic()
         try:
-            answer = fake.handle(_wire_from_httpx(request))
+            answer = fake.handle(_wire_from_httpx(request, base_path))
         except DropConnection as err:
             raise _dropped(request, err) from None
         return _to_httpx(request, started, answer)
@@ -103,14 +105,14 @@ def httpx_handler(fake: Handles) -> Callable[[Any], Any]:
     return handler
 
 
-def async_httpx_handler(fake: Handles) -> Callable[[Any], Any]:
+def async_httpx_handler(fake: Handles, base_path: str = "/v1") -> Callable[[Any], Any]:
     """The async twin of `httpx_handler`; the (possibly blocking) fake runs in a worker thread."""
 
     async def handler(request: Any) -> Any:
         await request.aread()
         started = time.monotonic()
         try:
-            answer = await _to_thread(fake.handle, _wire_from_httpx(request))
+            answer = await _to_thread(fake.handle, _wire_from_httpx(request, base_path))
         except DropConnection as err:
             raise _dropped(request, err) from None
         return _to_httpx(request, started, answer)
@@ -155,14 +157,14 @@ def _module(module: ModuleType | str | None) -> ModuleType:
     return importlib.import_module(module) if isinstance(module, str) else module
 
 
-def httpx_transport(fake: Handles, module: ModuleType | str | None = None) -> Any:
+def httpx_transport(fake: Handles, module: ModuleType | str | None = None, base_path: str = "/v1") -> Any:
     """`<module>.MockTransport` serving `fake`; module defaults to the library the openai SDK uses."""
-    return _module(module).MockTransport(httpx_handler(fake))
+    return _module(module).MockTransport(httpx_handler(fake, base_path))
 
 
-def async_httpx_transport(fake: Handles, module: ModuleType | str | None = None) -> Any:
+def async_httpx_transport(fake: Handles, module: ModuleType | str | None = None, base_path: str = "/v1") -> Any:
     """Like `httpx_transport`, for `AsyncClient` / `AsyncOpenAI`."""
-    return _module(module).MockTransport(async_httpx_handler(fake))
+    return _module(module).MockTransport(async_httpx_handler(fake, base_path))
 
 
 def mock_httpx(fake: Handles, base_url: str = DEFAULT_BASE_URL, using: str | None = None) -> Any:
@@ -187,7 +189,7 @@ def mock_httpx(fake: Handles, base_url: str = DEFAULT_BASE_URL, using: str | Non
         options["using"] = using
     router = respx.mock(**options)
     router.routes = _fake_route_last(router.routes)
-    router.route(name=FAKE_ROUTE).mock(side_effect=httpx_handler(fake))
+    router.route(name=FAKE_ROUTE).mock(side_effect=httpx_handler(fake, base_path_of(base_url)))
     return router
 
 
@@ -215,20 +217,26 @@ def _client_kwargs(fake: Handles, kw: dict[str, Any]) -> dict[str, Any]:
 
 
 def openai_client(fake: Handles, **kw: Any) -> Any:
-    """`openai.OpenAI` wired in-process to `fake` (openai 2.x on httpx, 3.x on httpx2). Extra kwargs pass through."""
+    """`openai.OpenAI` wired in-process to `fake` (openai 2.x on httpx, 3.x on httpx2). Extra kwargs pass through.
+
+    Strict by default (`_strict_response_validation=True`): a body the SDK's models reject raises
+    `openai.APIResponseValidationError`, so any drift of the fake from the SDK shows at once."""
     import openai
 
     lib = sdk_http_module()
     kw = _client_kwargs(fake, kw)
-    kw.setdefault("http_client", lib.Client(transport=httpx_transport(fake, lib)))
+    kw.setdefault("_strict_response_validation", True)
+    kw.setdefault("http_client", lib.Client(transport=httpx_transport(fake, lib, base_path_of(kw["base_url"]))))
     return openai.OpenAI(**kw)
 
 
 def async_openai_client(fake: Handles, **kw: Any) -> Any:
-    """`openai.AsyncOpenAI` wired in-process to `fake`."""
+    """`openai.AsyncOpenAI` wired in-process to `fake` (strict by default, like `openai_client`)."""
     import openai
 
     lib = sdk_http_module()
     kw = _client_kwargs(fake, kw)
-    kw.setdefault("http_client", lib.AsyncClient(transport=async_httpx_transport(fake, lib)))
+    kw.setdefault("_strict_response_validation", True)
+    kw.setdefault("http_client", lib.AsyncClient(
+        transport=async_httpx_transport(fake, lib, base_path_of(kw["base_url"]))))
     return openai.AsyncOpenAI(**kw)

@@ -18,7 +18,7 @@ import requests
 import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from ._door import CHUNK, DEFAULT_BASE_URL, close_body, reason_phrase
+from ._door import CHUNK, DEFAULT_BASE_URL, api_path, base_path_of, close_body, reason_phrase
 from .wire import DropConnection, Handles, Request
 
 __all__ = ["FakeAdapter", "mount", "requests_session"]
@@ -106,9 +106,10 @@ def _read_timeout(timeout: Any) -> float | None:
 class FakeAdapter(BaseAdapter):
     """A requests transport adapter that answers from `fake.handle` instead of the network."""
 
-    def __init__(self, fake: Handles) -> None:
+    def __init__(self, fake: Handles, base_path: str = "/v1") -> None:
         super().__init__()
         self.fake = fake
+        self.base_path = base_path
 
     def send(
         self,
@@ -122,20 +123,24 @@ class FakeAdapter(BaseAdapter):
         url = urlsplit(request.url or "")
         body = _iter_request_body(request.body)
         wire = Request(
-            request.method or "GET", url.path or "/", url.query, _str_headers(request.headers), body
+            request.method or "GET", api_path(url.path or "/", self.base_path), url.query,
+            _str_headers(request.headers), body
         )
         started = time.monotonic()
         try:
             answer = self.fake.handle(wire)
         except DropConnection as err:
+            for _ in body:  # the request was sent whole before the connection dropped
+                pass
             reason = urllib3.exceptions.ProtocolError(
                 "Connection aborted.",
                 http.client.RemoteDisconnected(f"Remote end closed connection without response ({err})"),
             )
             raise requests.exceptions.ConnectionError(reason, request=request) from None
-        finally:
-            for _ in body:  # drain what the handler left (requests-mock #19)
-                pass
+        else:
+            if answer.status != 413:  # a body refused for its size is not read to its end
+                for _ in body:  # drain what the handler left (requests-mock #19)
+                    pass
         limit = _read_timeout(timeout)
         if limit is not None and time.monotonic() - started > limit:
             close_body(answer.body)
@@ -160,7 +165,7 @@ def mount(fake: Handles, session: requests.Session, base_url: str = DEFAULT_BASE
     parts = urlsplit(base_url)
     if not parts.scheme or not parts.netloc:
         raise ValueError(f"base_url needs a scheme and a host, not {base_url!r}")
-    session.mount(f"{parts.scheme}://{parts.netloc}/", FakeAdapter(fake))
+    session.mount(f"{parts.scheme}://{parts.netloc}/", FakeAdapter(fake, base_path_of(base_url)))
     return session
 
 

@@ -1,8 +1,12 @@
 """The one handler behind every door: `App(backend, faults, request_log, ...).handle(Request) -> Response`.
 
-Order of work for each request: route → auth → fault plan → tenant → Idempotency-Key replay → parse the
-request (outside any lock) → claim the Idempotency-Key → one backend call → envelope and headers. Errors
-always use the API's 4-key envelope, and every response carries `x-request-id`.
+Order of work for each request: route (exact paths only: anything else is a 404 in the API's envelope) →
+the route's body cap (a declared `Content-Length` past it is a 413 at once, a streamed body past it a 413
+as soon as it gets there) → auth → fault plan → tenant → Idempotency-Key replay (only with
+`honour_idempotency_key=True`) → parse the request (outside any lock) → claim the Idempotency-Key → one
+backend call → envelope and headers. Errors always use the API's 4-key envelope, and every response
+carries `x-request-id`. A response whose request body was left unread says `close`, and the doors close
+the connection instead of draining it.
 
 `ROUTES` is the whole HTTP surface. Each route function parses its request into a `Call`: the one backend
 method to run, with plain values. App runs it once it holds the request's Idempotency-Key (if any), so a
@@ -24,7 +28,7 @@ from .faults import FaultPlan
 from .files import parse_upload
 from .idempotency import IdempotencyStore
 from .request_log import RequestLog
-from .wire import DropConnection, Request, Response, json_response
+from .wire import CappedBody, DropConnection, Request, Response, json_response, too_large
 
 __all__ = ["App", "Call", "Route", "ROUTES", "DEFAULT_ORGANIZATION", "API_VERSION"]
 
@@ -67,15 +71,16 @@ RouteFunction = Callable[[Request, dict[str, str]], Call]
 
 @dataclass(frozen=True)
 class Route:
-    """`method` plus a path regex; a path matches when it ends with the pattern (any prefix, e.g. ``/v1``)."""
+    """`method` plus a path regex under ``/v1`` that must match the whole path, and the largest body it takes."""
 
     method: str
     pattern: re.Pattern[str]
     parse: RouteFunction
+    max_body: int = spec.MAX_JSON_BODY_BYTES
 
     @classmethod
-    def of(cls, method: str, pattern: str, parse: RouteFunction) -> Route:
-        return cls(method, re.compile(r"^(?:.*?)" + pattern + r"/?$"), parse)
+    def of(cls, method: str, pattern: str, parse: RouteFunction, max_body: int = spec.MAX_JSON_BODY_BYTES) -> Route:
+        return cls(method, re.compile(r"/v1" + pattern), parse, max_body)
 
 
 # ---------------------------------------------------------------- files
@@ -125,7 +130,7 @@ def create_batch(request: Request, args: dict[str, str]) -> Call:
     body = params.batch_creation(request)
     return Call(lambda backend, tenant: backend.create_batch(
         tenant, endpoint=body.endpoint, input_file_id=body.input_file_id, completion_window=body.completion_window,
-        metadata=body.metadata, output_expires_seconds=body.output_expires_seconds,
+        metadata=body.metadata, output_expires_seconds=body.output_expires_seconds, rate_limited=True,
     ))
 
 
@@ -143,9 +148,9 @@ def list_batches(request: Request, args: dict[str, str]) -> Call:
     return Call(lambda backend, tenant: backend.list_batches(tenant, limit=limit, after=after))
 
 
-#: The HTTP surface, tried in order; the first route whose method and pattern match wins.
+#: The HTTP surface, tried in order; the first route whose method and pattern (the whole path) match wins.
 ROUTES: tuple[Route, ...] = (
-    Route.of("POST", r"/files", upload_file),
+    Route.of("POST", r"/files", upload_file, spec.MAX_UPLOAD_BODY_BYTES),
     Route.of("GET", r"/files", list_files),
     Route.of("GET", r"/files/(?P<file_id>[^/]+)", retrieve_file),
     Route.of("DELETE", r"/files/(?P<file_id>[^/]+)", delete_file),
@@ -160,7 +165,7 @@ ROUTES: tuple[Route, ...] = (
 def resolve(request: Request) -> tuple[Route, dict[str, str]]:
     """The route for `request` and its path arguments; a 404 envelope when none matches."""
     for route in ROUTES:
-        match = route.pattern.match(request.path)
+        match = route.pattern.fullmatch(request.path)
         if match and route.method == request.method:
             return route, match.groupdict()
     raise ApiError(404, f"Invalid URL ({request.method} {request.path})")
@@ -179,12 +184,13 @@ class App:
 
     def __init__(self, backend: Backend, faults: FaultPlan, request_log: RequestLog,
                  api_keys: Iterable[str] | Mapping[str, Any] | None = None,
-                 organization: str = DEFAULT_ORGANIZATION) -> None:
+                 organization: str = DEFAULT_ORGANIZATION, *, honour_idempotency_key: bool = False) -> None:
         self.backend = backend
         self.faults = faults
         self.request_log = request_log
         self.api_keys = api_keys
         self.organization = organization
+        self.honour_idempotency_key = honour_idempotency_key
         self.idempotency = IdempotencyStore()
 
     def handle(self, request: Request) -> Response:
@@ -192,34 +198,45 @@ class App:
         started = time.perf_counter()
         request_id = self.backend.new_request_id()
         headers = {"x-request-id": request_id, "openai-version": API_VERSION}
+        body = _capped(request)
         fault = None
         try:
             route, args = resolve(request)
+            body.limit = route.max_body
+            declared = _declared_length(request)
+            if declared is not None and declared > route.max_body:
+                raise too_large(f"{request.method} {request.path}", declared, route.max_body)
             key = self._authenticate(request)
             fault = self.faults.match(request.method, request.path)
             if fault is not None:
                 if fault.delay:
                     time.sleep(fault.delay)
                 if fault.drop == "before":
-                    self._record(request, None, request_id)
+                    self._record(request, None, request_id, started)
                     raise DropConnection(after_commit=False)
                 if fault.status:
                     _drain(request)
-                    self._record(request, fault.status, request_id)
-                    return json_response(fault.status, fault.error_body(), {**headers, **fault.error_headers()})
+                    self._record(request, fault.status, request_id, started)
+                    answer = json_response(fault.status, fault.error_body(), {**headers, **fault.error_headers()})
+                    answer.close = not body.finished
+                    return answer
             tenant = self.tenant_key(key, request.headers)
             headers["openai-organization"] = tenant[0]
             status, payload = self._run(request, tenant, route, args)
         except ApiError as err:
             status, payload = err.status, err.envelope()
+            headers.update(err.headers)
         headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000))
-        self._record(request, status, request_id)
+        self._record(request, status, request_id, started)
         if fault is not None and fault.drop == "after":
             raise DropConnection(after_commit=True)
         if isinstance(payload, Response):
             payload.headers.update(headers)
-            return payload
-        return json_response(status, payload, headers)
+            answer = payload
+        else:
+            answer = json_response(status, payload, headers)
+        answer.close = not body.finished
+        return answer
 
     def tenant_key(self, key: str, headers: Mapping[str, str]) -> TenantKey:
         """(organization, project) of a request: its OpenAI-Organization / OpenAI-Project headers, else the
@@ -249,9 +266,11 @@ class App:
         return key
 
     def _run(self, request: Request, tenant: TenantKey, route: Route, args: dict[str, str]) -> Answer:
-        idem = request.headers.get("idempotency-key") if request.method == "POST" else None
+        honour = self.honour_idempotency_key and request.method == "POST"
+        idem = request.headers.get("idempotency-key") if honour else None
+        now = self.backend.now()
         if idem:
-            replay = self.idempotency.answer(tenant, idem, request.path)
+            replay = self.idempotency.answer(tenant, idem, request.path, now)
             if replay is not None:
                 _drain(request)
                 return replay
@@ -261,7 +280,7 @@ class App:
             call = Call.failing(err)
         if not idem:
             return self._call(call, tenant)
-        claim = self.idempotency.claim(tenant, idem, request.path)  # waits while a twin runs
+        claim = self.idempotency.claim(tenant, idem, request.path, now)  # waits while a twin runs
         if claim.answer is not None:
             call.discard()  # this copy of the upload is not kept
             return claim.answer
@@ -270,18 +289,51 @@ class App:
             answer = self._call(call, tenant)
             return answer
         finally:
-            self.idempotency.release(claim, answer if answer is not None and answer[0] < 500 else None)
+            kept = answer if answer is not None and answer[0] < 500 and answer[0] not in _NOT_REPLAYED else None
+            self.idempotency.release(claim, kept, self.backend.now())
 
     def _call(self, call: Call, tenant: TenantKey) -> Answer:
         try:
             return 200, call.run(self.backend, tenant)
         except ApiError as err:
+            if err.headers:
+                return err.status, json_response(err.status, err.envelope(), err.headers)
             return err.status, err.envelope()
 
-    def _record(self, request: Request, status: int | None, request_id: str) -> None:
-        self.request_log.record(request, status, request_id, self.backend.now())
+    def _record(self, request: Request, status: int | None, request_id: str, started: float) -> None:
+        ms = (time.perf_counter() - started) * 1000
+        self.request_log.record(request, status, request_id, self.backend.now(), ms)
+
+
+#: Answers never kept for an Idempotency-Key: the request did not really run (timeout, size, rate limit).
+_NOT_REPLAYED = frozenset({408, 413, 429})
+
+
+def _declared_length(request: Request) -> int | None:
+    raw = request.headers.get("content-length")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _capped(request: Request) -> CappedBody:
+    """Wrap the request's body so reading past the route's cap is a 413 and the App knows if it was all read."""
+    if isinstance(request.body, CappedBody):
+        return request.body
+    capped = CappedBody(request.body, spec.MAX_JSON_BODY_BYTES, f"{request.method} {request.path}")
+    empty_bytes = isinstance(request.body, (bytes, bytearray, memoryview)) and not request.body
+    no_body = "content-length" not in request.headers and "transfer-encoding" not in request.headers
+    if empty_bytes or request.headers.get("content-length") == "0" or no_body:
+        capped.finished = True  # nothing to read, nothing left behind
+    request.body = capped
+    return capped
 
 
 def _drain(request: Request) -> None:
-    for _ in request.iter_body():
+    """Read what is left of the body (to keep a connection in step); stops quietly at the cap or a timeout."""
+    try:
+        for _ in request.iter_body():
+            pass
+    except ApiError:
         pass

@@ -1,8 +1,12 @@
-"""Batch record operations: create, view as the API would, settle result files, seed and force a status.
+"""Batch record operations: create, carry progress as the clock moves, view as the API would, settle
+result files, seed and force a status.
 
-Helpers of `backend.Backend`, always called under its lock; no HTTP, no locking here. A batch's
-status comes from `lifecycle.observe`; its output and error files are written the first time
-anything sees it terminal, stamped with the terminal time.
+Helpers of `backend.Backend`; no HTTP and no locking here. The backend calls `advance` and `settle` under
+the batch's own lock (they compute answers, the heavy part) and everything that changes a schedule under
+its global lock. A batch's status comes from `lifecycle.observe`; its counters, usage and result lines are
+carried forward line by line as the clock passes each line's finish time (`advance`), so a view costs O(1)
+however many lines the batch has; its output and error files are written the first time anything sees it
+terminal, stamped with the terminal time.
 """
 
 from __future__ import annotations
@@ -10,26 +14,32 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import responders, validation
+from . import responders
 from .errors import envelope
-from .lifecycle import Schedule, Timings, View, observe
+from .lifecycle import AffineOrder, Schedule, Timings, View, observe
 from .spec import ENDPOINTS, OUTPUT_FILE_SECONDS, OUTPUT_PURPOSE, TERMINAL
-from .state import BatchRecord, Blob, FileRecord, Tenant
+from .state import BatchRecord, BlobWriter, FileRecord, ParsedInput, Progress
 
 __all__ = [
     "new_batch",
-    "batch_view",
+    "advance",
     "batch_dict",
     "settle",
-    "ensure_answers",
+    "usage_of",
     "sample_input",
     "seed",
     "force",
     "entered_at",
 ]
+
+_EXPIRED_ERROR = {
+    "code": "batch_expired",
+    "message": "This request could not be executed before the completion window expired.",
+}
 
 
 def _hex(*parts: str) -> str:
@@ -37,7 +47,6 @@ def _hex(*parts: str) -> str:
 
 
 def new_batch(
-    tenant: Tenant,
     *,
     batch_id: str,
     seq: int,
@@ -49,22 +58,13 @@ def new_batch(
     output_expires_seconds: int | None,
     timings: Timings,
     rng: random.Random,
-    is_supported_model: Callable[[str], bool] | None,
+    parsed: ParsedInput | None,
+    errors: list[dict] | None,
 ) -> BatchRecord:
-    """Validate the input file now and fix the batch's schedule; the outcome is revealed later."""
-    source = tenant.files.get(input_file_id)
-    model = None
-    requests: list[dict] = []
-    if source is None:
-        errors: list[dict] | None = [validation.missing_file_error(input_file_id, tenant.organization)]
-    else:
-        result = validation.validate_input(
-            source.blob.iter_lines(), endpoint, is_supported_model=is_supported_model
-        )
-        errors = result.errors or None
-        requests = [] if errors else result.requests
-        model = result.model
-    n = len(requests)
+    """A batch over an input already checked (`parsed`, shared with every batch of that file); `errors`
+    (whole-batch failures: validation, a missing file, the token quota) make it fail at the end of validation."""
+    errors = errors or None
+    n = 0 if errors or parsed is None else len(parsed.requests)
     schedule = Schedule(
         created_at=now,
         validated_at=now + timings.validation,
@@ -74,73 +74,166 @@ def new_batch(
         finalizing_seconds=timings.finalizing,
         cancelling_seconds=timings.cancelling,
     )
-    order = list(range(n))
-    rng.shuffle(order)  # output is deliberately not in input order (reference §9.4)
-    schedule.plan_lines(schedule.validated_at, timings.processing_span(n), order)
-    record = BatchRecord(
+    # output is deliberately not in input order (reference §9.4); the order costs O(1) memory
+    schedule.plan_lines(schedule.validated_at, timings.processing_span(n), AffineOrder.shuffled(n, rng))
+    return BatchRecord(
         id=batch_id,
         seq=seq,
-        endpoint=endpoint,
-        input_file_id=input_file_id,
-        completion_window=completion_window,
+        endpoint=sys.intern(endpoint),  # shared by every batch that names them: memory per batch stays small
+        input_file_id=sys.intern(input_file_id),
+        completion_window=sys.intern(completion_window),
         metadata=metadata,
         schedule=schedule,
-        model=model,
-        requests=requests,
+        model=parsed.model if parsed is not None else None,
+        parsed=parsed,
+        prompt_tokens=parsed.prompt_tokens if parsed is not None and not errors else 0,
         output_expires_seconds=output_expires_seconds,
     )
-    tenant.batches[batch_id] = record
-    tenant.batch_ids.append(batch_id)
-    return record
 
 
-def ensure_answers(record: BatchRecord, responder: Any) -> list[tuple[int, dict]]:
-    """Every line's (status_code, body), computed once, the first time anything needs it."""
-    if record.answers is None:
-        created = record.schedule.validated_at
-        record.answers = [
-            responders.answer(record.endpoint, line["custom_id"], line["body"], created=created, responder=responder)
-            for line in record.requests
-        ]
-    return record.answers
+# ---------------------------------------------------------------- progress: each line once, as time passes
 
 
-def batch_view(record: BatchRecord, now: float) -> View:
-    return observe(record.schedule, now)
+def _answer(record: BatchRecord, rank: int, responder: Any) -> tuple[str, int, dict]:
+    line = record.requests[record.schedule.order[rank]]
+    custom_id = line["custom_id"]
+    if rank < record.seeded_failures:  # the first lines to finish are the seeded failures
+        return custom_id, 400, envelope("Seeded request failure.")
+    status, body = responders.answer(record.endpoint, custom_id, line["body"], created=record.schedule.validated_at,
+                                     responder=responder)
+    return custom_id, status, body
 
 
-def _usage_of(body: dict) -> tuple[int, int, int, int]:
+def _result_line(record: BatchRecord, custom_id: str, response: dict | None, error: dict | None) -> bytes:
+    line = {"id": f"batch_req_{_hex(record.id, custom_id)}", "custom_id": custom_id, "response": response,
+            "error": error}
+    return json.dumps(line, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+
+
+def _answered_line(record: BatchRecord, custom_id: str, status: int, body: dict) -> tuple[int, dict, bytes]:
+    """(status, body, result line) of one answered line; a body that is not JSON (a responder's NaN, an
+    object) becomes a 500 line instead of a broken result file."""
+    request_id = f"req_{_hex(record.id, custom_id, 'r')}"
+    try:
+        response = {"status_code": status, "request_id": request_id, "body": body}
+        return status, body, _result_line(record, custom_id, response, None)
+    except (ValueError, TypeError, RecursionError):
+        body = envelope("The responder's answer is not valid JSON (a non-finite number or a non-JSON value).",
+                        type="server_error")
+        response = {"status_code": 500, "request_id": request_id, "body": body}
+        return 500, body, _result_line(record, custom_id, response, None)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def usage_of(body: Any) -> tuple[int, int, int, int]:
+    """(input, cached, output, reasoning) tokens of one answer, Responses-style or chat-style usage alike."""
     usage = body.get("usage") if isinstance(body, dict) else None
     if not isinstance(usage, dict):
         return 0, 0, 0, 0
-    inp = usage.get("input_tokens", usage.get("prompt_tokens", 0)) or 0
-    out = usage.get("output_tokens", usage.get("completion_tokens", 0)) or 0
-    cached = (usage.get("input_tokens_details") or {}).get("cached_tokens", 0) or 0
-    reasoning = (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0) or 0
-    return int(inp), int(out), int(cached), int(reasoning)
+
+    def detail(*names: str) -> int:
+        for group, key in zip(names[::2], names[1::2], strict=True):
+            details = usage.get(group)
+            if isinstance(details, dict) and _int(details.get(key)):
+                return _int(details.get(key))
+        return 0
+
+    inp = _int(usage.get("input_tokens")) or _int(usage.get("prompt_tokens"))
+    out = _int(usage.get("output_tokens")) or _int(usage.get("completion_tokens"))
+    cached = detail("input_tokens_details", "cached_tokens", "prompt_tokens_details", "cached_tokens")
+    reasoning = detail("output_tokens_details", "reasoning_tokens", "completion_tokens_details", "reasoning_tokens")
+    return inp, cached, out, reasoning
 
 
-def batch_dict(record: BatchRecord, view: View, responder: Any) -> dict[str, Any]:
-    """The Batch object exactly as the API returns it: every key, null when unset."""
+def advance(record: BatchRecord, count: int, responder: Any) -> None:
+    """Carry the batch's counters, usage and result lines up to `count` finished lines (ranks 0..count-1).
+
+    Each line is answered once, in the order lines finish; its result line goes to the output or error
+    writer that becomes the result file when the batch ends. Call under the batch's lock.
+    """
+    if count <= (record.progress_.rank if record.progress_ is not None else 0):
+        return
+    p = record.progress
+    for rank in range(p.rank, min(count, record.schedule.n)):
+        status, body, line = _answered_line(record, *_answer(record, rank, responder))
+        if status < 400:
+            p.completed += 1
+            p.output = p.output or BlobWriter()
+            p.output.write(line)
+        else:
+            p.failed += 1
+            p.errors = p.errors or BlobWriter()
+            p.errors.write(line)
+        inp, cached, out, reasoning = usage_of(body)
+        p.input_tokens += inp
+        p.cached_tokens += cached
+        p.output_tokens += out
+        p.reasoning_tokens += reasoning
+        p.rank = rank + 1
+
+
+def settle(record: BatchRecord, view: View, new_file_id: Callable[[], str]) -> list[FileRecord]:
+    """The output and error files of a batch seen terminal (once; stamped at the terminal time).
+
+    Call under the batch's lock after `advance` reached the terminal count; the caller adds the files to
+    the tenant. Lines an expiry left unfinished go to the error file as `batch_expired`.
+    """
+    if record.settled or view.terminal_at is None:
+        return []
+    record.settled = True
+    p = record.progress
+    if view.status == "failed" or not view.counts_total:  # never ran: no result files (reference §4.4)
+        for writer in (p.output, p.errors):
+            if writer is not None:
+                writer.abort()
+        p.output = p.errors = None
+        return []
+    if view.status == "expired":
+        p.errors = p.errors or BlobWriter()
+        order = record.schedule.order
+        for rank in range(p.rank, record.schedule.n):
+            custom_id = record.requests[order[rank]]["custom_id"]
+            p.errors.write(_result_line(record, custom_id, None, _EXPIRED_ERROR))
+    at = view.terminal_at
+    keep = record.output_expires_seconds or OUTPUT_FILE_SECONDS
+    made: list[FileRecord] = []
+    for writer, suffix, attr in ((p.output, "output", "output_file_id"), (p.errors, "error", "error_file_id")):
+        if writer is None:
+            continue
+        if not writer.size:
+            writer.abort()
+            continue
+        file_id = new_file_id()
+        made.append(FileRecord(
+            id=file_id,
+            filename=f"batch_{record.id.removeprefix('batch_')}_{suffix}.jsonl",
+            purpose=OUTPUT_PURPOSE,
+            created_at=at,
+            blob=writer.finish(),
+            expires_at=at + keep,
+        ))
+        setattr(record, attr, file_id)
+    p.output = p.errors = None
+    return made
+
+
+_NO_PROGRESS = Progress()
+
+
+def batch_dict(record: BatchRecord, view: View) -> dict[str, Any]:
+    """The Batch object exactly as the API returns it: every key, null when unset. O(1): reads the counters
+    `advance` carried to this view's instant."""
+    p = record.progress_ or _NO_PROGRESS
     counts = {"total": view.counts_total, "completed": 0, "failed": 0}
     usage = None
     if view.counts_total:
-        answers = ensure_answers(record, responder)
-        totals = [0, 0, 0, 0]
-        for index in record.schedule.done_indexes(view.processed_until):
-            status_code, body = answers[index]
-            counts["completed" if status_code < 400 else "failed"] += 1
-            for i, value in enumerate(_usage_of(body)):
-                totals[i] += value
+        counts["completed"], counts["failed"] = p.completed, p.failed
         if view.status == "expired":
-            counts["failed"] = view.counts_total - counts["completed"]
-        usage = {
-            "input_tokens": totals[0],
-            "input_tokens_details": {"cached_tokens": totals[2]},
-            "output_tokens": totals[1],
-            "output_tokens_details": {"reasoning_tokens": totals[3]},
-            "total_tokens": totals[0] + totals[1],
-        }
+            counts["failed"] = view.counts_total - p.completed
+        usage = p.usage()
     errors = None
     if view.status == "failed":
         data = record.schedule.errors or record.schedule.fail_errors or [
@@ -173,62 +266,6 @@ def batch_dict(record: BatchRecord, view: View, responder: Any) -> dict[str, Any
     }
 
 
-_EXPIRED_ERROR = {
-    "code": "batch_expired",
-    "message": "This request could not be executed before the completion window expired.",
-}
-
-
-def settle(tenant: Tenant, record: BatchRecord, view: View, responder: Any, new_file_id: Callable[[], str]) -> None:
-    """Write the output and error files of a batch seen terminal (once; stamped at the terminal time)."""
-    if record.settled or view.terminal_at is None:
-        return
-    record.settled = True
-    if view.status == "failed" or not view.counts_total:
-        return
-    answers = ensure_answers(record, responder)
-    out: list[bytes] = []
-    err: list[bytes] = []
-    done = record.schedule.done_indexes(view.processed_until)
-    for index in done:
-        status_code, body = answers[index]
-        custom_id = record.requests[index]["custom_id"]
-        line = {
-            "id": f"batch_req_{_hex(record.id, custom_id)}",
-            "custom_id": custom_id,
-            "response": {"status_code": status_code, "request_id": f"req_{_hex(record.id, custom_id, 'r')}", "body": body},
-            "error": None,
-        }
-        (out if status_code < 400 else err).append(json.dumps(line, separators=(",", ":")).encode())
-    if view.status == "expired":
-        finished = set(done)
-        for index, line_in in enumerate(record.requests):
-            if index not in finished:
-                custom_id = line_in["custom_id"]
-                line = {
-                    "id": f"batch_req_{_hex(record.id, custom_id)}",
-                    "custom_id": custom_id,
-                    "response": None,
-                    "error": _EXPIRED_ERROR,
-                }
-                err.append(json.dumps(line, separators=(",", ":")).encode())
-    at = view.terminal_at
-    keep = record.output_expires_seconds or OUTPUT_FILE_SECONDS
-    for lines, suffix, attr in ((out, "output", "output_file_id"), (err, "error", "error_file_id")):
-        if not lines:
-            continue
-        file_id = new_file_id()
-        tenant.files[file_id] = FileRecord(
-            id=file_id,
-            filename=f"batch_{record.id.removeprefix('batch_')}_{suffix}.jsonl",
-            purpose=OUTPUT_PURPOSE,
-            created_at=at,
-            blob=Blob.from_bytes(b"\n".join(lines) + b"\n"),
-            expires_at=at + keep,
-        )
-        setattr(record, attr, file_id)
-
-
 # ---------------------------------------------------------------- test-author steering
 
 
@@ -243,7 +280,7 @@ def sample_input(endpoint: str, model: str, n: int) -> bytes:
     return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
 
 
-def seed(record: BatchRecord, status: str, now: int, timings: Timings, responder: Any, *, failed: int,
+def seed(record: BatchRecord, status: str, now: int, timings: Timings, *, failed: int,
          completed: int | None, errors: list[dict] | None) -> None:
     """Reschedule a batch created at `now` so that it is in `status` at `now`.
 
@@ -254,26 +291,26 @@ def seed(record: BatchRecord, status: str, now: int, timings: Timings, responder
     if status == "failed":
         s.errors = errors or [{"code": "invalid_request", "message": "Seeded failure.", "param": None, "line": None}]
         s.validated_at = now
+        record.prompt_tokens = 0
     elif status != "validating":
         s.validated_at = now
-        span = 0 if status in ("finalizing", "completed") else timings.processing_span(s.n)
-        order = sorted(range(s.n), key=lambda i: s.done_at[i])
-        s.plan_lines(now, span, order)
-        if failed:
-            answers = ensure_answers(record, responder)
-            for index in range(min(failed, s.n)):
-                answers[index] = (400, envelope("Seeded request failure."))
+        record.seeded_failures = min(failed, s.n)
+        if status in ("finalizing", "completed"):
+            s.plan_lines(now, 0, s.order)
+        elif status in ("expired", "cancelling", "cancelled"):
+            # the first k lines finished at `now`; the rest would only start after it, and never will
+            s.plan_lines(now + 1, timings.processing_span(s.n), s.order)
+            s.finish_head(s.n // 2 if completed is None else min(completed, s.n), now)
+        else:
+            s.plan_lines(now, timings.processing_span(s.n), s.order)
         if status == "completed":
             s.forced_complete_at = now
-        elif status in ("expired", "cancelling", "cancelled"):
-            k = s.n // 2 if completed is None else min(completed, s.n)
-            s.set_done([now if rank < k else now + 1 + rank for rank in _ranks(s.done_at)])
-            if status == "expired":
-                s.forced_expire_at = now
-            else:
-                s.cancelling_at = now
-                if status == "cancelled":
-                    s.cancelling_seconds = 0
+        elif status == "expired":
+            s.forced_expire_at = now
+        elif status in ("cancelling", "cancelled"):
+            s.cancelling_at = now
+            if status == "cancelled":
+                s.cancelling_seconds = 0
 
 
 def force(record: BatchRecord, action: str, status: str, now: int, errors: list[dict] | None = None) -> None:
@@ -291,7 +328,6 @@ def force(record: BatchRecord, action: str, status: str, now: int, errors: list[
         if s.cancelling_at is not None:
             raise ValueError(f"batch {record.id} is cancelling")
         s.validated_at = min(s.validated_at, now)
-        s.finish_all_by(now)
         s.forced_complete_at = now
     elif action == "fail":
         if status == "validating":
@@ -323,11 +359,3 @@ def entered_at(record: BatchRecord, status: str) -> int | None:
     if at is None or observe(s, at).status != status:
         return None
     return at
-
-
-def _ranks(values: list[int]) -> list[int]:
-    order = sorted(range(len(values)), key=lambda i: (values[i], i))
-    ranks = [0] * len(values)
-    for rank, index in enumerate(order):
-        ranks[index] = rank
-    return ranks

@@ -6,6 +6,7 @@ background. Both clocks only move forward, which is what keeps every `*_at` stam
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Protocol
@@ -16,6 +17,12 @@ __all__ = ["Clock", "ManualClock", "SystemClock", "DEFAULT_SPEED", "MANUAL_EPOCH
 DEFAULT_SPEED = 60.0
 #: Where a `ManualClock` starts, so stamps repeat from run to run (2023-11-14T22:13:20Z).
 MANUAL_EPOCH = 1_700_000_000.0
+
+
+def _check_finite(value: float, what: str) -> None:
+    """A clock holds a finite time: NaN or infinity would make every later stamp (and create) fail."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} needs a finite number of seconds, not {value!r}")
 
 
 class Clock(Protocol):
@@ -33,6 +40,7 @@ class ManualClock:
         return self._now
 
     def advance(self, seconds: float) -> float:
+        _check_finite(seconds, "advance")
         if seconds < 0:
             raise ValueError(f"a ManualClock cannot go backwards (advance({seconds}))")
         with self._lock:
@@ -40,6 +48,7 @@ class ManualClock:
             return self._now
 
     def set(self, t: float) -> float:
+        _check_finite(t, "set")
         with self._lock:
             if t < self._now:
                 raise ValueError(f"a ManualClock cannot go backwards (set({t}) < now {self._now})")
@@ -57,6 +66,7 @@ class SystemClock:
     """
 
     def __init__(self, speed: float = DEFAULT_SPEED, start: float | None = None) -> None:
+        _check_finite(speed, "speed")
         if speed <= 0:
             raise ValueError(f"speed must be > 0, not {speed}")
         self.speed = float(speed)
@@ -68,6 +78,7 @@ class SystemClock:
         return self._anchor + (time.monotonic() - self._m0) * self.speed + self._offset
 
     def advance(self, seconds: float) -> float:
+        _check_finite(seconds, "advance")
         if seconds < 0:
             raise ValueError(f"a clock cannot go backwards (advance({seconds}))")
         self._offset += seconds

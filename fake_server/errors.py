@@ -22,12 +22,14 @@ def envelope(message: str, *, type: str = INVALID_REQUEST, param: str | None = N
 
 
 class ApiError(Exception):
-    """An error answer of the API: `status` plus the envelope fields. Raised by the backend and the handler."""
+    """An error answer of the API: `status` plus the envelope fields (and extra headers, e.g. `retry-after`).
+    Raised by the backend and the handler."""
 
     def __init__(self, status: int, message: str, *, type: str = INVALID_REQUEST, param: str | None = None,
-                 code: str | None = None) -> None:
+                 code: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
+        self.headers = dict(headers or {})  # extra response headers, e.g. retry-after on a 429
 
     def envelope(self) -> dict[str, Any]:
         return envelope(self.message, type=self.type, param=self.param, code=self.code)

@@ -19,8 +19,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import spec
 from .app import DEFAULT_ORGANIZATION, App
 from .backend import Backend, TenantKey
+from .catalogue import ModelsOption
 from .clock import Clock, ManualClock, SystemClock
 from .faults import FaultPlan
 from .lifecycle import Timings
@@ -47,7 +49,19 @@ class FakeBatchesAPI:
     timings: `Timings` (simulated seconds for validation, per request, finalizing, cancelling).
     responder: `callable(RequestLine) -> dict | (status, dict) | None`, or raise
         `responders.LineError`, to answer or fail any line (see fake_server.responders).
-    models: `callable(model) -> bool` deciding which models the Batch API "supports".
+    models: which models a batch may name (fake_server.catalogue): None, the catalogue of models the Batch
+        API serves per endpoint (`spec.MODEL_CATALOGUE`, dated snapshots included); a collection of names or
+        fnmatch globs to add to it; "any" (any non-empty name); or `callable(model) -> bool` to decide alone.
+        ``fake-error-NNN`` is always served and ``unsupported-*`` always refused (except by a predicate).
+    enqueued_token_limits: model -> the prompt tokens an organization may have enqueued in unfinished
+        batches of that model (e.g. ``{"gpt-4o-mini": 2_000_000}``); a batch that would pass it ends `failed`
+        with `token_limit_exceeded`. Default: no quota.
+    batch_create_limit_per_hour: `POST /batches` per organization per hour of simulated time before a 429
+        with `retry-after` (default 2,000, the real limit; None: no limit).
+    honour_idempotency_key: replay the answer of a POST that repeats an `Idempotency-Key` (24 h of simulated
+        time, at most 10,000 keys). Default False: like the real API as far as the SDK shows, the header is
+        ignored and a repeated POST runs again.
+    max_recorded: how many requests `requests` keeps (oldest dropped first; also bounded in bytes).
     """
 
     def __init__(
@@ -58,17 +72,23 @@ class FakeBatchesAPI:
         seed: int = 0,
         timings: Timings | None = None,
         responder: Callable[..., Any] | None = None,
-        models: Callable[[str], bool] | None = None,
+        models: ModelsOption = None,
         organization: str = DEFAULT_ORGANIZATION,
-        max_recorded: int = 100_000,
+        max_recorded: int = 10_000,
+        enqueued_token_limits: Mapping[str, int] | None = None,
+        batch_create_limit_per_hour: int | None = spec.BATCH_CREATES_PER_HOUR,
+        honour_idempotency_key: bool = False,
     ) -> None:
         keys: dict[str, Any] | None = None
         if api_keys is not None:
             keys = dict(api_keys) if isinstance(api_keys, Mapping) else dict.fromkeys(api_keys)
         self.backend = Backend(clock if clock is not None else SystemClock(), seed=seed, timings=timings,
-                               responder=responder, models=models)
+                               responder=responder, models=models,
+                               enqueued_token_limits=dict(enqueued_token_limits or {}),
+                               batch_create_limit_per_hour=batch_create_limit_per_hour)
         self.request_log = RequestLog(max_recorded)
-        self.app = App(self.backend, FaultPlan(seed), self.request_log, keys, organization)
+        self.app = App(self.backend, FaultPlan(seed), self.request_log, keys, organization,
+                       honour_idempotency_key=honour_idempotency_key)
 
     # ------------------------------------------------------------ settings (live: read by every request)
 
@@ -106,12 +126,21 @@ class FakeBatchesAPI:
         self.backend.responder = value
 
     @property
-    def models(self) -> Callable[[str], bool] | None:
+    def models(self) -> Any:
+        """What `models=` was given (None: the catalogue); set it to change the rule for later creates."""
         return self.backend.models
 
     @models.setter
-    def models(self, value: Callable[[str], bool] | None) -> None:
+    def models(self, value: ModelsOption) -> None:
         self.backend.models = value
+
+    @property
+    def honour_idempotency_key(self) -> bool:
+        return self.app.honour_idempotency_key
+
+    @honour_idempotency_key.setter
+    def honour_idempotency_key(self, value: bool) -> None:
+        self.app.honour_idempotency_key = bool(value)
 
     @property
     def organization(self) -> str:
@@ -144,11 +173,17 @@ class FakeBatchesAPI:
         return self.app.handle(request)
 
     def reset(self) -> None:
-        """Forget every file, batch, recorded request and fault; the clock keeps its time."""
+        """Forget every file, batch, tenant, recorded request, kept Idempotency-Key and fault, and the limits'
+        counts; the clock keeps its time."""
         self.backend.reset()
         self.app.reset()
         self.request_log.clear()
         self.faults.clear()
+
+    def close(self) -> None:
+        """Free everything the fake holds (spilled uploads included); it stays usable, empty. `serve()`'s
+        server and `python -m fake_server` call this when they stop."""
+        self.reset()
 
     # ------------------------------------------------------------ inspection (no HTTP)
 
@@ -223,7 +258,7 @@ class FakeBatchesAPI:
         failed: int = 0,
         completed: int | None = None,
         endpoint: str = "/v1/chat/completions",
-        model: str = "gpt-4o-mini",
+        model: str | None = None,
         metadata: dict[str, str] | None = None,
         errors: list[dict] | None = None,
         organization: str | None = None,
@@ -233,8 +268,11 @@ class FakeBatchesAPI:
 
         `failed` lines answer with an error (the error file); for `expired`, `cancelling` and
         `cancelled`, `completed` lines (default: half) finished before the end. `errors` are the
-        validation errors of a `failed` batch.
+        validation errors of a `failed` batch. `model` defaults to one the endpoint serves (gpt-4o-mini
+        for chat and responses, text-embedding-3-small for embeddings, ...: `spec.Endpoint.sample_model`).
         """
+        if model is None:
+            model = spec.ENDPOINTS[endpoint].sample_model if endpoint in spec.ENDPOINTS else "gpt-4o-mini"
         return self.backend.seed_batch(self._tenant(organization, project), status, requests=requests,
                                        failed=failed, completed=completed, endpoint=endpoint, model=model,
                                        metadata=metadata, errors=errors)

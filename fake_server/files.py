@@ -3,17 +3,24 @@
 `parse_upload` reads the multipart body chunk by chunk (python-multipart's push parser)
 straight into a `BlobWriter`, so a large upload never sits in memory; past the size limit
 it keeps draining the body but stores nothing more.
+
+A `purpose=batch` upload must be JSONL: a `.jsonl` name, or no extension at all (the official SDK names
+in-memory bytes ``upload``) with content whose first line is a JSON object; any other extension
+(``.txt``, ``.csv``) is refused with the API's "Invalid file format for Batch API. Must be .jsonl"
+(`param: null`, as recorded from the real service). The rest of the lines are checked when a batch is
+created from the file, as the real API does.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
-from . import spec
+from . import spec, strict_json
 from .errors import ApiError
 from .state import Blob, BlobWriter
 from .wire import Request
@@ -159,9 +166,9 @@ def parse_upload(request: Request) -> Upload:
         _discard(upload)
         raise ApiError(400, "File is too large.", param="file")
     if purpose == "batch":
-        if not upload.filename.lower().endswith(".jsonl"):
+        if not _looks_like_jsonl(upload):
             _discard(upload)
-            raise ApiError(400, "Invalid file format for Batch API. Must be .jsonl", param="file")
+            raise ApiError(400, "Invalid file format for Batch API. Must be .jsonl")
         if upload.size > spec.MAX_BATCH_FILE_BYTES:
             _discard(upload)
             raise ApiError(400, "File is too large.", param="file")
@@ -174,6 +181,23 @@ def parse_upload(request: Request) -> Upload:
                 param="file",
             )
     return upload
+
+
+def _looks_like_jsonl(upload: Upload) -> bool:
+    """A `.jsonl` name; or no extension and a first non-empty line that is a JSON object."""
+    name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    extension = os.path.splitext(name)[1].lower()
+    if extension == ".jsonl":
+        return True
+    if extension or upload.blob is None:
+        return False
+    for line in upload.blob.iter_lines():
+        if line.strip():
+            try:
+                return isinstance(strict_json.loads(line, max_depth=None, finite=False), dict)
+            except ValueError:
+                return False
+    return False
 
 
 def _discard(upload: Upload) -> None:

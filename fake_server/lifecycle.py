@@ -20,13 +20,15 @@ Choices where the reference is silent (documented in the README too):
 
 from __future__ import annotations
 
-import bisect
 import math
-from dataclasses import dataclass, field
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import overload
 
 from .spec import TERMINAL, WINDOW_SECONDS
 
-__all__ = ["Timings", "Schedule", "View", "observe"]
+__all__ = ["Timings", "Schedule", "AffineOrder", "View", "observe"]
 
 _INF = math.inf
 
@@ -46,16 +48,70 @@ class Timings:
         return min(n * self.per_request, float(self.max_processing))
 
 
-@dataclass
+class AffineOrder(Sequence[int]):
+    """The order a batch's lines finish in, in O(1) memory: rank r runs input line ``(a * r + b) % n``.
+
+    `a` is coprime with `n`, so every line appears exactly once; `shuffled(n, rng)` picks `a` and `b`
+    from the fake's seeded RNG, so output order differs from input order (reference §9.4) and repeats.
+    """
+
+    __slots__ = ("n", "a", "b")
+
+    def __init__(self, n: int, a: int = 1, b: int = 0) -> None:
+        self.n, self.a, self.b = n, a, b
+
+    @classmethod
+    def shuffled(cls, n: int, rng: random.Random) -> AffineOrder:
+        if n < 2:
+            return cls(n)
+        coprimes = [a for a in range(2, n) if math.gcd(a, n) == 1] if n <= 64 else []
+        if n > 64:
+            while True:  # a random coprime step: at most a few draws
+                a = rng.randrange(2, n)
+                if math.gcd(a, n) == 1:
+                    break
+        else:
+            a = rng.choice(coprimes) if coprimes else 1
+        b = rng.randrange(n)
+        if a == 1 and b == 0:
+            b = 1  # never the identity (n == 2: the swap)
+        return cls(n, a, b)
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, rank: int) -> int: ...
+
+    @overload
+    def __getitem__(self, rank: slice) -> list[int]: ...
+
+    def __getitem__(self, rank: int | slice) -> int | list[int]:
+        if isinstance(rank, slice):
+            return [self[r] for r in range(*rank.indices(self.n))]
+        if not -self.n <= rank < self.n:
+            raise IndexError(rank)
+        return (self.a * (rank % self.n) + self.b) % self.n
+
+    def __repr__(self) -> str:
+        return f"AffineOrder(n={self.n}, a={self.a}, b={self.b})"
+
+
+@dataclass(slots=True)
 class Schedule:
-    """The plan of one batch. Times are absolute integer seconds."""
+    """The plan of one batch. Times are absolute integer seconds.
+
+    Line k of `order` (its *rank*) finishes at ``start + ceil((k + 1) * span / n)``, or earlier: at
+    `forced_complete_at` (a test author's `complete`) or, for the first `head_count` ranks, at `head_at`
+    (a seeded partial batch). Every question (how many lines are done at t, when the last one is) is
+    arithmetic on these few numbers, never a walk over the lines.
+    """
 
     created_at: int
     validated_at: int
     expires_at: int
     n: int
     errors: list[dict] | None = None  # whole-batch validation errors -> failed at validated_at
-    done_at: list[int] = field(default_factory=list)  # per input index
     finalizing_seconds: int = 30
     cancelling_seconds: int = 30
     cancelling_at: int | None = None
@@ -63,33 +119,66 @@ class Schedule:
     forced_fail_at: int | None = None
     fail_errors: list[dict] | None = None  # errors.data of a forced failure
     forced_expire_at: int | None = None
-    _order: list[int] = field(default_factory=list, repr=False)  # input indexes sorted by done_at
-    _sorted_done: list[int] = field(default_factory=list, repr=False)
+    start: int = 0
+    span: float = 0.0
+    order: Sequence[int] = ()
+    head_count: int = 0
+    head_at: int | None = None
 
-    def plan_lines(self, start: int, span: float, order: list[int]) -> None:
+    def plan_lines(self, start: int, span: float, order: Sequence[int]) -> None:
         """Finish the k-th line of `order` at start + ceil((k+1) * span / n)."""
-        n = max(self.n, 1)
-        self.done_at = [0] * self.n
-        for k, index in enumerate(order):
-            self.done_at[index] = start + math.ceil((k + 1) * span / n)
-        self._index()
+        self.start, self.span, self.order = start, float(span), order
+        self.head_count, self.head_at = 0, None
 
-    def finish_all_by(self, t: int) -> None:
-        self.set_done([min(d, t) for d in self.done_at])
+    def finish_head(self, count: int, at: int) -> None:
+        """The first `count` ranks finish at `at` (the others keep their plan, which must end after `at`)."""
+        self.head_count, self.head_at = min(count, self.n), at
 
-    def set_done(self, done_at: list[int]) -> None:
-        self.done_at = list(done_at)
-        self._index()
+    def _planned(self, rank: int) -> int:
+        return self.start + math.ceil((rank + 1) * self.span / max(self.n, 1))
 
-    def _index(self) -> None:
-        self._order = sorted(range(self.n), key=lambda i: (self.done_at[i], i))
-        self._sorted_done = [self.done_at[i] for i in self._order]
+    def line_done_at(self, rank: int) -> int:
+        """When the line of rank `rank` finishes."""
+        at = self._planned(rank)
+        if self.head_at is not None and rank < self.head_count:
+            at = min(at, self.head_at)
+        if self.forced_complete_at is not None:
+            at = min(at, self.forced_complete_at)
+        return at
+
+    def done_count(self, until: float) -> int:
+        """How many lines (ranks 0 .. k-1) have finished by `until`."""
+        if self.n == 0 or until == -_INF:
+            return 0
+        if self.forced_complete_at is not None and until >= self.forced_complete_at:
+            return self.n
+        k = self._planned_count(until)
+        if self.head_at is not None and until >= self.head_at:
+            k = max(k, self.head_count)
+        return k
+
+    def _planned_count(self, until: float) -> int:
+        elapsed = math.floor(until - self.start)
+        if elapsed < 0:
+            return 0
+        if self.span <= 0:
+            return self.n
+        k = max(0, min(self.n, int(elapsed * self.n / self.span)))
+        while k < self.n and self._planned(k) <= until:  # float rounding: settle on the exact count
+            k += 1
+        while k > 0 and self._planned(k - 1) > until:
+            k -= 1
+        return k
+
+    def done_indexes(self, until: float) -> list[int]:
+        """Input indexes of the lines finished by `until`, in the order they finished."""
+        return [self.order[rank] for rank in range(self.done_count(until))]
 
     @property
     def finalizing_at(self) -> int:
         if self.forced_complete_at is not None:
             return self.forced_complete_at
-        return max(self.done_at, default=self.validated_at)
+        return self.line_done_at(self.n - 1) if self.n else self.validated_at
 
     @property
     def completed_at(self) -> int:
@@ -118,11 +207,6 @@ class Schedule:
             candidates.append((expiry, 3, "expired"))
         at, _, status = min(candidates)
         return status, int(at)
-
-    def done_indexes(self, until: float) -> list[int]:
-        """Input indexes of the lines finished by `until`, in the order they finished."""
-        k = bisect.bisect_right(self._sorted_done, until)
-        return self._order[:k]
 
 
 @dataclass

@@ -6,47 +6,39 @@
 Built on `http.server.ThreadingHTTPServer` with keep-alive and TCP_NODELAY (without it every
 request stalls ~40 ms on Nagle). Upload bodies are streamed to the fake chunk by chunk
 (Content-Length or chunked), downloads go out chunked, and `wire.DropConnection` closes the
-socket with no response. With `control=True`, `/__fake__/...` exposes reset, clock and state
-to loopback clients (for a fake in another process).
+socket with no response. With `control=True`, `/__fake__/...` (fake_server.control) steers the fake
+for loopback clients (for a fake in another process, driven from any language).
+
+No client can hold up another: each connection has its own thread and a read timeout (`read_timeout`,
+default 30 s): a client that stops sending in the middle of a body gets a 408 and its connection is
+closed; an idle keep-alive connection is closed. No lock is held while a socket is read. A body larger
+than its route allows (a declared `Content-Length: 10 GB` included) is refused with a 413 before it is
+read, and the connection closed instead of drained.
 """
 
 from __future__ import annotations
 
 import io
 import ipaddress
-import json
 import socket
 import sys
 import threading
 import traceback
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
-from .clock import Clock
-from .errors import SERVER_ERROR, envelope
-from .wire import DropConnection, Handles, Request, Response, json_response
+from . import control, spec
+from .errors import SERVER_ERROR, ApiError, envelope
+from .wire import CappedBody, DropConnection, Request, Response, json_response, too_large
 
-__all__ = ["serve", "ServerHandle", "ServedFake"]
+__all__ = ["serve", "ServerHandle", "ServedFake", "DEFAULT_READ_TIMEOUT"]
 
 _CHUNK = 64 * 1024
-_CONTROL = "/__fake__/"
+DEFAULT_READ_TIMEOUT = 30.0  # seconds a connection may stay silent (mid-body: 408; idle: closed)
 
-
-class ServedFake(Handles, Protocol):
-    """What the loopback door reads: the handler, plus (for the /__fake__/ control plane) the clock and state."""
-
-    @property
-    def clock(self) -> Clock: ...
-
-    def reset(self) -> None: ...
-
-    def advance(self, seconds: float) -> float: ...
-
-    def batches(self) -> list[dict]: ...
-
-    def files(self) -> list[dict]: ...
+ServedFake = control.Steerable  # the handler, plus the controls the /__fake__/ plane uses
 
 
 class ServerHandle:
@@ -96,6 +88,7 @@ class ServerHandle:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     control = False
+    read_timeout: float | None = DEFAULT_READ_TIMEOUT
     request_queue_size = socket.SOMAXCONN  # the default of 5 drops connections in a burst (1 s kernel retry)
     handle: ServerHandle
 
@@ -138,6 +131,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
+    def setup(self) -> None:
+        self.timeout = self.server.read_timeout  # type: ignore[misc]  # StreamRequestHandler.setup applies it
+        super().setup()
+
     def version_string(self) -> str:
         return "fake_server"
 
@@ -152,15 +149,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(_error(400, "Bad request: conflicting or invalid Content-Length."))
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        body = self._body(headers)
-        request = Request(self.command, url.path, url.query, headers, body)
+        request = Request(self.command, url.path, url.query, headers, self._body(headers))
         try:
-            if url.path.startswith(_CONTROL):
+            if url.path.startswith(control.PREFIX):
                 response = self._control(request)
             else:
                 response = self.server.handle.fake.handle(request)
         except DropConnection:
-            self._drain(body)
+            self._drain(request)
             self.close_connection = True
             return
         except _ClientGone:  # the body ended early: nobody is left to answer, and nothing was stored
@@ -170,10 +166,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(_error(400, f"Bad request body: {err}"))
             return
+        except ApiError as err:  # a read timeout or a body cap hit outside the handler's own parsing
+            response = json_response(err.status, err.envelope(), err.headers)
+            response.close = True
         except Exception as err:  # a bug in the fake: answer 500, and show it
             traceback.print_exc()
             response = json_response(500, envelope(f"fake_server internal error: {err!r}", type=SERVER_ERROR))
-        self._drain(body)
+        if response.close:
+            self.close_connection = True  # the rest of the body is never read (a 413, a 408)
+        else:
+            self._drain(request)
         self._send(response)
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
@@ -186,11 +188,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(headers.get("content-length") or 0)
         return _read_length(self.rfile, length)
 
-    def _drain(self, body: Iterator[bytes]) -> None:
+    def _drain(self, request: Request) -> None:
         try:
-            for _ in body:
+            for _ in request.iter_body():
                 pass
-        except (OSError, ValueError):
+        except (OSError, ValueError, ApiError):
             self.close_connection = True
 
     def _send(self, response: Response) -> None:
@@ -199,6 +201,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             if name.lower() not in skip:
                 self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         head_only = self.command == "HEAD"
         if isinstance(response.body, (bytes, bytearray)):
             self.send_header("Content-Length", str(len(response.body)))
@@ -223,36 +227,20 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ control plane
 
     def _control(self, request: Request) -> Response:
-        fake = self.server.handle.fake
         if not self.server.control:
-            return _error(
-                404,
-                f"Invalid URL ({request.method} {request.path}): the control plane is off "
-                "(serve(..., control=True) or --control)",
-            )
+            return control.off(request)
         if not ipaddress.ip_address(self.client_address[0].split("%")[0]).is_loopback:
             return _error(403, "the control plane answers loopback clients only")
-        action = (request.method, request.path[len(_CONTROL) :].rstrip("/"))
-        if action == ("POST", "reset"):
-            fake.reset()
-            return json_response(200, {"ok": True})
-        if action == ("GET", "clock"):
-            return json_response(200, {"now": fake.clock.now()})
-        if action == ("POST", "clock"):
-            try:
-                payload = json.loads(request.read() or b"{}")
-                if "set" in payload:
-                    fake.clock.set(float(payload["set"]))  # type: ignore[attr-defined]  # ManualClock only
-                else:
-                    fake.advance(float(payload.get("advance", 0)))
-            except (ValueError, TypeError, AttributeError) as err:
-                return _error(400, f"bad clock request: {err}")
-            return json_response(200, {"now": fake.clock.now()})
-        if action == ("GET", "state"):
-            return json_response(
-                200, {"now": fake.clock.now(), "batches": fake.batches(), "files": fake.files()}
-            )
-        return _error(404, f"Invalid URL ({request.method} {request.path})")
+        declared = request.headers.get("content-length")
+        if declared is not None and int(declared) > spec.MAX_JSON_BODY_BYTES:
+            answer = json_response(413, too_large(f"{request.method} {request.path}", int(declared),
+                                                  spec.MAX_JSON_BODY_BYTES).envelope())
+            answer.close = True
+            return answer
+        request.body = body = CappedBody(request.body, spec.MAX_JSON_BODY_BYTES, f"{request.method} {request.path}")
+        answer = control.ControlPlane(self.server.handle.fake).handle(request)
+        answer.close = not body.finished and (declared not in (None, "0"))
+        return answer
 
 
 def _error(status: int, message: str) -> Response:
@@ -267,10 +255,18 @@ class _BadFraming(ValueError):
     """The request body's chunked framing is not valid HTTP."""
 
 
+def _timed_out() -> ApiError:
+    return ApiError(408, "The request body was not received in time: the client stopped sending.",
+                    code="request_timeout")
+
+
 def _read_length(rfile: io.BufferedIOBase, length: int) -> Iterator[bytes]:
     remaining = length
     while remaining > 0:
-        data = rfile.read(min(remaining, _CHUNK))
+        try:
+            data = rfile.read1(min(remaining, _CHUNK))  # type: ignore[attr-defined]
+        except TimeoutError:
+            raise _timed_out() from None
         if not data:
             raise _ClientGone("client closed the connection mid-body")
         remaining -= len(data)
@@ -279,7 +275,10 @@ def _read_length(rfile: io.BufferedIOBase, length: int) -> Iterator[bytes]:
 
 def _read_chunked(rfile: io.BufferedIOBase) -> Iterator[bytes]:
     while True:
-        line = rfile.readline(1024)
+        try:
+            line = rfile.readline(1024)
+        except TimeoutError:
+            raise _timed_out() from None
         if not line:
             raise _ClientGone("client closed the connection mid-body")
         try:
@@ -294,11 +293,19 @@ def _read_chunked(rfile: io.BufferedIOBase) -> Iterator[bytes]:
         rfile.readline(1024)  # the CRLF after each chunk
 
 
-def serve(fake: ServedFake, host: str = "127.0.0.1", port: int = 0, *, control: bool = False) -> ServerHandle:
-    """Serve `fake` on `host:port` (0: any free port) in a daemon thread; returns a running `ServerHandle`."""
+def serve(fake: ServedFake, host: str = "127.0.0.1", port: int = 0, *, control: bool = False,
+          read_timeout: float | None = DEFAULT_READ_TIMEOUT) -> ServerHandle:
+    """Serve `fake` on `host:port` (0: any free port) in a daemon thread; returns a running `ServerHandle`.
+
+    control: answer `/__fake__/...` (fake_server.control) for loopback clients.
+    read_timeout: seconds a connection may stay silent; mid-body that is a 408 and the connection closes.
+    """
+    if read_timeout is not None and not (isinstance(read_timeout, (int, float)) and 0 < read_timeout < 86_400):
+        raise ValueError(f"read_timeout must be a positive number of seconds or None, not {read_timeout!r}")
     server_class = _Server6 if ":" in host else _Server
     server = server_class((host, port), _Handler)
     server.control = control
+    server.read_timeout = read_timeout
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},

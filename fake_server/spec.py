@@ -7,6 +7,8 @@ shared/reference/openai-batch-api.md (§2.1 create, §3 lists, §4.4 line errors
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,15 @@ __all__ = [
     "CANCELLABLE",
     "RESERVED_MODEL_PREFIX",
     "UNSUPPORTED_MODEL_PREFIX",
+    "SNAPSHOT_SUFFIX",
+    "MODEL_CATALOGUE",
+    "BATCH_CREATES_PER_HOUR",
+    "RATE_WINDOW_SECONDS",
+    "MAX_JSON_BODY_BYTES",
+    "MAX_UPLOAD_BODY_BYTES",
+    "MAX_JSON_DEPTH",
+    "IDEMPOTENCY_SECONDS",
+    "IDEMPOTENCY_MAX_KEYS",
 ]
 
 
@@ -49,6 +60,8 @@ class Endpoint:
     label: str  # how the API names the endpoint in line errors, e.g. "Chat Completions: Streaming is ..."
     prompt_key: str  # "messages", "input" or "prompt"
     model_required: bool = True
+    sample_model: str = "gpt-4o-mini"  # what `seed_batch` and `sample_body` use when no model is named
+    sample_extra: str = "{}"  # JSON of what else a minimal valid body needs (an image edit: its images)
 
     @property
     def prompt_missing_message(self) -> str:
@@ -58,7 +71,7 @@ class Endpoint:
     def sample_body(self, model: str, text: str) -> dict[str, Any]:
         """A minimal valid request body for this endpoint (what `seed_batch` writes into its input file)."""
         prompt: Any = [{"role": "user", "content": text}] if self.prompt_key == "messages" else text
-        return {"model": model, self.prompt_key: prompt}
+        return {"model": model, self.prompt_key: prompt, **json.loads(self.sample_extra)}
 
 
 #: Every endpoint `POST /batches` accepts, in the order the API lists them in its 400 message.
@@ -67,12 +80,13 @@ ENDPOINTS: dict[str, Endpoint] = {
     for endpoint in (
         Endpoint("/v1/responses", "Responses", "input"),
         Endpoint("/v1/chat/completions", "Chat Completions", "messages"),
-        Endpoint("/v1/embeddings", "Embeddings", "input"),
-        Endpoint("/v1/completions", "Completions", "prompt"),
-        Endpoint("/v1/moderations", "Moderations", "input", model_required=False),
-        Endpoint("/v1/images/generations", "Images", "prompt", model_required=False),
-        Endpoint("/v1/images/edits", "Images", "prompt", model_required=False),
-        Endpoint("/v1/videos", "Videos", "prompt", model_required=False),
+        Endpoint("/v1/embeddings", "Embeddings", "input", sample_model="text-embedding-3-small"),
+        Endpoint("/v1/completions", "Completions", "prompt", sample_model="gpt-3.5-turbo-instruct"),
+        Endpoint("/v1/moderations", "Moderations", "input", model_required=False, sample_model="omni-moderation-latest"),
+        Endpoint("/v1/images/generations", "Images", "prompt", model_required=False, sample_model="gpt-image-1"),
+        Endpoint("/v1/images/edits", "Images", "prompt", model_required=False, sample_model="gpt-image-1",
+                 sample_extra='{"images": [{"image_url": "https://example.com/cat.png"}]}'),
+        Endpoint("/v1/videos", "Videos", "prompt", model_required=False, sample_model="sora-2"),
     )
 }
 
@@ -136,3 +150,64 @@ CANCELLABLE = frozenset({"validating", "in_progress", "finalizing"})  # a cancel
 RESERVED_MODEL_PREFIX = "fake-error-"
 #: The default model predicate refuses names with this prefix (`model_not_found`).
 UNSUPPORTED_MODEL_PREFIX = "unsupported-"
+
+# ---------------------------------------------------------------- the model catalogue (FakeBatchesAPI(models=...))
+
+#: A dated snapshot of a model: ``gpt-4o-mini-2024-07-18``, ``gpt-3.5-turbo-0125``.
+SNAPSHOT_SUFFIX = r"(?:-\d{4}-\d{2}-\d{2}|-\d{4})?"
+
+_CHAT_FAMILIES = (
+    r"gpt-5(?:\.\d+)?(?:-mini|-nano|-pro|-chat-latest)?",
+    r"gpt-4\.1(?:-mini|-nano)?",
+    r"gpt-4o(?:-mini)?",
+    r"gpt-4-turbo(?:-preview)?",
+    r"gpt-4(?:-\d{4}-preview)?",
+    r"gpt-3\.5-turbo(?:-16k)?",
+    r"o1(?:-mini)?",
+    r"o3(?:-mini)?",
+    r"o4-mini",
+)
+_RESPONSES_ONLY = (
+    r"o1-pro",
+    r"o3-pro",
+    r"gpt-5(?:\.\d+)?-codex(?:-mini|-max)?",
+    r"codex-mini-latest",
+)
+
+
+def _catalogue(*families: str) -> re.Pattern[str]:
+    return re.compile("(?:" + "|".join(families) + ")" + SNAPSHOT_SUFFIX)
+
+
+#: endpoint -> the models the Batch API serves there (a full match, dated snapshots included). Chat models
+#: from the spec's `ModelIdsShared` without the audio, search, realtime and computer-use previews (not
+#: batchable); the other endpoints from each request schema's `model` enum (openapi.yaml). The reference
+#: gives no authoritative list: anything else is refused with `model_not_found` (the stricter choice).
+MODEL_CATALOGUE: dict[str, re.Pattern[str]] = {
+    "/v1/chat/completions": _catalogue(*_CHAT_FAMILIES),
+    "/v1/responses": _catalogue(*_CHAT_FAMILIES, *_RESPONSES_ONLY),
+    "/v1/embeddings": _catalogue(r"text-embedding-3-(?:small|large)", r"text-embedding-ada-002"),
+    "/v1/completions": _catalogue(r"gpt-3\.5-turbo-instruct", r"davinci-002", r"babbage-002"),
+    "/v1/moderations": _catalogue(r"omni-moderation-latest", r"omni-moderation", r"text-moderation-(?:latest|stable)"),
+    "/v1/images/generations": _catalogue(r"gpt-image-(?:1|1-mini|1\.5|2)", r"dall-e-[23]"),
+    "/v1/images/edits": _catalogue(r"gpt-image-(?:1|1-mini|1\.5|2)", r"chatgpt-image-latest", r"dall-e-2"),
+    "/v1/videos": _catalogue(r"sora-2(?:-pro)?"),
+}
+
+# ---------------------------------------------------------------- rate limits and quotas (reference §7, §9.17)
+
+BATCH_CREATES_PER_HOUR = 2_000  # POST /batches per organization per hour of simulated time, then 429
+RATE_WINDOW_SECONDS = 3_600
+
+# ---------------------------------------------------------------- request bodies (unknown: stricter choices)
+
+MAX_JSON_BODY_BYTES = 1024 * 1024  # a JSON request body (create, cancel, the control plane); past it: 413
+# A multipart upload body: up to twice the largest file is read (past 512 MB the file is refused with the API's
+# 400 "File is too large.", in constant memory); a body declared or streamed past this is a 413 at once.
+MAX_UPLOAD_BODY_BYTES = 2 * MAX_FILE_BYTES
+MAX_JSON_DEPTH = 64  # nesting of a JSON body or of one input line; deeper is a 400 (never a RecursionError)
+
+# ---------------------------------------------------------------- Idempotency-Key (only with honour_idempotency_key)
+
+IDEMPOTENCY_SECONDS = 86_400  # a kept answer is replayed for 24 h of simulated time
+IDEMPOTENCY_MAX_KEYS = 10_000  # then the oldest answers are forgotten first

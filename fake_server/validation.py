@@ -16,7 +16,11 @@ Choices where the reference is silent:
   `fake-error-NNN` models (fake_server.responders), are not compared, so a test can fail chosen
   lines of an otherwise normal file;
 * past `spec.MAX_REQUESTS` lines the remaining lines are only counted, not checked or kept;
-* strict JSON: `NaN` / `Infinity` are not parseable, nor is anything that is not UTF-8.
+* strict JSON: `NaN` / `Infinity` are not parseable, nor is anything that is not UTF-8, nor a line nested
+  too deep for the parser (fake_server.strict_json); ``1e999`` is valid JSON text and parses (as infinity);
+* these checks are the whole-batch ones and run at create time; each line's body is checked against its
+  endpoint's request schema only when its answer is computed (fake_server.line_schemas), so a malformed
+  body fails that line (a 400 in the error file), not the batch.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import spec
+from . import spec, strict_json, tokens
 
 __all__ = [
     "ValidationResult",
@@ -48,6 +52,7 @@ class ValidationResult:
     errors: list[dict] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     model: str | None = None
+    prompt_tokens: int = 0  # what the lines enqueue against the model's token quota (fake_server.tokens)
 
     @property
     def ok(self) -> bool:
@@ -55,7 +60,7 @@ class ValidationResult:
 
 
 def default_is_supported_model(model: str) -> bool:
-    """Every non-empty model name is supported except those starting with ``unsupported-``."""
+    """`models="any"`: every non-empty model name is supported except those starting with ``unsupported-``."""
     return bool(model) and not model.startswith(spec.UNSUPPORTED_MODEL_PREFIX)
 
 
@@ -101,7 +106,8 @@ def validate_input(
             None,
             None,
         ))
-    return ValidationResult(errors=head + checker.errors, requests=checker.requests, model=checker.first_model)
+    return ValidationResult(errors=head + checker.errors, requests=checker.requests, model=checker.first_model,
+                            prompt_tokens=checker.prompt_tokens)
 
 
 class _Checker:
@@ -120,6 +126,7 @@ class _Checker:
         self.seen_ids: set[str] = set()
         self.first_model: str | None = None
         self.embedding_inputs = 0
+        self.prompt_tokens = 0
 
     def fail(self, code: str, message: str, param: str | None, line: int) -> None:
         self.errors.append(_error(code, message, param, line))
@@ -181,6 +188,7 @@ class _Checker:
             self.fail("invalid_request", self.prompt_missing, f"body.{self.prompt_key}", line)
         if self.endpoint == "/v1/embeddings":
             self.embedding_inputs += _count_inputs(body.get("input"))
+        self.prompt_tokens += tokens.prompt_tokens(self.endpoint, body)
 
     def _check_model(self, model: str, line: int) -> None:
         if not self.supported(model):
@@ -204,16 +212,11 @@ def _error(code: str, message: str, param: str | None, line: int | None) -> dict
     return {"code": code, "message": message, "param": param, "line": line}
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"not JSON: {name}")
-
-
 def _parse(raw: Any) -> Any:
     """The JSON value of one line, or None when it is not strict UTF-8 JSON (a BOM included)."""
     try:
-        text = raw if isinstance(raw, str) else bytes(raw).decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, TypeError, RecursionError):
+        return strict_json.loads(raw, max_depth=None, finite=False)  # any valid JSON text, as deep as it parses
+    except (ValueError, TypeError):
         return None
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-__all__ = ["Request", "Response", "DropConnection", "json_response", "Handles"]
+from .errors import ApiError
+
+__all__ = ["Request", "Response", "DropConnection", "CappedBody", "too_large", "json_response", "Handles"]
 
 
 class DropConnection(Exception):
@@ -71,13 +73,54 @@ class Request:
         return self.body
 
 
+class CappedBody:
+    """A request body that may not pass `limit` bytes: iterating it past the limit raises a 413 `ApiError`.
+
+    `finished` is True once the whole body was read; a door must close a connection whose body was left
+    unread (a refused 10 GB upload is never drained). Errors from the underlying source (a 408 read
+    timeout from the loopback door) pass through unchanged.
+    """
+
+    def __init__(self, source: bytes | Iterable[bytes], limit: int, what: str) -> None:
+        self._source = source
+        self.limit, self.what = limit, what
+        self.received = 0
+        self.finished = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        source = self._source
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            source = [bytes(source)]
+        for chunk in source:
+            if not chunk:
+                continue
+            data = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+            self.received += len(data)
+            if self.received > self.limit:
+                raise too_large(self.what, self.received, self.limit, at_least=True)
+            yield data
+        self.finished = True
+
+
+def too_large(what: str, size: int, limit: int, *, at_least: bool = False) -> ApiError:
+    """The 413 of a request body past its route's limit."""
+    more = "more than " if at_least else ""
+    return ApiError(413, f"Request body too large for {what}: {more}{size:,} bytes; the limit is {limit:,} bytes.",
+                    code="request_too_large")
+
+
 @dataclass
 class Response:
-    """What the handler answers. `body` is bytes, or an iterable of chunks for file downloads."""
+    """What the handler answers. `body` is bytes, or an iterable of chunks for file downloads.
+
+    `close`: the request body was not read to its end (refused before or while reading it), so a door
+    must close the connection instead of draining the rest.
+    """
 
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | Iterable[bytes] = b""
+    close: bool = False
 
     def iter_body(self) -> Iterator[bytes]:
         if isinstance(self.body, (bytes, bytearray)):

@@ -85,6 +85,7 @@ def test_server_error_fault_by_method(fake: FakeBatchesAPI) -> None:
 
 
 def test_drop_before_does_nothing_and_drop_after_commit_does_the_work(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
     file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]
     body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
     fake.faults.drop_next(method="POST", path="/batches$")
@@ -101,6 +102,7 @@ def test_drop_before_does_nothing_and_drop_after_commit_does_the_work(fake: Fake
 
 
 def test_idempotency_key_is_per_key(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
     file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]
     body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
     first = call(fake, "POST", "/batches", body, headers={"idempotency-key": "a"}).json()
@@ -113,7 +115,7 @@ def test_idempotency_key_is_per_key(fake: FakeBatchesAPI) -> None:
 # ---------------------------------------------------------------- routes and headers
 
 
-def test_the_route_table_is_explicit_and_matches_any_prefix() -> None:
+def test_the_route_table_is_explicit_and_matches_only_the_api_paths() -> None:
     table = [(route.method, route.parse.__name__) for route in ROUTES]
     assert table == [
         ("POST", "upload_file"), ("GET", "list_files"), ("GET", "retrieve_file"), ("DELETE", "delete_file"),
@@ -122,7 +124,10 @@ def test_the_route_table_is_explicit_and_matches_any_prefix() -> None:
     ]
     route, args = resolve(Request("GET", "/v1/batches/batch_1"))
     assert (route.parse.__name__, args) == ("retrieve_batch", {"batch_id": "batch_1"})
-    assert resolve(Request("GET", "/some/prefix/v1/batches/"))[0].parse.__name__ == "list_batches"
+    for path in ("/some/prefix/v1/batches", "/x/y/z/batches", "/v1/batches/", "/batches", "/v1/batches/a/b"):
+        with pytest.raises(ApiError) as elsewhere:
+            resolve(Request("GET", path))
+        assert (elsewhere.value.status, elsewhere.value.message) == (404, f"Invalid URL (GET {path})")
     with pytest.raises(ApiError) as missing:
         resolve(Request("PATCH", "/v1/batches"))
     assert missing.value.status == 404 and missing.value.message == "Invalid URL (PATCH /v1/batches)"
@@ -152,6 +157,7 @@ def test_an_app_serves_on_its_own_without_the_facade() -> None:
 
 
 def test_concurrent_twins_with_one_key_make_one_batch(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
     file_id = upload(fake, jsonl(chat_lines(2))).json()["id"]
     body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
     answers: list[dict] = []
@@ -164,6 +170,7 @@ def test_concurrent_twins_with_one_key_make_one_batch(fake: FakeBatchesAPI) -> N
 
 
 def test_a_kept_error_is_replayed_and_a_server_error_is_not(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
     bad = call(fake, "POST", "/batches", b"{not json", headers={"idempotency-key": "k"})
     assert bad.status == 400
     file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fake_server import FakeBatchesAPI, ManualClock, spec
-from tests.fake_server.calls import call, chat_lines, jsonl, upload
+from tests.fake_server.calls import CHAT, call, chat_lines, jsonl, multipart, upload
 
 
 @pytest.fixture
@@ -88,3 +88,75 @@ def test_batch_outputs_are_listed_files(fake: FakeBatchesAPI) -> None:
     batch = fake.seed_batch("completed", requests=2, failed=1)
     listed = call(fake, "GET", "/files", query="purpose=batch_output").json()["data"]
     assert {f["id"] for f in listed} == {batch["output_file_id"], batch["error_file_id"]}
+
+
+# ---------------------------------------------------------------- issue 13: uploads, expiry
+
+
+def test_a_batch_upload_without_an_extension_is_accepted_when_it_is_jsonl(fake: FakeBatchesAPI) -> None:
+    """The official SDK names in-memory bytes `upload`; instructor and curator upload that way."""
+    accepted = upload(fake, jsonl(chat_lines(2)), filename="upload")
+    assert accepted.status == 200 and accepted.json()["filename"] == "upload"
+    for name, content in (("upload", b"not json\n"), ("upload", b"[1, 2]\n"), ("data", b"")):
+        refused = upload(fake, content, filename=name)
+        assert refused.status == 400, (name, content)
+        assert refused.json()["error"] == {"message": "Invalid file format for Batch API. Must be .jsonl",
+                                           "type": "invalid_request_error", "param": None, "code": None}
+
+
+@pytest.mark.parametrize("filename", ["input.txt", "input.csv", "input.json", "input.jsonl.txt"])
+def test_another_extension_is_refused_with_the_real_message_and_param_null(fake: FakeBatchesAPI,
+                                                                           filename: str) -> None:
+    refused = upload(fake, jsonl(chat_lines(1)), filename=filename)
+    assert refused.status == 400 and refused.json()["error"]["param"] is None
+    assert refused.json()["error"]["message"] == "Invalid file format for Batch API. Must be .jsonl"
+
+
+def _upload_expiring(fake: FakeBatchesAPI, **fields: str):
+    body, ctype = multipart({"purpose": "batch", **fields}, "input.jsonl", jsonl(chat_lines(1)))
+    return call(fake, "POST", "/files", body, headers={"content-type": ctype})
+
+
+@pytest.mark.parametrize(("fields", "param", "code"), [
+    ({"expires_after[anchor]": "created_at", "expires_after[seconds]": "10"}, "expires_after.seconds",
+     "integer_below_min_value"),
+    ({"expires_after[anchor]": "created_at", "expires_after[seconds]": "2592001"}, "expires_after.seconds",
+     "integer_above_max_value"),
+    ({"expires_after[anchor]": "created_at", "expires_after[seconds]": "1.5h"}, "expires_after.seconds",
+     "invalid_type"),
+    ({"expires_after[anchor]": "bogus", "expires_after[seconds]": "3600"}, "expires_after.anchor", "invalid_value"),
+    ({"expires_after[seconds]": "3600"}, "expires_after.anchor", "missing_required_parameter"),
+    ({"expires_after[anchor]": "created_at"}, "expires_after.seconds", "missing_required_parameter"),
+])
+def test_expires_after_is_validated_with_real_shaped_400s(fake: FakeBatchesAPI, fields: dict, param: str,
+                                                          code: str) -> None:
+    refused = _upload_expiring(fake, **fields)
+    assert refused.status == 400
+    error = refused.json()["error"]
+    assert (error["param"], error["code"], error["type"]) == (param, code, "invalid_request_error")
+    assert fake.files() == []
+
+
+def test_files_past_their_expiry_are_gone_everywhere(fake: FakeBatchesAPI) -> None:
+    short = _upload_expiring(fake, **{"expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"}).json()
+    default = upload(fake, jsonl(chat_lines(1))).json()
+    assert short["expires_at"] == short["created_at"] + 3600
+    batch = fake.seed_batch("completed", requests=2)
+    kept = call(fake, "POST", "/batches", {"input_file_id": default["id"], "endpoint": CHAT, "completion_window": "24h",
+                                           "output_expires_after": {"anchor": "created_at", "seconds": 7200}}).json()
+    fake.advance(3600)  # the 1 h upload has expired
+    for method, path in (("GET", f"/files/{short['id']}"), ("GET", f"/files/{short['id']}/content"),
+                         ("DELETE", f"/files/{short['id']}")):
+        assert call(fake, method, path).status == 404, path
+    assert short["id"] not in {f["id"] for f in call(fake, "GET", "/files").json()["data"]}
+    finished = call(fake, "GET", f"/batches/{kept['id']}").json()
+    assert finished["status"] == "completed"
+    output = call(fake, "GET", f"/files/{finished['output_file_id']}").json()
+    assert output["expires_at"] == finished["completed_at"] + 7200
+    fake.advance(output["expires_at"] - fake.clock.now())  # the output's own 2 h are up
+    assert call(fake, "GET", f"/files/{finished['output_file_id']}/content").status == 404
+    assert call(fake, "GET", f"/files/{batch['output_file_id']}").status == 200  # 30 days by default
+    fake.advance(30 * 86_400)  # past 30 days: batch inputs and every output are gone
+    assert call(fake, "GET", "/files").json()["data"] == []
+    assert call(fake, "GET", f"/files/{default['id']}").status == 404
+    assert call(fake, "GET", f"/batches/{kept['id']}").json()["input_file_id"] == default["id"]  # batches stay

@@ -155,3 +155,12 @@ def test_seed_and_force_steer_batches_by_id(backend: Backend) -> None:
                            metadata=None, errors=None)
     later = new_batch(backend)
     assert backend.advance_until(later["id"], "finalizing")["status"] == "finalizing"
+
+
+def test_batches_made_from_one_file_share_one_parsed_copy(backend: Backend) -> None:
+    file_id = backend.upload(A, "in.jsonl", "batch", Blob.from_bytes(lines(5)))["id"]
+    ids = [backend.create_batch(A, endpoint=CHAT, input_file_id=file_id)["id"] for _ in range(3)]
+    records = [backend._tenants[A].batches[i] for i in ids]
+    assert records[0].parsed is records[1].parsed is records[2].parsed and len(records[0].requests) == 5
+    other = backend.create_batch(A, endpoint="/v1/embeddings", input_file_id=file_id)  # another endpoint: its own
+    assert backend._tenants[A].batches[other["id"]].parsed is not records[0].parsed

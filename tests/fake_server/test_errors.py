@@ -40,7 +40,8 @@ def test_line_errors_and_responder_crashes_use_the_envelope() -> None:
     def crash(line):
         raise RuntimeError("boom")
 
-    status, body = answer("/v1/chat/completions", "r", {"model": "m", "messages": []}, created=0, responder=crash)
+    valid = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    status, body = answer("/v1/chat/completions", "r", valid, created=0, responder=crash)
     assert status == 500 and set(body["error"]) == KEYS and body["error"]["type"] == "server_error"
     status, body = answer("/v1/chat/completions", "r", {"model": "fake-error-429", "messages": []}, created=0)
     assert (status, body) == (429, envelope("fake-error-429: this request was rejected by the fake",

@@ -46,3 +46,30 @@ def test_a_claim_released_without_an_answer_lets_the_twin_run() -> None:
     assert second.answer is None  # the twin now holds the claim itself
     store.release(second, (200, {"id": "batch_2"}))
     assert store.answer(TENANT, "k", "/v1/batches") == (200, {"id": "batch_2"})
+
+
+def test_answers_expire_after_24_hours_of_simulated_time_and_are_bounded() -> None:
+    store = IdempotencyStore(max_keys=3)
+    store.release(store.claim(TENANT, "old", "/v1/batches", now=0.0), (200, {"id": "b0"}), now=0.0)
+    assert store.answer(TENANT, "old", "/v1/batches", now=86_399.0) == (200, {"id": "b0"})
+    assert store.answer(TENANT, "old", "/v1/batches", now=86_400.0) is None and len(store) == 0
+    for i in range(5):
+        store.release(store.claim(TENANT, f"k{i}", "/v1/batches", now=10.0), (200, {"id": f"b{i}"}), now=10.0)
+    assert len(store) == 3 and store.answer(TENANT, "k0", "/v1/batches", now=10.0) is None
+    assert store.answer(TENANT, "k4", "/v1/batches", now=10.0) == (200, {"id": "b4"})
+
+
+def test_the_fake_ignores_the_key_unless_told_to_honour_it() -> None:
+    from fake_server import FakeBatchesAPI, ManualClock
+    from tests.fake_server.calls import CHAT, call, chat_lines, jsonl, upload
+
+    fake = FakeBatchesAPI(clock=ManualClock())
+    file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]
+    body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
+    ids = {call(fake, "POST", "/batches", body, headers={"idempotency-key": "same"}).json()["id"] for _ in range(2)}
+    assert len(ids) == 2  # like the real API as far as the SDK shows: a repeated POST runs again
+    fake.honour_idempotency_key = True
+    again = {call(fake, "POST", "/batches", body, headers={"idempotency-key": "k"}).json()["id"] for _ in range(2)}
+    assert len(again) == 1
+    fake.advance(86_400)  # kept 24 h of simulated time
+    assert call(fake, "POST", "/batches", body, headers={"idempotency-key": "k"}).json()["id"] not in again

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import random
+
 import pytest
 
-from fake_server.lifecycle import Schedule, Timings, observe
+from fake_server.lifecycle import AffineOrder, Schedule, Timings, observe
 
 T0 = 1_000_000
 
@@ -85,8 +88,7 @@ def test_expiry_cuts_processing_at_expires_at() -> None:
 @pytest.mark.parametrize("t", [T0 + 31, T0 + 60, T0 + 79])
 def test_forced_complete_finishes_everything_now(t: int) -> None:
     s = schedule()
-    s.finish_all_by(t)
-    s.forced_complete_at = t
+    s.forced_complete_at = t  # every line not yet done finishes at t
     view = observe(s, t)
     assert view.status == "completed"
     assert view.stamps["finalizing_at"] == view.stamps["completed_at"] == t
@@ -121,3 +123,26 @@ def test_expire_refuses_a_cancelling_batch() -> None:
     with pytest.raises(ValueError, match="can only end cancelled"):
         fake.expire(batch["id"])
     assert fake.advance_until(batch["id"], "cancelled")["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 65, 1000])
+def test_a_shuffled_order_is_a_permutation_other_than_the_input_order(n: int) -> None:
+    order = AffineOrder.shuffled(n, random.Random(n))
+    assert sorted(order) == list(range(n))
+    assert n == 1 or list(order) != list(range(n))
+
+
+def test_done_counts_are_arithmetic_and_agree_with_each_line_time() -> None:
+    rng = random.Random(3)
+    for _ in range(300):
+        n, start, span = rng.randint(1, 400), rng.randint(0, 10**6), rng.choice([0, 1, 7.5, 333.3, 3600.0])
+        s = Schedule(created_at=start - 30, validated_at=start, expires_at=start + 86_400, n=n)
+        s.plan_lines(start, span, AffineOrder(n))
+        if rng.random() < 0.3:
+            s.finish_head(rng.randint(0, n), start - 1)
+        if rng.random() < 0.3:
+            s.forced_complete_at = start + rng.randint(0, math.ceil(span) + 1)
+        times = [s.line_done_at(rank) for rank in range(n)]
+        assert times == sorted(times)  # ranks finish in order
+        for t in {start - 2, start - 1, start, *(rng.randint(start - 1, start + math.ceil(span) + 3) for _ in range(5))}:
+            assert s.done_count(t) == sum(1 for at in times if at <= t)

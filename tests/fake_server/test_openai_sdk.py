@@ -163,3 +163,9 @@ def test_openai2_in_a_subprocess() -> None:
     assert result.returncode == 0, tail
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed and int(passed.group(1)) >= 7 and "skipped" not in result.stdout.splitlines()[-1], tail
+
+
+def test_openai_client_is_strict_by_default() -> None:
+    fake = FakeBatchesAPI(clock=ManualClock())
+    assert fake.openai_client()._strict_response_validation is True
+    assert fake.openai_client(_strict_response_validation=False)._strict_response_validation is False

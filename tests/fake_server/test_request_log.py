@@ -17,3 +17,14 @@ def test_the_log_is_bounded_and_keeps_no_credentials() -> None:
     assert "sk-secret" not in repr(entries)
     log.clear()
     assert log.entries() == []
+
+
+def test_the_log_bounds_headers_and_bytes() -> None:
+    log = RequestLog(max_recorded=1000, max_bytes=50_000)
+    flood = {f"x-h{i}": "v" * 10_000 for i in range(100)}
+    for i in range(100):
+        log.record(Request("GET", "/v1/batches", "", {**flood, "authorization": "Bearer sk-x"}), 200, f"r{i}", 0.0, 1.5)
+    entries = log.entries()
+    assert log.bytes <= 50_000 and 0 < len(entries) < 100 and entries[-1].request_id == "r99"
+    assert all(len(e.headers) == 32 and all(len(v) <= 256 for v in e.headers.values()) for e in entries)
+    assert entries[-1].ms == 1.5 and "authorization" not in entries[-1].headers

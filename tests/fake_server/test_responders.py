@@ -97,12 +97,13 @@ def test_responses_shape_and_usage() -> None:
     assert out["created_at"] == CREATED and out["model"] == "gpt-4.1"
     [message] = out["output"]
     assert message["type"] == "message" and message["role"] == "assistant"
-    assert message["content"] == [{"type": "output_text", "text": "Echo: hello there", "annotations": []}]
+    assert message["content"] == [{"type": "output_text", "text": "Echo: hello there", "annotations": [],
+                                   "logprobs": []}]  # the spec's OutputTextContent requires logprobs
     usage = out["usage"]
     assert set(usage) == {"input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details",
                           "total_tokens"}
     assert usage["input_tokens"] == 4 and usage["output_tokens"] == 3 and usage["total_tokens"] == 7
-    assert usage["input_tokens_details"] == {"cached_tokens": 0}
+    assert usage["input_tokens_details"] == {"cached_tokens": 0, "cache_write_tokens": 0}  # the SDK requires both
     assert usage["output_tokens_details"] == {"reasoning_tokens": 0}
     assert default_response("/v1/responses", {"model": "m", "input": "plain text"}, "r")["output"][0]["content"][0][
         "text"] == "Echo: plain text"
@@ -163,7 +164,8 @@ def test_reserved_models_fail_the_line(model: str, status: int, kind: str, code:
 
 def test_models_that_only_look_reserved_answer_normally() -> None:
     for model in ["fake-error-200", "fake-error-4000", "my-fake-error-400"]:
-        assert answer("/v1/chat/completions", "x", {"model": model, "messages": []}, created=0)[0] == 200
+        body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+        assert answer("/v1/chat/completions", "x", body, created=0)[0] == 200
 
 
 def test_line_error_envelope_has_four_keys_with_explicit_nulls() -> None:

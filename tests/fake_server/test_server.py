@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import http.client
+import json
 import os
 import signal
 import socket
@@ -243,3 +244,44 @@ def test_module_reports_a_busy_port_without_a_traceback(fake: FakeBatchesAPI) ->
         proc = _start("--port", str(server.port))
         out, err = proc.communicate(timeout=20)
     assert proc.returncode != 0 and "cannot listen" in err and "Traceback" not in err
+
+
+def test_module_flags_set_models_limits_and_idempotency() -> None:
+    proc = _start("--control", "--models", "any", "--enqueued-token-limit", "gpt-4o-mini=2",
+                  "--batch-create-limit", "2", "--honour-idempotency-key", "--read-timeout", "5")
+    try:
+        base_url = within(20, proc.stdout.readline).strip()
+        auth = {"Authorization": "Bearer sk-flags"}
+        with requests.Session() as session:
+            def create(model: str, key: str | None = None) -> requests.Response:
+                line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+                        "body": {"model": model, "messages": [{"role": "user", "content": "one two three"}]}}
+                file_id = session.post(f"{base_url}/files", headers=auth, data={"purpose": "batch"},
+                                       files={"file": ("in.jsonl", json.dumps(line) + "\n")}).json()["id"]
+                extra = {"Idempotency-Key": key} if key else {}
+                return session.post(f"{base_url}/batches", headers={**auth, **extra}, json={
+                    "input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"})
+
+            made_up = create("made-up-model", key="k1").json()
+            assert create("made-up-model", key="k1").json()["id"] == made_up["id"]  # replayed: one creation
+            quota = create("gpt-4o-mini").json()
+            assert create("gpt-4o-mini").status_code == 429  # the third creation in the hour
+            session.post(base_url.removesuffix("/v1") + "/__fake__/clock", json={"advance": 60})
+            states = {b: session.get(f"{base_url}/batches/{b}", headers=auth).json() for b in (made_up["id"],
+                                                                                            quota["id"])}
+            assert states[made_up["id"]]["status"] != "failed"  # --models any
+            assert states[quota["id"]]["errors"]["data"][0]["code"] == "token_limit_exceeded"  # 3 tokens > 2
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("bad", [["--enqueued-token-limit", "gpt-4o-mini"], ["--batch-create-limit", "-1"],
+                                 ["--read-timeout", "nan"], ["--speed", "inf"]])
+def test_module_refuses_bad_flags_without_a_traceback(bad: list[str]) -> None:
+    proc = _start(*bad)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2 and "Traceback" not in err and "error:" in err

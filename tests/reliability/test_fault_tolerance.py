@@ -15,7 +15,6 @@ import functools
 import json
 import random
 import re
-import tempfile
 import threading
 from collections import Counter
 
@@ -27,6 +26,7 @@ from batches_ext.jobs import JOB_KEY, PART_KEY, RETRY_KEY, find_job, results, re
 from batches_ext.widgets import BatchMonitor, BatchTable
 from fake_server import FakeBatchesAPI, ManualClock
 from fake_server.responders import LineError
+from fake_server.state import live_spills
 from fake_server.wire import Request
 from tests.concurrency import run_concurrently, until
 from tests.reliability.conftest import bounded_or_long
@@ -54,7 +54,7 @@ def _client(fake: FakeBatchesAPI, door: str, server=None, retries: int = RETRIES
 @pytest.fixture(params=["in-process", "loopback"])
 def door(request):
     """(fake, client) on one door; the loopback server is stopped afterwards."""
-    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[KEY], seed=3)
+    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[KEY], seed=3)  # Idempotency-Key ignored, like the real API
     if request.param == "loopback":
         with fake.serve() as server:
             yield fake, _client(fake, "loopback", server)
@@ -180,8 +180,10 @@ def test_a_delete_whose_answer_is_lost_after_commit_reports_success(door) -> Non
 def test_a_create_slower_than_the_timeout_is_retried_without_a_second_batch(report) -> None:
     """The server takes longer than the client's read timeout: the client gives up on the first attempt
     and retries with the same Idempotency-Key while the first is still running. When both have been
-    handled, the upload made one file and the create one batch."""
-    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[KEY], seed=4)
+    handled, the upload made one file and the create one batch. This needs a server that replays the key
+    (honour_idempotency_key=True): the client's intent lookup cannot see a create that is still running when the
+    retry looks (README, "Limits and known gaps")."""
+    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[KEY], seed=4, honour_idempotency_key=True)
     with fake.serve() as server:
         client = _client(fake, "loopback", server, timeout=0.15)
         slow = [fake.faults.delay(0.5, method="POST", path=p, times=1) for p in ("/files$", "/batches$")]
@@ -195,12 +197,13 @@ def test_a_create_slower_than_the_timeout_is_retried_without_a_second_batch(repo
     report.add("faults", "faults survived (POST slower than the timeout)", sum(s.hits for s in slow))
 
 
-def test_twin_uploads_racing_with_one_idempotency_key_keep_one_file_and_no_spill(monkeypatch, tmp_path) -> None:
+def test_twin_uploads_racing_with_one_idempotency_key_keep_one_file_and_no_spill() -> None:
     """Two copies of one large upload with the same Idempotency-Key arrive at once (a client that gave up
     on the first and retried while it was still arriving): both get the same file, only one is stored, and
-    the losing copy's spill to disk is removed, not left in the temporary directory."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[KEY])
+    the losing copy's spill to disk is closed (freed), not kept. (Replay needs honour_idempotency_key=True:
+    the real API is not known to honour the header, so the fake ignores it by default.)"""
+    spills = live_spills()
+    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[KEY], honour_idempotency_key=True)
     content = b"".join(json.dumps({**x, "pad": "y" * 900}).encode() + b"\n" for x in _lines(10_000, "big"))
     assert len(content) > 8 * 1024 * 1024  # large enough that the fake spills it to a temporary file
     boundary = "twinboundary"
@@ -230,9 +233,9 @@ def test_twin_uploads_racing_with_one_idempotency_key_keep_one_file_and_no_spill
     assert [r.status for r in (first[0], second)] == [200, 200] and answers[0]["id"] == answers[1]["id"]
     assert [f["id"] for f in fake.files()] == [answers[0]["id"]]
     assert fake.file_content(answers[0]["id"]) == content
-    assert len(list(tmp_path.iterdir())) == 1  # the stored file's spill only
+    assert live_spills() == spills + 1  # the stored file's spill only
     fake.reset()
-    assert list(tmp_path.iterdir()) == []
+    assert live_spills() == spills
 
 
 # ---------------------------------------------------------------------------------------------- (d) mixed
@@ -243,7 +246,7 @@ def test_twin_uploads_racing_with_one_idempotency_key_keep_one_file_and_no_spill
 def test_mixed_faults_many_split_jobs_from_concurrent_clients(jobs: int, door_name: str, report) -> None:
     """K split jobs submitted, waited for and joined by K threads at once (each its own client) while
     calls fail at random with 500/502/503/429 and connections drop before and after commit."""
-    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[KEY], seed=5)
+    fake = FakeBatchesAPI(clock=ManualClock(), api_keys=[KEY], seed=5)  # Idempotency-Key ignored, like the real API
     server = fake.serve() if door_name == "loopback" else None
     rules = {
         "500": fake.faults.fail_rate(0.08, status=500),

@@ -319,7 +319,7 @@ def test_load_with_dropped_and_refused_calls_still_makes_one_batch_per_create(se
     """The same load while the server drops responses after committing, drops requests, and answers 503
     and 429 at random: the clients retry (same Idempotency-Key), so each create call still made exactly
     one file and one batch, nothing is lost, and no error reached the caller."""
-    fake = FakeBatchesAPI(clock=SystemClock(speed=600), api_keys=[KEY], seed=13)
+    fake = FakeBatchesAPI(clock=SystemClock(speed=600), api_keys=[KEY], seed=13)  # the key ignored, as the real API
     rules = {
         "503": fake.faults.fail_rate(0.04, status=503),
         "429": fake.faults.add(rate=0.04, status=429, retry_after=0.001, times=None),

@@ -149,7 +149,8 @@ def test_split_by_bytes_streams_from_a_path(fake: FakeBatchesAPI, client: Batche
 
 def test_a_real_split_past_50000_lines(fake: FakeBatchesAPI, client: BatchesClient) -> None:
     data = b"".join(
-        b'{"custom_id":"%d","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[]}}\n' % i
+        b'{"custom_id":"%d","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini",'
+        b'"messages":[{"role":"user","content":"Hi"}]}}\n' % i
         for i in range(50_001)
     )
     job = submit(client, data)

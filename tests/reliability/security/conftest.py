@@ -18,7 +18,8 @@ def world():
     """A loopback fake holding, per tenant, a running batch, a completed batch (output + error files) and a
     fine-tune file. The running batch has 800 lines, so it stays `in_progress` however far the probes move the
     clock: a cancel that got through would show."""
-    fake = FakeBatchesAPI(clock=ManualClock(), api_keys={KEY: None, ORG_KEY: "org-a", PROJ_KEY: ("org-b", "proj-1")})
+    fake = FakeBatchesAPI(clock=ManualClock(), api_keys={KEY: None, ORG_KEY: "org-a", PROJ_KEY: ("org-b", "proj-1")},
+                          honour_idempotency_key=True)  # the Idempotency-Key tenant probes need replay on
     owned: dict[str, dict] = {}
     for tenant, (org, project) in TENANTS.items():
         running = fake.seed_batch("in_progress", requests=800, organization=org, project=project)
@@ -74,19 +75,20 @@ def http_shell(monkeypatch):
 
 @pytest.fixture
 def spill(monkeypatch, tmp_path: Path) -> dict:
-    """The fake's spill files go to a private directory (so other processes' files cannot confuse the count);
-    `made` counts the spill files created, `left()` lists those still on disk."""
-    folder = tmp_path / "spill"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    made = {"made": 0}
-    real = tempfile.mkstemp
+    """The fake's spill files: `made` counts those created during the test, `left()` lists those still open.
 
-    def mkstemp(*args, **kwargs):
+    A spill is an anonymous temporary file (unlinked from the start, so nothing can be left on disk by any
+    exit); one still open after the test is storage the fake kept for a refused or aborted upload."""
+    made: dict = {"made": 0, "files": []}
+    real = tempfile.TemporaryFile
+
+    def temporary_file(*args, **kwargs):
+        handle = real(*args, **kwargs)
         if kwargs.get("prefix") == "fake_server-":
             made["made"] += 1
-        return real(*args, **kwargs)
+            made["files"].append(handle)
+        return handle
 
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
-    made["left"] = lambda: sorted(os.listdir(folder))  # type: ignore[assignment]
+    monkeypatch.setattr(tempfile, "TemporaryFile", temporary_file)
+    made["left"] = lambda: [repr(h) for h in made["files"] if not h.closed]  # type: ignore[assignment]
     return made
