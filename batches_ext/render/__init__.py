@@ -62,7 +62,6 @@ from .text import (
     settings_text,
     split_text,
     text_table,
-    visible_metadata,
 )
 from .values import batch_html, batches_html, job_html, preflight_html, results_html, settings_html
 
@@ -119,5 +118,4 @@ __all__ = [
     "table_row",
     "user_metadata",
     "utc_text",
-    "visible_metadata",
 ]

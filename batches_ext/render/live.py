@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .parts import (
-    INTERNAL_METADATA_PREFIX,
     ago,
     badge,
     clip,
@@ -24,6 +23,7 @@ from .parts import (
     progress_html,
     progress_label,
     spend_text,
+    user_metadata,
     utc_text,
 )
 
@@ -95,11 +95,6 @@ def short_id(batch_id: str, keep: int = 8) -> str:
     if not sep or len(rest) <= keep + 2:
         return batch_id
     return f"{prefix}_…{rest[-keep:]}"
-
-
-def user_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
-    """The metadata the user set: without batches_ext's own `batches_ext_*` tags (job id, part, retry of)."""
-    return {k: v for k, v in (metadata or {}).items() if not str(k).startswith(INTERNAL_METADATA_PREFIX)}
 
 
 def failure_reason(b: Any, first_error: str | None = None) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "kv_table_html",
     "metadata_text",
     "metadata_html",
+    "user_metadata",
     "clip",
     "ago",
     "duration",
@@ -268,6 +269,12 @@ def eta_seconds(b: Any, now: float) -> float | None:
         return None
     rate = finished / (now - started)
     return max(0.0, (total - finished) / rate)
+
+
+def user_metadata(metadata: Any) -> dict[str, Any]:
+    """The metadata the user set: every pair but the `batches_ext_*` tags this package adds itself (job id,
+    part, retry of, the create's intent)."""
+    return {k: v for k, v in dict(metadata or {}).items() if not str(k).startswith(INTERNAL_METADATA_PREFIX)}
 
 
 def metadata_text(metadata: dict[str, Any] | None) -> str:

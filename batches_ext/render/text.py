@@ -27,6 +27,7 @@ from .parts import (
     plural,
     progress_text,
     repeat_text,
+    user_metadata,
 )
 
 __all__ = [
@@ -43,11 +44,8 @@ __all__ = [
     "settings_text",
     "split_text",
     "text_table",
-    "visible_metadata",
 ]
 
-#: Metadata keys batches_ext writes itself (job id, part, retry of): shown in a job's view, not as user metadata.
-_OWN_KEYS = ("batches_ext_job", "batches_ext_part", "batches_ext_retry_of")
 _RESULT_ROWS = 10
 
 
@@ -64,11 +62,6 @@ def pretty(value: Any, printer: Any, cycle: bool) -> None:
     one-line `repr()` inside a container or a cycle (a list of batches stays one line per batch)."""
     nested = len(getattr(printer, "stack", ())) > 1
     printer.text(repr(value) if cycle or nested else str(value))
-
-
-def visible_metadata(meta: Any) -> dict[str, str]:
-    """The user's metadata: every pair but the `batches_ext_*` tags this package adds."""
-    return {k: v for k, v in dict(meta or {}).items() if k not in _OWN_KEYS}
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[int]) -> list[str]:
@@ -124,7 +117,7 @@ def batch_text(b: Any, *, offline: bool | None = None) -> str:
         ("output file", getattr(b, "output_file_id", None)),
         ("error file", getattr(b, "error_file_id", None)),
         ("job", _job_of(b.metadata)),
-        ("metadata", metadata_text(visible_metadata(b.metadata)) or None),
+        ("metadata", metadata_text(user_metadata(b.metadata)) or None),
     ]
     head = f"Batch {b.id}  {b.status}" + (f"  [{OFFLINE_LABEL}]" if offline else "")
     lines = [head, *(f"  {k:<13}{v}" for k, v in rows if v)]

@@ -27,9 +27,10 @@ from .parts import (
     plural,
     progress_html,
     repeat_text,
+    user_metadata,
     utc_text,
 )
-from .text import split_text, visible_metadata
+from .text import split_text
 
 __all__ = [
     "batch_html",
@@ -75,7 +76,7 @@ def batch_html(b: Any, *, offline: bool | None = None) -> str:
         ("job", f"<code>{escape(job)}</code> part {escape(meta.get('batches_ext_part'))}" if job else ""),
         ("retry of", f"<code>{escape(meta['batches_ext_retry_of'])}</code>" if meta.get("batches_ext_retry_of")
          else ""),
-        ("metadata", metadata_html(visible_metadata(meta))),
+        ("metadata", metadata_html(user_metadata(meta))),
     ]
     groups = grouped_errors(getattr(b, "errors", None) or [])
     if groups:

@@ -231,7 +231,7 @@ class BatchMonitor(LiveView):
             if timeout is not None:
                 remaining = timeout - max(waited, time.monotonic() - started)
                 if remaining <= 0:
-                    raise WaitTimeout(f"{self._running_count()} of {len(self._ids)} batches still running")
+                    raise WaitTimeout(f"{self._running_count()} of {plural(len(self._ids), 'batch')} still running")
                 step = min(step, remaining)
             sleep(step)
             waited += step
@@ -315,7 +315,7 @@ class BatchMonitor(LiveView):
             return "<BatchMonitor (closed)>"
         now = self._now()
         running = self._running_count()
-        head = f"BatchMonitor: {len(self._ids)} batches, " + (f"{running} running" if running else "all finished")
+        head = f"BatchMonitor: {plural(len(self._ids), 'batch')}, " + (f"{running} running" if running else "all finished")
         head += " [offline fake]" if self.offline else ""
         lines = [head]
         for bid in self._ids:

@@ -125,3 +125,11 @@ def test_counts_read_in_words() -> None:
     assert render.plural(1, "line") == "1 line" and render.plural(3, "more problem") == "3 more problems"
     assert render.lines_text([1, 2, 3, 7, 9, 10]) == "lines 1–3, 7, 9–10"
     assert render.iso_text(1_700_000_000) == "2023-11-14T22:13:20Z"
+
+
+def test_our_own_tags_never_show_as_the_users_metadata() -> None:
+    b = batch(metadata={"project": "q", "batches_ext_intent": "a771b698", "batches_ext_job": "job_1",
+                        "batches_ext_part": "1/2"})
+    for view in (render.batch_text(b), render.batch_html(b)):
+        assert "project=q" in view and "batches_ext_intent" not in view and "a771b698" not in view
+    assert render.user_metadata(b.metadata) == {"project": "q"}

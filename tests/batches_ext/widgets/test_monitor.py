@@ -162,7 +162,7 @@ def test_wait_without_thread_polls_and_times_out(fake, make_monitor):
     a = fake.seed_batch("in_progress", requests=10)
     monitor = make_monitor([a["id"]], interval=0.01)
     started = time.monotonic()
-    with pytest.raises(WaitTimeout, match="1 of 1 batches still running"):
+    with pytest.raises(WaitTimeout, match="1 of 1 batch still running"):
         monitor.wait(timeout=0.1)
     assert time.monotonic() - started < 2
     fake.advance(24 * 3600)
@@ -212,7 +212,7 @@ def test_text_fallback(fake, make_monitor):
     a = fake.seed_batch("in_progress", requests=10)
     monitor = make_monitor([a["id"]])
     text = repr(monitor)
-    assert text.splitlines()[0] == "BatchMonitor: 1 batches, 1 running [offline fake]"
+    assert text.splitlines()[0] == "BatchMonitor: 1 batch, 1 running [offline fake]"
     assert a["id"] in text and "in_progress" in text and "0/10" in text
     assert monitor._repr_mimebundle_()["text/plain"] == text
 
