@@ -4,8 +4,6 @@ custom_ids; mistakes name the item.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from batches_ext.errors import InputError
@@ -13,18 +11,7 @@ from batches_ext.jsonl import (
     build_requests,
 )
 
-
-def line(custom_id: str = "request-1", model: str = "gpt-4o-mini", **body: object) -> dict:
-    return {
-        "custom_id": custom_id,
-        "method": "POST",
-        "url": "/v1/chat/completions",
-        "body": {"model": model, "messages": [{"role": "user", "content": "hi"}], **body},
-    }
-
-
-def jsonl(*objs: object) -> bytes:
-    return b"".join(json.dumps(o).encode() + b"\n" for o in objs)
+from .samples import line
 
 
 def test_prompts_become_chat_requests_with_stable_ids_system_and_defaults() -> None:

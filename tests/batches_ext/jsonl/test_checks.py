@@ -18,18 +18,7 @@ from batches_ext.jsonl import (
 )
 from fake_server.validation import validate_input
 
-
-def line(custom_id: str = "request-1", model: str = "gpt-4o-mini", **body: object) -> dict:
-    return {
-        "custom_id": custom_id,
-        "method": "POST",
-        "url": "/v1/chat/completions",
-        "body": {"model": model, "messages": [{"role": "user", "content": "hi"}], **body},
-    }
-
-
-def jsonl(*objs: object) -> bytes:
-    return b"".join(json.dumps(o).encode() + b"\n" for o in objs)
+from .samples import jsonl, line
 
 
 def test_clean_input_reports_sizes_endpoint_and_model(tmp_path) -> None:

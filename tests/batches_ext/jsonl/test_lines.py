@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
@@ -16,18 +15,7 @@ from batches_ext.jsonl import (
     write_jsonl,
 )
 
-
-def line(custom_id: str = "request-1", model: str = "gpt-4o-mini", **body: object) -> dict:
-    return {
-        "custom_id": custom_id,
-        "method": "POST",
-        "url": "/v1/chat/completions",
-        "body": {"model": model, "messages": [{"role": "user", "content": "hi"}], **body},
-    }
-
-
-def jsonl(*objs: object) -> bytes:
-    return b"".join(json.dumps(o).encode() + b"\n" for o in objs)
+from .samples import line
 
 
 def test_dumps_write_and_iter_round_trip(tmp_path) -> None:
