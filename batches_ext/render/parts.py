@@ -286,17 +286,23 @@ def badge_result(status: str) -> str:
 
 
 def spend_usd(b: Any) -> float | None:
-    """What a batch has cost so far in US dollars, or None when unknown.
+    """What a batch has cost so far in US dollars: its `usage` at its model's batch price
+    (`batches_ext.pricing`, a dated table); 0 while it has no usage; None when the model has no price.
 
-    The one hook for spend: every view shows `spend_text(b)`, so a price table (tokens in `b.usage` times the
-    model's batch price) changes only this function. Until one exists the spend is unknown.
-    """
-    return None
+    The one hook for spend: every view of a batch shows `spend_text(b)` (the table's spend column, the monitor)."""
+    from ..pricing import price_for, spend
+
+    model = getattr(b, "model", None)
+    if price_for(model) is None:
+        return None
+    usage = getattr(b, "usage", None)
+    return spend(usage, model) if usage else 0.0
 
 
 def spend_text(b: Any) -> str:
-    """`$1.23`, `<$0.01`, or an em dash while `spend_usd` does not know."""
-    usd = spend_usd(b)
-    if usd is None:
+    """`$1.23`, `<$0.01`, `$0.00` before any usage, or an em dash when the model has no price."""
+    value = spend_usd(b)
+    if value is None:
         return "—"
-    return "<$0.01" if 0 < usd < 0.01 else f"${usd:,.2f}"
+    return "<$0.01" if 0 < value < 0.01 else f"${value:,.2f}"
+
