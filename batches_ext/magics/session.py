@@ -172,10 +172,15 @@ class MagicSession:
         derived = deadline_for(settings.timeout, settings.max_retries)
         rows.append(("deadline", f"{derived:g} s", "timeout × (max_retries + 1) + backoff, per call"))
         t = self._traits
-        for name in ("poll_interval", "page_size", "fake_speed"):
+        for name in ("poll_interval", "page_size", "fake_speed", "max_enqueued_tokens"):
             value = getattr(t, name)
             source = "default" if value == t.trait_defaults(name) else f"%config BatchesMagics.{name}"
-            rows.append((name, "fake_server default" if value is None else value, source))
+            default = "fake_server default" if name == "fake_speed" else "none (the API's quota refuses, parts retry)"
+            rows.append((name, default if value is None else value, source))
+        from ..jobs import HOME_ENV, data_dir
+
+        home = os.environ.get(HOME_ENV, "").strip()
+        rows.append(("journal", str(data_dir() / "journal.sqlite3"), f"environment {HOME_ENV}" if home else "default"))
         rows.append(("fake", "on" if self.offline else "off", "%batches fake"))
         return rows
 
