@@ -18,7 +18,7 @@ def test_completion_subcommands_actions_statuses_and_recent_ids(shell) -> None:
     sh, fake = shell
     seeded = fake.seed_batch("completed")
     sh.run_line_magic("batches", f"get {seeded['id']}")
-    assert completions(sh, "%batches ") == ["table", "list", "create", "get", "cancel", "watch", "results",
+    assert completions(sh, "%batches ") == ["table", "list", "create", "jobs", "get", "cancel", "watch", "results",
                                             "download", "retry", "fake", "config", "help"]  # no `and / if / in`
     assert completions(sh, "%batches re") == ["results", "retry"]
     assert completions(sh, "res = %batches res") == ["results"]
