@@ -103,6 +103,7 @@ class Job:
         self.journal = journal
         self.results_path = results_path
         self.batches: dict[str, Batch] = {}  # the latest Batch seen per id (this process)
+        self._gone: bool | None = None
         self.lock = threading.RLock()
         #: where this Job came from: "submit", "journal" (Job.load) or "server" (rebuilt by find_job)
         self.source = "journal" if journal is not None else "submit"
@@ -140,11 +141,18 @@ class Job:
 
     @property
     def gone(self) -> bool:
-        """True for a job of an offline fake that no longer exists (discarded, or another kernel's)."""
+        """True for a job of an offline fake that no longer exists (discarded, or another kernel's); `jobs(client)`
+        sets it for the fakes other than the client's."""
+        if self._gone is not None:
+            return self._gone
         if self.backend is None or not self.backend.offline:
             return False
         with _FAKES_LOCK:
             return self.backend.key.split(":", 1)[1] not in set(_FAKES.values())
+
+    @gone.setter
+    def gone(self, value: bool) -> None:
+        self._gone = value
 
     @property
     def spend(self) -> float | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import JobError, NotFoundError
 from ..jsonl import ResultLine, iter_jsonl, parse_json_line, parse_result_line
 from ..models import Batch
-from ..render import plural, utc_text
+from ..render import plural, span_text, utc_text
 from ..spec import FILE_LIFETIME_SECONDS
 from .job import Job, Target, batch_ids
 from .resultset import ResultRow, Results
@@ -130,12 +130,9 @@ def _expired_output(batch: Batch, kind: str, lifetime: int) -> str:
     if ended is None:
         return f"the {kind} file {file_id} of {batch.id} is gone (expired or deleted)"
     expires = ended + lifetime
-    return (f"the {kind} file {file_id} of {batch.id} has expired: {kind} files are kept {_days(lifetime)} after "
-            f"the batch ends, so it expired at {utc_text(expires)} (or was deleted); its results are gone with it")
-
-
-def _days(seconds: int) -> str:
-    return f"{seconds / 86400:g} days" if seconds >= 86400 else f"{seconds / 3600:g} hours"
+    return (f"the {kind} file {file_id} of {batch.id} has expired: {kind} files are kept {span_text(lifetime)} "
+            f"after the batch ends, so it expired at {utc_text(expires)} (or was deleted); its results are gone "
+            f"with it")
 
 
 def _load_inputs(inputs: Any) -> list[Any]:
@@ -171,7 +168,8 @@ def _input_lines(client: BatchesAPI, owner: Batch | JobPart, job: Job | None) ->
         when = ""
         if job is not None and job.created_at:
             lifetime = _lifetime(job, "expires_after")
-            when = f" (input files are kept {_days(lifetime)}: it expired at {utc_text(job.created_at + lifetime)})"
+            expired = utc_text(job.created_at + lifetime)
+            when = f" (input files are kept {span_text(lifetime)}: it expired at {expired})"
         raise JobError(f"the input file {file_id} of {whose} has expired or was deleted{when}; pass inputs= "
                        f"(the request lines you submitted) to results()") from exc
 

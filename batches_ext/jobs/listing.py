@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, InputError
 from ..models import Batch
-from .job import Job, find_job
+from .job import Job, backend_of, find_job
 from .journal import Journal, default_journal
 from .state import JOB_KEY
 
@@ -46,9 +46,10 @@ def jobs(client: BatchesAPI | None = None, *, remote: bool = False, limit: int |
          journal: Journal | None = None, scan_limit: int = REMOTE_SCAN_LIMIT) -> JobList:
     """The jobs in the journal, newest first (at most `limit`), as they stood when last advanced or watched.
 
-    remote: also read the newest `scan_limit` batches on the server (needs `client`) and add the jobs found
-    there that the journal does not hold (another machine's, or from before the journal), rebuilt from their
-    batches' metadata."""
+    client: the client in use: a job of an offline fake other than its own is shown as gone (without a client, a
+    job of a fake no longer alive in this process). remote: also read the newest `scan_limit` batches on the
+    server (needs `client`) and add the jobs found there that the journal does not hold (another machine's, or
+    from before the journal), rebuilt from their batches' metadata."""
     notes = []
     if journal is None:
         try:
@@ -56,6 +57,11 @@ def jobs(client: BatchesAPI | None = None, *, remote: bool = False, limit: int |
         except ConfigError as err:
             notes.append(str(err))
     found = [Job.from_record(r, journal) for r in journal.records(limit)] if journal is not None else []
+    if client is not None:
+        here = backend_of(client).key
+        for job in found:
+            if job.backend is not None and job.backend.offline:
+                job.gone = job.backend.key != here
     if remote:
         if client is None:
             raise InputError("jobs(remote=True) needs a client to read the batches on the server")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BatchesError, BatchesWarning, ConfigError, InputError, JobError
+from ..render import span_text
 from ..spec import (
     BATCH_CREATES_PER_HOUR,
     DEFAULT_ENDPOINT,
@@ -163,13 +164,9 @@ def expiry_warnings(plan: JobPlan, job: Job, inputs_expire: dict[str, Any] | Non
     why = (f"with max_enqueued_tokens {budget:,} its {len(plan.parts):,} parts run in {waves} waves of up to 24 h"
            if waves > 1 else f"at {BATCH_CREATES_PER_HOUR:,} batches an hour its {len(plan.parts):,} parts take "
            f"{hours + 1} hours to create")
-    return [f"the input files expire {_days(lifetime)} after upload, but {why}: the last part may not be created "
-            f"before its input expires (up to {_days(last)} from now). Raise expires_after (up to 30 days) or "
-            f"max_enqueued_tokens, or submit fewer parts at a time."]
-
-
-def _days(seconds: int) -> str:
-    return f"{seconds / 86400:g} days" if seconds >= 86400 else f"{seconds / 3600:g} hours"
+    return [f"the input files expire {span_text(lifetime)} after upload, but {why}: the last part may not be "
+            f"created before its input expires (up to {span_text(last)} from now). Raise expires_after (up to 30 "
+            f"days) or max_enqueued_tokens, or submit fewer parts at a time."]
 
 
 def _plain(value: Any) -> Any:

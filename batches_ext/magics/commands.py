@@ -283,7 +283,12 @@ class BatchesMagics(Magics):
     def _do_jobs(self, args: Any, cell: Any) -> Any:
         from ..jobs import jobs
 
-        client = self.session.client() if args.remote else None
+        try:
+            client = self.session.client()  # the jobs of a fake other than the one in use are shown as gone
+        except UsageError:
+            if args.remote:
+                raise
+            client = None
         return jobs(client, remote=args.remote, limit=args.limit)
 
     def _job_options(self, args: Any) -> dict[str, Any]:

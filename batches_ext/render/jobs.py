@@ -215,9 +215,10 @@ def _job_row(job: Any) -> tuple[str, ...]:
     if getattr(job, "source", "") == "server":
         where += " (from the server)"
     created = utc_text(job.created_at) if getattr(job, "created_at", None) else ""
+    saved = str(getattr(job, "results_path", None) or "")
+    saved = saved if len(saved) <= 40 else "…" + saved[-39:]  # the file's name matters most
     return (job.id, created, where, str(getattr(job, "model", None) or ""), job_progress(job),
-            f"{job.lines:,}" if getattr(job, "parts", None) else "", _spend(job),
-            str(getattr(job, "results_path", None) or ""))
+            f"{job.lines:,}" if getattr(job, "parts", None) else "", _spend(job), saved)
 
 
 _JOB_HEADERS = ("job", "created", "where", "model", "parts", "requests", "spend", "results saved to")

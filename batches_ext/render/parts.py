@@ -32,6 +32,7 @@ __all__ = [
     "clip",
     "ago",
     "duration",
+    "span_text",
     "eta_seconds",
     "FONT",
     "MUTED",
@@ -255,6 +256,18 @@ def duration(seconds: float | None) -> str:
     if s >= 60:
         return f"{s // 60}m {s % 60:02d}s"
     return f"{s}s"
+
+
+def span_text(seconds: float) -> str:
+    """A lifetime in words: `30 days`, `1 hour`, `90 minutes`."""
+    s = int(seconds)
+    if s >= 86_400 and s % 86_400 == 0:
+        return plural(s // 86_400, "day")
+    if s >= 3_600 and s % 3_600 == 0:
+        return plural(s // 3_600, "hour")
+    if s % 60 == 0:
+        return plural(s // 60, "minute")
+    return plural(s, "second")
 
 
 def eta_seconds(b: Any, now: float) -> float | None:
