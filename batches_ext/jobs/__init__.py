@@ -26,7 +26,7 @@ from .estimate import Estimate, TokenTally, spend_of, total_spend
 from .job import Backend, Job, Target, backend_of, batch_ids, find_job
 from .join import results
 from .journal import HOME_ENV, JOURNAL_FILE, SCHEMA_VERSION, JobRecord, Journal, data_dir, default_journal
-from .listing import JobList, jobs, list_jobs
+from .listing import REFRESH_LIMIT, REMOTE_SCAN_LIMIT, JobList, jobs, list_jobs
 from .parsed import ParseFailure, answer_json, parse_answer, parse_rows
 from .planning import JobPlan, PlannedPart, materialise, plan_job, plan_source, split_parts, token_limit_for
 from .polling import wait
@@ -66,6 +66,8 @@ __all__ = [
     "PENDING",
     "PROGRESS_ENV",
     "REFUSED",
+    "REFRESH_LIMIT",
+    "REMOTE_SCAN_LIMIT",
     "RETRY_KEY",
     "SCHEMA_VERSION",
     "STATUSES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, InputError
+from ..errors import BatchesError, ConfigError, InputError
 from ..models import Batch
 from .job import Job, backend_of, find_job
 from .journal import Journal, default_journal
@@ -14,9 +14,10 @@ from .state import JOB_KEY
 if TYPE_CHECKING:
     from ..client import BatchesAPI
 
-__all__ = ["jobs", "list_jobs", "JobList", "REMOTE_SCAN_LIMIT"]
+__all__ = ["jobs", "list_jobs", "JobList", "REMOTE_SCAN_LIMIT", "REFRESH_LIMIT"]
 
 REMOTE_SCAN_LIMIT = 2_000  # newest batches `jobs(remote=True)` reads
+REFRESH_LIMIT = 20  # unfinished jobs `jobs(refresh=True)` brings up to date
 
 
 class JobList(list):  # type: ignore[type-arg]
@@ -43,13 +44,15 @@ class JobList(list):  # type: ignore[type-arg]
 
 
 def jobs(client: BatchesAPI | None = None, *, remote: bool = False, limit: int | None = None,
-         journal: Journal | None = None, scan_limit: int = REMOTE_SCAN_LIMIT) -> JobList:
+         journal: Journal | None = None, scan_limit: int = REMOTE_SCAN_LIMIT, refresh: bool = False) -> JobList:
     """The jobs in the journal, newest first (at most `limit`), as they stood when last advanced or watched.
 
     client: the client in use: a job of an offline fake other than its own is shown as gone (without a client, a
     job of a fake no longer alive in this process). remote: also read the newest `scan_limit` batches on the
     server (needs `client`) and add the jobs found there that the journal does not hold (another machine's, or
-    from before the journal), rebuilt from their batches' metadata."""
+    from before the journal), rebuilt from their batches' metadata. refresh: first fetch the batches of the
+    unfinished jobs the client can reach (at most `REFRESH_LIMIT` jobs), so their states and spend are current
+    (a job watched by its batch ids rather than as a job is brought up to date this way)."""
     notes = []
     if journal is None:
         try:
@@ -62,6 +65,13 @@ def jobs(client: BatchesAPI | None = None, *, remote: bool = False, limit: int |
         for job in found:
             if job.backend is not None and job.backend.offline:
                 job.gone = job.backend.key != here
+        if refresh:
+            stale = [j for j in found if not j.finished and j.backend is not None and j.backend.key == here]
+            for job in stale[:REFRESH_LIMIT]:
+                try:
+                    job.refresh(client)
+                except BatchesError as err:
+                    notes.append(f"{job.id} not refreshed: {err}")
     if remote:
         if client is None:
             raise InputError("jobs(remote=True) needs a client to read the batches on the server")

@@ -289,7 +289,7 @@ class BatchesMagics(Magics):
             if args.remote:
                 raise
             client = None
-        return jobs(client, remote=args.remote, limit=args.limit)
+        return jobs(client, remote=args.remote, limit=args.limit, refresh=client is not None)
 
     def _job_options(self, args: Any) -> dict[str, Any]:
         """`--batch-size`, `--max-enqueued-tokens` (else the setting) and the expiries, as `submit` takes them."""

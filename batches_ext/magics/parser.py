@@ -163,9 +163,10 @@ def _build() -> _Parser:
                    "in a terminal a text progress bar until it is terminal)")
     _add_job_options(p)
     p = add("jobs", "the jobs in the journal, newest first (any kernel's, any notebook's); returns a JobList",
-            "Lists the jobs kept in the job journal ($BATCHES_EXT_HOME or the user's data directory), as they stood "
-            "when last watched: parts done, requests, spend, where results were saved. --remote also reads the "
-            "newest batches on the server and adds the jobs found there that the journal does not hold.")
+            "Lists the jobs kept in the job journal ($BATCHES_EXT_HOME or the user's data directory): parts done, "
+            "requests, spend, where results were saved (the unfinished jobs of the API in use are fetched first; a "
+            "job of an offline fake no longer in use is shown as gone). --remote also reads the newest batches on "
+            "the server and adds the jobs found there that the journal does not hold.")
     p.add_argument("--remote", action="store_true", help="also rebuild jobs from batch metadata on the server")
     p.add_argument("--limit", type=_positive_int, default=None, metavar="N", help="only the newest N jobs")
     p = add("get", "one batch; returns the Batch")
