@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 
 from ..errors import BatchesError, ConflictError, InputError, NotFoundError, WaitTimeout
-from ..render import badge, batch_line, monitor_row_html, part_state, plural, usd
+from ..render import badge, batch_line, monitor_row_html, part_state, plural
+from .following import JobFollowing
 from .lifecycle import set_if_changed
 from .notify import Notifier
 from .view import LiveView, danger_button, error_text, show
@@ -53,7 +54,7 @@ def _is_job(source: Any) -> bool:
     return bool(getattr(source, "parts", None)) and callable(getattr(source, "advance", None))
 
 
-class BatchMonitor(LiveView):
+class BatchMonitor(JobFollowing, LiveView):
     """Watches `batch_ids` (ids, Batches or a Job): one row each, refreshed on a background thread every
     `interval` seconds until all are terminal. `namespace` receives Results (default: IPython's user
     namespace); `now` is the view's clock (default the client's); `notify=True` turns the browser notification
@@ -204,44 +205,6 @@ class BatchMonitor(LiveView):
             self._notify_done()
         return True
 
-    def _refresh_job(self) -> bool:
-        job = self._job
-        assert job is not None
-        try:
-            job.advance(self.client)  # the job's own lock, never the view's, is held across HTTP
-        except Exception as exc:
-            with self._lock:
-                if not self._closed:
-                    self._take_job()
-                    self._record_error(exc)
-                    self._render()
-            return False
-        with self._lock:
-            if self._closed:
-                return False
-            self._take_job()
-            self._record_ok()
-            self._settle_cancel_note(self._batches.values())
-            self._render()
-            finished = self.done and not self._notified
-            self._notified = self._notified or finished
-        if finished:
-            self._notify_done()
-        return True
-
-    def _take_job(self) -> None:
-        """Each part's latest batch (None while it has none) into the rows."""
-        job = self._job
-        assert job is not None
-        for key, part in zip(self._ids, job.parts, strict=False):
-            self._batches[key] = job.batches.get(part.batch_id) if part.batch_id else None
-
-    def _key(self, batch_id: str) -> str | None:
-        """The row of `batch_id` (its own id, or a job's part whose batch it is)."""
-        if batch_id in self._batches:
-            return batch_id
-        return next((k for k, b in self._batches.items() if b is not None and b.id == batch_id), None)
-
     def _cancel_click(self, batch_id: str) -> None:
         """A row's Cancel button: the first click asks to confirm, the second cancels (on the worker thread)."""
         with self._lock:
@@ -388,21 +351,6 @@ class BatchMonitor(LiveView):
             set_if_changed(button, "tooltip", f"Yes: cancel {bid}" if armed else f"Cancel {bid}")
         show(self._footer, done)
         set_if_changed(self._results_button, "disabled", not enabled)
-
-    def _spend_text(self) -> str:
-        """` · spent $0.0012` (the job's, or the batches' so far, at the dated batch prices) when known."""
-        from ..pricing import PRICES_AS_OF
-        from ..render import spend_usd
-
-        if self._job is not None:
-            total = self._job.spend
-        else:
-            seen = [b for b in self._batches.values() if b is not None]
-            values = [spend_usd(b) for b in seen]
-            total = None if not seen or any(v is None for v in values) else sum(v for v in values if v is not None)
-        if total is None:
-            return ""
-        return f" · <span class='bx-spend' title='at the batch prices of {PRICES_AS_OF}'>spent {usd(total)}</span>"
 
     def __repr__(self) -> str:
         if self._closed:
