@@ -22,7 +22,7 @@ progress bar), `retry`.
 
 from __future__ import annotations
 
-from .estimate import Estimate, TokenTally, spend_of, total_spend
+from .estimate import Estimate, TokenTally, ran_requests, spend_of, total_spend
 from .job import Backend, Job, Target, backend_of, batch_ids, find_job
 from .join import results
 from .journal import HOME_ENV, JOURNAL_FILE, SCHEMA_VERSION, JobRecord, Journal, data_dir, default_journal
@@ -108,6 +108,7 @@ __all__ = [
     "parse_rows",
     "plan_job",
     "plan_source",
+    "ran_requests",
     "results",
     "retry_failed",
     "spend_of",

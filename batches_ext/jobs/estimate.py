@@ -23,7 +23,7 @@ from ..jsonl import parse_json_line
 from ..pricing import PRICES_AS_OF, Price, cost_range, price_for, spend
 from ..tokens import TokenCounter, output_cap
 
-__all__ = ["Estimate", "TokenTally", "spend_of", "total_spend"]
+__all__ = ["Estimate", "TokenTally", "spend_of", "total_spend", "ran_requests"]
 
 
 @dataclass(frozen=True)
@@ -119,22 +119,31 @@ class TokenTally:
         return self.counter.input_tokens(body, self.endpoint), output_cap(body, self.endpoint)
 
 
-def spend_of(usage: Mapping[str, Any] | None, model: str | None) -> float | None:
+def spend_of(usage: Mapping[str, Any] | None, model: str | None, *, ran: bool = False) -> float | None:
     """Dollars a batch's `usage` cost at `model`'s batch price; 0 for a batch that ran nothing; None when the
-    price is unknown."""
+    price is unknown, or when requests ran (`ran`) but the API reported no usage (batches before 2025-09-07)."""
     if price_for(model) is None:
         return None
     if not usage:
-        return 0.0
+        return None if ran else 0.0
     return spend(usage, model)
 
 
-def total_spend(items: Iterable[tuple[Mapping[str, Any] | None, str | None]]) -> float | None:
-    """The sum of `spend_of(usage, model)` over `items`; None when any has no price."""
+def total_spend(items: Iterable[tuple[Mapping[str, Any] | None, str | None, bool]]) -> float | None:
+    """The sum of `spend_of(usage, model, ran=ran)` over `items` of (usage, model, ran); None when any is
+    unknown."""
     total = 0.0
-    for usage, model in items:
-        value = spend_of(usage, model)
+    for usage, model, ran in items:
+        value = spend_of(usage, model, ran=ran)
         if value is None:
             return None
         total += value
     return total
+
+
+def ran_requests(batch: Any) -> bool:
+    """Whether a batch (or a part's last seen counts) has finished any request."""
+    counts = getattr(batch, "request_counts", None)
+    if counts is not None:
+        return bool((counts.completed or 0) + (counts.failed or 0))
+    return False

@@ -19,7 +19,7 @@ from ..config import redact_url
 from ..errors import ConfigError, ConflictError, InputError, JobError
 from ..models import Batch
 from ..spec import INTENT_KEY, TERMINAL
-from .estimate import Estimate, total_spend
+from .estimate import Estimate, ran_requests, total_spend
 from .journal import JobRecord, Journal, default_journal
 from .scheduling import Step, advance, refresh
 from .state import JOB_KEY, PART_KEY, RETRY_KEY, WITHDRAWN, JobPart
@@ -162,7 +162,8 @@ class Job:
         for part in self.parts:
             batch = self.batches.get(part.batch_id) if part.batch_id else None
             usage = batch.usage if batch is not None and batch.usage else part.usage
-            items.append((usage, (batch.model if batch is not None else None) or part.model or self.model))
+            ran = ran_requests(batch) if batch is not None else bool(part.counts and sum(part.counts[:2]))
+            items.append((usage, (batch.model if batch is not None else None) or part.model or self.model, ran))
         return total_spend(items)
 
     def estimate(self) -> Estimate:

@@ -25,7 +25,7 @@ from ..atomic import atomic_open
 from ..errors import InputError, MissingDependency
 from ..jsonl import ResultLine, prompt_text, response_text, usage_tokens
 from ..render import plural
-from .estimate import total_spend
+from .estimate import ran_requests, total_spend
 from .parsed import ParseFailure, parse_answer, parse_rows
 
 __all__ = ["ResultRow", "Results", "STATUSES", "COLUMNS"]
@@ -176,7 +176,8 @@ class Results(Sequence[ResultRow]):
         (`batches_ext.pricing`, its date in `PRICES_AS_OF`); None when the model has no price."""
         if not self.batches:
             return None
-        return total_spend((getattr(b, "usage", None), getattr(b, "model", None)) for b in self.batches)
+        return total_spend((getattr(b, "usage", None), getattr(b, "model", None), ran_requests(b))
+                           for b in self.batches)
 
     def parsed(self, spec: Any) -> list[Any]:
         """One value per row: its answer validated into `spec` (a pydantic model class, or a JSON Schema dict:

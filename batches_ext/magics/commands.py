@@ -289,7 +289,9 @@ class BatchesMagics(Magics):
             if args.remote:
                 raise
             client = None
-        return jobs(client, remote=args.remote, limit=args.limit, refresh=client is not None)
+        listed = jobs(client, remote=args.remote, limit=args.limit, refresh=client is not None)
+        self.session.remember_jobs(*[j.id for j in listed if not j.gone][:20])
+        return listed
 
     def _job_options(self, args: Any) -> dict[str, Any]:
         """`--batch-size`, `--max-enqueued-tokens` (else the setting) and the expiries, as `submit` takes them."""

@@ -300,7 +300,8 @@ def badge_result(status: str) -> str:
 
 def spend_usd(b: Any) -> float | None:
     """What a batch has cost so far in US dollars: its `usage` at its model's batch price
-    (`batches_ext.pricing`, a dated table); 0 while it has no usage; None when the model has no price.
+    (`batches_ext.pricing`, a dated table); 0 before any request ran; None when the model has no price, or when
+    requests ran but the API reports no usage (batches created before 2025-09-07).
 
     The one hook for spend: every view of a batch shows `spend_text(b)` (the table's spend column, the monitor)."""
     from ..pricing import price_for, spend
@@ -309,7 +310,10 @@ def spend_usd(b: Any) -> float | None:
     if price_for(model) is None:
         return None
     usage = getattr(b, "usage", None)
-    return spend(usage, model) if usage else 0.0
+    if usage:
+        return spend(usage, model)
+    done, failed, _ = counts(b)
+    return None if done + failed else 0.0
 
 
 def spend_text(b: Any) -> str:

@@ -77,3 +77,17 @@ def test_spend_per_batch_and_per_job_is_the_fakes_usage_at_the_table_price() -> 
 def test_usd_reads_small_amounts_to_two_significant_digits() -> None:
     assert [render.usd(x) for x in (0, 0.0000047, 0.00123, 0.0199, 12345.678, None)] == [
         "$0.00", "$0.0000047", "$0.0012", "$0.02", "$12,345.68", "—"]
+
+
+def test_a_batch_that_ran_without_reporting_usage_has_no_spend_not_zero() -> None:
+    from batches_ext.models import Batch
+
+    old = Batch.from_dict({"id": "batch_old", "status": "completed", "model": MODEL, "usage": None,
+                           "request_counts": {"total": 3, "completed": 3, "failed": 0}})
+    waiting = Batch.from_dict({"id": "batch_new", "status": "validating", "model": MODEL, "usage": None,
+                               "request_counts": {"total": 0, "completed": 0, "failed": 0}})
+    assert render.spend_usd(old) is None and render.spend_text(old) == "—"  # created before usage was reported
+    assert render.spend_usd(waiting) == 0.0 and render.spend_text(waiting) == "$0.00"
+    from batches_ext.jobs import Results
+
+    assert Results([], [old]).spend is None and Results([], [waiting]).spend == 0.0
