@@ -50,9 +50,20 @@ def estimate_facts(est: Any) -> list[tuple[str, str]]:
 
 
 def spend_line(res: Any) -> str:
-    """`spend $0.0012 (gpt-4o-mini batch prices of 2026-07-05)` for results with a known price, else ''."""
-    value = getattr(res, "spend", None)
-    if value is None:
+    """`spend $0.0012 (gpt-4o-mini batch prices of 2026-07-05)` for results with a known price; why not for a
+    model the price table does not know; '' when there are no batches or no model is named."""
+    from ..pricing import price_for
+
+    batches = list(getattr(res, "batches", None) or [])
+    if not batches:
         return ""
-    models = sorted({str(m) for m in (getattr(b, "model", None) for b in getattr(res, "batches", None) or []) if m})
+    models = sorted({str(m) for m in (getattr(b, "model", None) for b in batches) if m})
+    value = getattr(res, "spend", None)
+    if value is None and not models:
+        return ""
+    if value is None:
+        unpriced = [m for m in models if price_for(m) is None]
+        if unpriced:
+            return f"spend unknown: no batch price known for {', '.join(map(repr, unpriced))}"
+        return "spend unknown: the API reported no usage for these batches"
     return f"spend {usd(value)} ({', '.join(models) or 'batch'} batch prices of {PRICES_AS_OF})"

@@ -91,3 +91,13 @@ def test_a_batch_that_ran_without_reporting_usage_has_no_spend_not_zero() -> Non
     from batches_ext.jobs import Results
 
     assert Results([], [old]).spend is None and Results([], [waiting]).spend == 0.0
+
+
+def test_results_say_why_there_is_no_spend() -> None:
+    from batches_ext.jobs import Results
+    from batches_ext.models import Batch
+
+    mine = Batch.from_dict({"id": "b", "status": "completed", "model": "my-finetune",
+                            "usage": {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6},
+                            "request_counts": {"total": 1, "completed": 1, "failed": 0}})
+    assert "spend unknown: no batch price known for 'my-finetune'" in str(Results([], [mine]))
