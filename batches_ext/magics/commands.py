@@ -28,7 +28,7 @@ from traitlets import Dict, Float, Int, TraitError, Unicode, Union, validate
 
 from ..spec import LIST_BATCHES_MAX
 from .feedback import magic_message, shown_warnings
-from .inputs import requests_from_cell, requests_from_variable
+from .inputs import job_options, requests_from_cell, requests_from_variable
 from .parser import HelpShown, full_help, help_text, parse, split_meta
 from .session import MagicSession
 from .views import BatchList, DryRun, SettingsView
@@ -275,7 +275,7 @@ class BatchesMagics(Magics):
         client = self.session.client()
         from ..jobs import retry_failed
 
-        options = {k: v for k, v in self._job_options(args).items() if v is not None}
+        options = {k: v for k, v in job_options(args, self.max_enqueued_tokens).items() if v is not None}
         with shown_warnings("retry"):
             job = retry_failed(client, self._resolve(args.id), **options)
         return self._submitted(client, job)
@@ -292,12 +292,6 @@ class BatchesMagics(Magics):
         listed = jobs(client, remote=args.remote, limit=args.limit, refresh=client is not None)
         self.session.remember_jobs(*[j.id for j in listed if not j.gone][:20])
         return listed
-
-    def _job_options(self, args: Any) -> dict[str, Any]:
-        """`--batch-size`, `--max-enqueued-tokens` (else the setting) and the expiries, as `submit` takes them."""
-        budget = args.max_enqueued_tokens if args.max_enqueued_tokens is not None else self.max_enqueued_tokens
-        return {"batch_size": args.batch_size, "max_enqueued_tokens": budget,
-                "expires_after": args.expires_after, "output_expires_after": args.output_expires_after}
 
     def _do_create(self, args: Any, cell: Any) -> Any:
         metadata, path = split_meta(args.meta, args.path, cell=cell is not None)
@@ -322,7 +316,7 @@ class BatchesMagics(Magics):
             if args.system:
                 raise UsageError("%batches create: --system applies to prompts in a %%batches cell, not to a file")
             source = path
-        options = self._job_options(args)
+        options = job_options(args, self.max_enqueued_tokens)
         if args.dry_run:
             from ..jobs import plan_job
 

@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from ..spec import DEFAULT_ENDPOINT
 from .parser import cell_lines
 
-__all__ = ["requests_from_variable", "requests_from_cell", "SOURCE_TYPES", "is_source"]
+__all__ = ["requests_from_variable", "requests_from_cell", "job_options", "SOURCE_TYPES", "is_source"]
 
 SOURCE_TYPES = "a pandas DataFrame, a Series, or a list"
 
@@ -113,3 +113,11 @@ def requests_from_cell(cell: str, args: Any) -> list[Any]:
     from ..jsonl import build_requests
 
     return build_requests(lines, model=args.model, endpoint=args.endpoint or DEFAULT_ENDPOINT, system=args.system)
+
+
+def job_options(args: Any, default_budget: Any) -> dict[str, Any]:
+    """`--batch-size`, `--max-enqueued-tokens` (else the setting `default_budget`) and the expiries, as `submit`
+    and `retry_failed` take them."""
+    budget = args.max_enqueued_tokens if args.max_enqueued_tokens is not None else default_budget
+    return {"batch_size": args.batch_size, "max_enqueued_tokens": budget,
+            "expires_after": args.expires_after, "output_expires_after": args.output_expires_after}
