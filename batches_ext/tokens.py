@@ -31,12 +31,12 @@ _REPLY_PRIMING = 3
 @lru_cache(maxsize=16)
 def _encoder(model: str) -> Callable[[str], int] | None:
     """The exact token count function for `model`, or None when no offline tokenizer knows it."""
-    try:
-        import bpe_openai
-    except ImportError:
-        return None
     with warnings.catch_warnings():  # bpe-openai loads its data with importlib.resources.open_binary (deprecated)
         warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            import bpe_openai
+        except ImportError:
+            return None
         try:
             encoding = bpe_openai.encoding_for_model(model)
         except Exception:  # an unknown model: fall back by family
@@ -46,6 +46,7 @@ def _encoder(model: str) -> Callable[[str], int] | None:
                 encoding = bpe_openai.get_encoding(name)
             except Exception:
                 return None
+        encoding.encode("load")  # the ranks load on first use: here, under the filter
     return lambda text: len(encoding.encode(text))
 
 
