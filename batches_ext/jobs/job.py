@@ -21,7 +21,7 @@ from ..models import Batch
 from ..spec import INTENT_KEY, TERMINAL
 from .estimate import Estimate, ran_requests, total_spend
 from .journal import JobRecord, Journal, default_journal
-from .scheduling import Step, advance, refresh
+from .scheduling import Step, advance, new_owner, refresh
 from .state import JOB_KEY, PART_KEY, RETRY_KEY, WITHDRAWN, JobPart
 
 if TYPE_CHECKING:
@@ -105,6 +105,7 @@ class Job:
         self.batches: dict[str, Batch] = {}  # the latest Batch seen per id (this process)
         self._gone: bool | None = None
         self.lock = threading.RLock()
+        self.owner = new_owner()  # who claims this Job's parts in the journal
         #: where this Job came from: "submit", "journal" (Job.load) or "server" (rebuilt by find_job)
         self.source = "journal" if journal is not None else "submit"
 

@@ -17,10 +17,11 @@ What it does with what it sees:
   retry-after (else the backoff) and stops this step's creates;
 * a create refused with another 4xx ends the part `refused` (its lines did not run; `results` says why);
 * a create whose answer was lost (a connection error, a timeout or a 5xx after the client's retries) may have
-  happened: the part is marked `uncertain`, waits 15 s, and the next step first looks for its batch on the server (by its
-  `batches_ext_job` / `batches_ext_part` tags, among batches not already known as earlier attempts) and adopts it.
-  A create claims its part in the journal first, so two kernels advancing one job never create a part twice; a
-  claim older than `CLAIM_LEASE` (its kernel died) is taken over as uncertain.
+  happened: the part is marked `uncertain`, waits 15 s, and the next step first looks for its batch on the server
+  (by its `batches_ext_job` / `batches_ext_part` tags, among batches not already known as earlier attempts) and
+  adopts it. A create claims its part in the journal first, so two kernels advancing one job never create a part
+  twice; a claim older than `CLAIM_LEASE` (its kernel died), or one this process left when Ctrl-C interrupted
+  its create, is taken over as uncertain.
 
 Every part keeps count of its create `attempts`; a part is given up (left `failed`, for `retry` to pick up) after
 `MAX_ATTEMPTS`.
@@ -56,7 +57,16 @@ LOOKUP_PAGE = 100
 LOOKUP_SKEW = 300.0
 #: The `options` key of the budget a job learned from `token_limit_exceeded` (tokens it had enqueued then).
 LEARNED_BUDGET = "learned_budget"
-_OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+_PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+
+_IN_FLIGHT: set[tuple[str, int]] = set()  # (job id, part) whose create this process is sending right now
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def new_owner() -> str:
+    """A claim owner for one Job object: this host and process, and a tag of its own."""
+    return f"{_PROCESS}:{uuid.uuid4().hex[:8]}"
 
 
 class Schedulable(Protocol):
@@ -72,6 +82,7 @@ class Schedulable(Protocol):
     journal: Journal | None
     batches: dict[str, Batch]
     lock: threading.RLock
+    owner: str  # who claims this job's parts (`new_owner()`)
 
 
 @dataclass
@@ -214,28 +225,39 @@ def _backoff(attempts: int) -> float:
 
 
 def _take_stale_claims(job: Schedulable, clock: Callable[[], float]) -> None:
-    """A part left `submitting` longer than the lease by a kernel that died: take it over, as uncertain."""
+    """A part left `submitting` longer than the lease by a kernel that died, or by this process when a create was
+    interrupted (Ctrl-C: no create of that part is on the wire here now): take it over, as uncertain."""
     now = clock()
     for part in list(job.parts):
-        if part.state == SUBMITTING and (part.claimed_at is None or part.claimed_at < now - CLAIM_LEASE):
-            claimed = _claim(job, part, now)
+        if part.state != SUBMITTING:
+            continue
+        if _interrupted_here(job, part) or part.claimed_at is None or part.claimed_at < now - CLAIM_LEASE:
+            claimed = _claim(job, part, now, takeover=True)
             if claimed is not None:
                 _save(job, claimed, replace(claimed, state=PENDING, uncertain=True, claimed_by=None,
                                         attempted_at=part.claimed_at))
 
 
-def _claim(job: Schedulable, part: JobPart, now: float) -> JobPart | None:
+def _claim(job: Schedulable, part: JobPart, now: float, *, takeover: bool = False) -> JobPart | None:
     if job.journal is None:
         if part.state not in (PENDING, SUBMITTING):
             return None
-        mine = replace(part, state=SUBMITTING, claimed_at=now, claimed_by=_OWNER,
+        mine = replace(part, state=SUBMITTING, claimed_at=now, claimed_by=job.owner,
                        uncertain=part.uncertain or part.state == SUBMITTING)
         job.parts[job.parts.index(part)] = mine
         return mine
-    claimed = job.journal.claim(job.id, part.index, _OWNER, now, stale_before=now - CLAIM_LEASE)
+    stale = float("inf") if takeover and _interrupted_here(job, part) else now - CLAIM_LEASE
+    claimed = job.journal.claim(job.id, part.index, job.owner, now, stale_before=stale)
     fresh = {p.index: p for p in job.journal.parts(job.id)}
     job.parts[job.parts.index(part)] = fresh.get(part.index, part)
     return claimed
+
+
+def _interrupted_here(job: Schedulable, part: JobPart) -> bool:
+    """A claim this process made whose create is no longer running (it was interrupted)."""
+    mine = str(part.claimed_by or "").startswith(_PROCESS + ":")
+    with _IN_FLIGHT_LOCK:
+        return mine and (job.id, part.index) not in _IN_FLIGHT
 
 
 def _budget(job: Schedulable) -> int | None:
@@ -275,6 +297,8 @@ def _create_due(client: BatchesAPI, job: Schedulable, step: Step, clock: Callabl
 def _create(client: BatchesAPI, job: Schedulable, part: JobPart, now: float,
             step: Step) -> Batch | BatchesError | None:
     n = len(job.parts)
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.add((job.id, part.index))
     try:
         batch = _find_created(client, job, part) if part.uncertain else None
         if batch is None:
@@ -298,6 +322,9 @@ def _create(client: BatchesAPI, job: Schedulable, part: JobPart, now: float,
         return None
     except (APIConnectionError, BatchesError) as err:
         return _uncertain(job, part, now, err)
+    finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard((job.id, part.index))
     job.batches[batch.id] = batch
     step.seen[batch.id] = batch
     step.created.append(part.index)

@@ -192,3 +192,30 @@ def test_two_processes_advancing_one_job_create_each_part_once() -> None:
         parts = by_part(fake, job.id)
         assert sorted(parts) == sorted(f"{i}/8" for i in range(1, 9)) and all(len(b) == 1 for b in parts.values())
         assert seen[0] == seen[1] == [parts[f"{i}/8"][0]["id"] for i in range(1, 9)]
+
+
+def test_a_create_interrupted_by_ctrl_c_is_looked_for_at_once_not_made_twice(monkeypatch) -> None:
+    """Ctrl-C lands while a create is on the wire (it reached the server): the part stays claimed by this process;
+    the next wait (on the job loaded again) takes the claim back at once (no 15-minute lease), finds the batch and
+    adopts it."""
+    fake = FakeBatchesAPI(clock=ManualClock())
+    client = BatchesClient.offline(fake)
+    create, calls = client.create_batch, []
+
+    def interrupted(*args, **kwargs):
+        batch = create(*args, **kwargs)
+        calls.append(batch.id)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return batch
+
+    monkeypatch.setattr(client, "create_batch", interrupted)
+    try:
+        submit(client, prompts(4), batch_size=2)
+    except KeyboardInterrupt:
+        pass
+    [job] = [Job.load(r.id) for r in default_journal().records()]
+    assert [p.state for p in job.parts] == ["submitting", "pending"]
+    resumed = Job.load(job.id, client)
+    wait(client, resumed, poll_interval=30)
+    assert len(fake.batches()) == 2 and resumed.parts[0].batch_id == calls[0]
