@@ -69,8 +69,8 @@ def estimate_html(est: Any) -> str:
 # ------------------------------------------------------------------------------------------ one job
 
 
-def part_state(part: Any) -> str:
-    """Where a part stands, in words."""
+def part_state(part: Any, job: Any = None) -> str:
+    """Where a part stands, in words (`job`, when given, tells whether a token budget holds it back)."""
     state = part.state
     if state == "pending":
         if part.not_before is not None and str(part.last_error or "").startswith("429"):
@@ -80,7 +80,10 @@ def part_state(part: Any) -> str:
         if part.earlier:
             again = f"pending: to be created again after token_limit_exceeded (attempt {part.attempts + 1})"
             return again + (f", not before {utc_text(part.not_before)}" if part.not_before is not None else "")
-        return "pending: waits for room in the token budget"
+        options = getattr(job, "options", None) or {}
+        if job is None or options.get("max_enqueued_tokens") or options.get("learned_budget"):
+            return "pending: waits for room in the token budget"
+        return "pending: waits for the parts ahead of it"
     if state == "submitting":
         return "creating…"
     if state == "refused":
@@ -147,7 +150,7 @@ def job_text(job: Any, *, offline: bool | None = None) -> str:
     for part in parts:
         size = f"{plural(part.lines, 'line')}" + (f", {part.bytes:,} bytes" if part.bytes else "")
         size += f", ~{part.tokens:,} tokens" if part.tokens else ""
-        lines.append(f"  part {part.index}/{n}  {part.batch_id or '(no batch yet)'}  {part_state(part)}  {size}")
+        lines.append(f"  part {part.index}/{n}  {part.batch_id or '(no batch yet)'}  {part_state(part, job)}  {size}")
     if not parts:
         ids = list(job.batch_ids)
         lines += [f"  part {i}/{len(ids)}  {b}" for i, b in enumerate(ids, start=1)]
@@ -172,7 +175,7 @@ def job_html(job: Any, *, offline: bool | None = None, batches: Sequence[Any] | 
         for part in parts:
             b = by_id.get(part.batch_id) if part.batch_id else None
             status = badge(b.status) if b is not None else (badge(part.state) if part.state not in _PENDING_STATES
-                                                             else escape(part_state(part)))
+                                                             else escape(part_state(part, job)))
             rows.append(f"<tr><td style='{CELL}'>{part.index}/{len(parts)}</td>"
                         f"<td style='{CELL}'><code>{escape(part.batch_id or '—')}</code></td>"
                         f"<td style='{CELL}'>{status}</td><td style='{CELL}'>{part.lines:,}</td>"

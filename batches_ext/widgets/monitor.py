@@ -340,7 +340,7 @@ class BatchMonitor(JobFollowing, LiveView):
         parts = {f"part {p.index}/{n}": p for p in self._job.parts} if self._job is not None else {}
         for bid in self._ids:
             b = self._batches[bid]
-            waiting = part_state(parts[bid]) if bid in parts and b is None and self._loaded else ""
+            waiting = part_state(parts[bid], self._job) if bid in parts and b is None and self._loaded else ""
             set_if_changed(self._row_html[bid], "value", monitor_row_html(
                 bid, b, now, dashboard=self.dashboard, problem=self._missing.get(bid, waiting)))
             button = self._row_cancel[bid]
@@ -366,7 +366,7 @@ class BatchMonitor(JobFollowing, LiveView):
                 lines.append(f"  {batch_line(b, now, eta=True)}")
             elif self._job is not None and self._loaded:
                 part = next(p for p in self._job.parts if f"part {p.index}/{len(self._ids)}" == bid)
-                lines.append(f"  {bid}  {part_state(part)}")
+                lines.append(f"  {bid}  {part_state(part, self._job)}")
             else:
                 lines.append(f"  {bid}  ({self._missing.get(bid, 'not loaded')})")
         if self._error:
