@@ -44,6 +44,8 @@ _EXPORTS = {
     "results": "jobs",
     "retry_failed": "jobs",
     "find_job": "jobs",
+    "list_jobs": "jobs",
+    "plan_job": "jobs",
     "BatchTable": "widgets",
     "BatchMonitor": "widgets",
 }

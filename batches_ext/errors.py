@@ -7,6 +7,8 @@
     │                                     `Problem`s), a bad argument, a path that cannot be written
     ├── JobError                          a job helper could not finish (.job: the Job so far, if any)
     │   └── WaitTimeout                   wait(..., timeout=) ran out (.batch: last state seen)
+    ├── BatchesWarning (UserWarning)      a warning, not raised: e.g. a job's inputs may expire before its
+    │                                     last part can be created
     ├── APIConnectionError                no HTTP answer (DNS, refused, dropped) (.method, .url)
     │   └── APITimeoutError               connect or read timeout, or the call's deadline passed
     ├── APIResponseError                  a 2xx answer that is not what the API sends (not JSON, wrong shape or
@@ -47,6 +49,7 @@ __all__ = [
     "InputError",
     "JobError",
     "WaitTimeout",
+    "BatchesWarning",
     "APIConnectionError",
     "APITimeoutError",
     "APIResponseError",
@@ -125,6 +128,11 @@ class WaitTimeout(JobError):
     def __init__(self, message: str, *, batch: Any = None) -> None:
         super().__init__(message)
         self.batch = batch
+
+
+class BatchesWarning(BatchesError, UserWarning):
+    """What batches_ext warns about (`warnings.warn`, never raised): e.g. `submit` when a job's input files may
+    expire before its last part can be created. Filter with `warnings.simplefilter("ignore", BatchesWarning)`."""
 
 
 class APIConnectionError(BatchesError):

@@ -26,6 +26,8 @@ __all__ = [
     "FILE_LIFETIME_SECONDS",
     "COMPLETION_WINDOWS",
     "LIST_BATCHES_MAX",
+    "BATCH_CREATES_PER_HOUR",
+    "BODY_PARAMETERS",
     "STATUSES",
     "TERMINAL",
     "CANCELLABLE",
@@ -73,6 +75,41 @@ EXPIRY_MAX_SECONDS = 2_592_000
 FILE_LIFETIME_SECONDS = 30 * 86_400  # batch input files, and output files by default
 COMPLETION_WINDOWS = ("24h",)
 LIST_BATCHES_MAX = 100  # the largest page of GET /batches
+BATCH_CREATES_PER_HOUR = 2_000  # POST /batches per organization per hour, then 429 (reference section 7)
+
+#: The request-body parameters each endpoint takes: the top-level properties of its request schema in OpenAI's
+#: OpenAPI description (openai/openai-openapi openapi.json, info.version 2.3.0: CreateChatCompletionRequest,
+#: CreateResponse, CreateEmbeddingRequest, CreateCompletionRequest, CreateModerationRequest, CreateImageRequest,
+#: and the JSON bodies of image edits and videos), through `allOf`. `build_requests` refuses any other keyword;
+#: tests/test_spec_agreement.py holds this table to the fake's vendored request schemas.
+BODY_PARAMETERS: dict[str, frozenset[str]] = {
+    "/v1/responses": frozenset({
+        "background", "context_management", "conversation", "include", "input", "instructions", "max_output_tokens",
+        "max_tool_calls", "metadata", "model", "moderation", "parallel_tool_calls", "previous_response_id",
+        "prompt", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "reasoning",
+        "safety_identifier", "service_tier", "store", "stream", "stream_options", "temperature", "text",
+        "tool_choice", "tools", "top_logprobs", "top_p", "truncation", "user"}),
+    "/v1/chat/completions": frozenset({
+        "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs",
+        "max_completion_tokens", "max_tokens", "messages", "metadata", "modalities", "model", "moderation", "n",
+        "parallel_tool_calls", "prediction", "presence_penalty", "prompt_cache_key", "prompt_cache_options",
+        "prompt_cache_retention", "reasoning_effort", "response_format", "safety_identifier", "seed",
+        "service_tier", "stop", "store", "stream", "stream_options", "temperature", "tool_choice", "tools",
+        "top_logprobs", "top_p", "user", "verbosity", "web_search_options"}),
+    "/v1/embeddings": frozenset({"dimensions", "encoding_format", "input", "model", "user"}),
+    "/v1/completions": frozenset({
+        "best_of", "echo", "frequency_penalty", "logit_bias", "logprobs", "max_tokens", "model", "n",
+        "presence_penalty", "prompt", "seed", "stop", "stream", "stream_options", "suffix", "temperature", "top_p",
+        "user"}),
+    "/v1/moderations": frozenset({"input", "model"}),
+    "/v1/images/generations": frozenset({
+        "background", "model", "moderation", "n", "output_compression", "output_format", "partial_images", "prompt",
+        "quality", "response_format", "size", "stream", "style", "user"}),
+    "/v1/images/edits": frozenset({
+        "background", "images", "input_fidelity", "mask", "model", "moderation", "n", "output_compression",
+        "output_format", "partial_images", "prompt", "quality", "size", "stream", "user"}),
+    "/v1/videos": frozenset({"input_reference", "model", "prompt", "seconds", "size"}),
+}
 
 STATUSES = ("validating", "in_progress", "finalizing", "completed", "failed", "expired", "cancelling", "cancelled")
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})

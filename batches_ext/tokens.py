@@ -15,6 +15,7 @@ reply); tools and response formats are counted as their JSON text. Images in a p
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -30,19 +31,22 @@ _REPLY_PRIMING = 3
 @lru_cache(maxsize=16)
 def _encoder(model: str) -> Callable[[str], int] | None:
     """The exact token count function for `model`, or None when no offline tokenizer knows it."""
-    try:
-        import bpe_openai
-    except ImportError:
-        return None
-    try:
-        encoding = bpe_openai.encoding_for_model(model)
-    except Exception:  # an unknown model: fall back by family
-        name = "cl100k_base" if model.startswith(("gpt-3.5", "gpt-4-", "text-embedding")) or model == "gpt-4" \
-            else "o200k_base"
+    with warnings.catch_warnings():  # bpe-openai loads its data with importlib.resources.open_binary (deprecated)
+        warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            encoding = bpe_openai.get_encoding(name)
-        except Exception:
+            import bpe_openai
+        except ImportError:
             return None
+        try:
+            encoding = bpe_openai.encoding_for_model(model)
+        except Exception:  # an unknown model: fall back by family
+            name = "cl100k_base" if model.startswith(("gpt-3.5", "gpt-4-", "text-embedding")) or model == "gpt-4" \
+                else "o200k_base"
+            try:
+                encoding = bpe_openai.get_encoding(name)
+            except Exception:
+                return None
+        encoding.encode("load")  # the ranks load on first use: here, under the filter
     return lambda text: len(encoding.encode(text))
 
 

@@ -20,7 +20,8 @@ NOTEBOOKS = sorted(p for p in (Path(__file__).parent.parent / "notebooks").glob(
 RUNS = 3
 # What a reader must see in each notebook's outputs (every notebook must at least run cleanly).
 EXPECTED = {
-    "quickstart.ipynb": ["offline fake", "'completed'", "'cancelled'"],
+    "quickstart.ipynb": ["offline fake", "'completed'", "'cancelled'", "input tokens", "batch prices of",
+                         "estimated before: $0.0000", "spent:            $0.0000", "2 jobs (journal", "1/1 parts done"],
     "testing_with_the_fake.ipynb": ["'completed'", "429: 429", "batches now held: 2", "'expired'"],
 }
 

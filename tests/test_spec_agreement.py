@@ -31,3 +31,14 @@ def test_the_same_statuses_and_reserved_models() -> None:
     assert set(core.STATUSES) == set(fake.STATUSES)
     assert core.TERMINAL == fake.TERMINAL and core.CANCELLABLE == fake.CANCELLABLE
     assert core.FAKE_ERROR_PREFIX == fake.RESERVED_MODEL_PREFIX
+
+
+def test_the_same_body_parameters_per_endpoint_as_the_fakes_request_schemas() -> None:
+    """batches_ext.spec.BODY_PARAMETERS (what build_requests accepts) is exactly the top-level properties of each
+    endpoint's request schema the fake checks lines against (vendored from the same OpenAPI description)."""
+    from fake_server.line_schemas import known_parameters
+
+    assert set(core.BODY_PARAMETERS) == set(core.ENDPOINTS)
+    for url, names in core.BODY_PARAMETERS.items():
+        assert names == known_parameters(url), (url, sorted(names ^ (known_parameters(url) or set())))
+    assert core.BATCH_CREATES_PER_HOUR == fake.BATCH_CREATES_PER_HOUR

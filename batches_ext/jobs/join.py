@@ -2,21 +2,26 @@
 
 Output and error files are streamed line by line; inputs come from the caller (`inputs=`) or from each
 batch's input file. An input with no result line is "cancelled" in a cancelled batch and "not_run"
-otherwise, carrying the batch's validation error for its line when there is one.
+otherwise, carrying the batch's validation error for its line when there is one (a part refused for the
+enqueued-token quota: `token_limit_exceeded`). A part that never had a batch (the API refused to create it, or
+the job was cancelled first) reads its lines from its input file. A file that has expired is said to have
+expired, and when, instead of a bare 404.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import JobError, NotFoundError
 from ..jsonl import ResultLine, iter_jsonl, parse_json_line, parse_result_line
 from ..models import Batch
-from ..render import plural
+from ..render import plural, span_text, utc_text
+from ..spec import FILE_LIFETIME_SECONDS
 from .job import Job, Target, batch_ids
 from .resultset import ResultRow, Results
+from .state import REFUSED, WITHDRAWN, JobPart
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
@@ -30,10 +35,15 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
     Output and error files are streamed line by line (both error shapes). `inputs` (request lines, or a
     JSONL path/bytes, in the order submitted) saves re-reading each batch's input file. Inputs with no
     result line are "cancelled" in a cancelled batch and "not_run" otherwise (e.g. a failed batch, whose
-    validation errors are attached by line). Raises JobError if a batch is not finished yet.
+    validation errors are attached by line). Raises JobError if a batch is not finished yet, or a job has
+    parts not created yet, or a file the join needs has expired (saying when).
     """
+    job = target if isinstance(target, Job) and target.parts else None
+    if job is not None:
+        job.refresh(client)
+        _require_created(job)
     ids, _ = batch_ids(target)
-    batches = [client.retrieve_batch(b) for b in ids]
+    batches = [_fresh(client, job, b) for b in ids]
     pending = [b for b in batches if not b.is_terminal]
     if pending:
         from ..render import progress_text
@@ -42,20 +52,27 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
         others = f" (and {plural(len(pending) - 1, 'other batch', 'other batches')})" if len(pending) > 1 else ""
         raise JobError(f"batch {first.id} is still {first.status} ({progress_text(first)}){others}: "
                        f"wait(client, {first.id!r}) follows it to the end", unfinished=pending)
+    lifetime = _lifetime(job, "output_expires_after")
     found: dict[tuple[str | None, str], tuple[ResultLine, str]] = {}
     flat = inputs is not None
     for batch in batches:
-        for file_id in (batch.output_file_id, batch.error_file_id):
+        for kind, file_id in (("output", batch.output_file_id), ("error", batch.error_file_id)):
             if file_id:
-                for n, text in enumerate(client.iter_file_lines(file_id), start=1):
+                for n, text in enumerate(_file_lines(client, file_id, _expired_output(batch, kind, lifetime)), 1):
                     if text.strip():
                         line = parse_result_line(text, n)
                         found[(None if flat else batch.id, line.custom_id)] = (line, batch.id)
-    owners: list[tuple[Any, Batch | None]]
+    owners: list[tuple[Any, Batch | JobPart | None]]
     if flat:
         owners = _owners(_load_inputs(inputs), batches, target)
+    elif job is not None:
+        by_id = {b.id: b for b in batches}
+        owners = []
+        for part in job.parts:
+            source: Batch | JobPart = by_id[part.batch_id] if part.batch_id in by_id else part
+            owners.extend((line, source) for line in _input_lines(client, source, job))
     else:
-        owners = [(line, batch) for batch in batches for line in _input_lines(client, batch)]
+        owners = [(line, batch) for batch in batches for line in _input_lines(client, batch, None)]
     rows: list[ResultRow] = []
     line_no, previous = 0, None
     for request, owner in owners:
@@ -63,7 +80,7 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
         previous = owner
         custom_id = request.get("custom_id") if isinstance(request, dict) else None
         hit = None
-        if isinstance(custom_id, str):
+        if isinstance(custom_id, str) and not isinstance(owner, JobPart):
             hit = found.pop((None if flat or owner is None else owner.id, custom_id), None)
         if hit is not None:
             rows.append(ResultRow.from_line(hit[0], request, hit[1]))
@@ -71,7 +88,51 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
             rows.append(_missing_row(str(custom_id), request, owner, line_no))
     for line, batch_id in found.values():  # result lines whose input we do not know
         rows.append(ResultRow.from_line(line, None, batch_id))
-    return Results(rows, batches)
+    return Results(rows, batches, job=job)
+
+
+def _require_created(job: Job) -> None:
+    """A job with parts still to create is not finished (its running batches are checked like any batch)."""
+    waiting = [p for p in job.parts if not p.final]
+    if all(p.batch_id for p in waiting):
+        return
+    unfinished = [job.batches[p.batch_id] for p in waiting if p.batch_id in job.batches]
+    states: dict[str, int] = {}
+    for part in waiting:
+        states[part.state] = states.get(part.state, 0) + 1
+    how = ", ".join(f"{n} {state}" for state, n in states.items())
+    raise JobError(f"{job.id} is not finished ({plural(len(waiting), 'part')} of {len(job.parts)}: {how}): "
+                   f"wait(client, job) follows it to the end, creating the parts still to come",
+                   job=job, unfinished=unfinished)
+
+
+def _fresh(client: BatchesAPI, job: Job | None, batch_id: str) -> Batch:
+    known = job.batches.get(batch_id) if job is not None else None
+    return known if known is not None and known.is_terminal else client.retrieve_batch(batch_id)
+
+
+def _lifetime(job: Job | None, option: str) -> int:
+    value = job.options.get(option) if job is not None else None
+    seconds = value.get("seconds") if isinstance(value, dict) else None
+    return int(seconds) if isinstance(seconds, int) else FILE_LIFETIME_SECONDS
+
+
+def _file_lines(client: BatchesAPI, file_id: str, gone: str) -> Iterator[str]:
+    try:
+        yield from client.iter_file_lines(file_id)
+    except NotFoundError:
+        raise JobError(gone) from None
+
+
+def _expired_output(batch: Batch, kind: str, lifetime: int) -> str:
+    file_id = batch.output_file_id if kind == "output" else batch.error_file_id
+    ended = batch.finished_at
+    if ended is None:
+        return f"the {kind} file {file_id} of {batch.id} is gone (expired or deleted)"
+    expires = ended + lifetime
+    return (f"the {kind} file {file_id} of {batch.id} has expired: {kind} files are kept {span_text(lifetime)} "
+            f"after the batch ends, so it expired at {utc_text(expires)} (or was deleted); its results are gone "
+            f"with it")
 
 
 def _load_inputs(inputs: Any) -> list[Any]:
@@ -80,28 +141,36 @@ def _load_inputs(inputs: Any) -> list[Any]:
     return list(inputs)
 
 
-def _owners(lines: list[Any], batches: list[Batch], target: Target) -> list[tuple[Any, Batch | None]]:
+def _owners(lines: list[Any], batches: list[Batch], target: Target) -> list[tuple[Any, Batch | JobPart | None]]:
     """Pair each explicit input line with its batch: by the Job's part sizes, or the only batch."""
-    if len(batches) == 1:
+    if len(batches) == 1 and not (isinstance(target, Job) and len(target.parts) > 1):
         return [(line, batches[0]) for line in lines]
     by_id = {b.id: b for b in batches}
     if isinstance(target, Job) and target.parts and target.lines == len(lines):
-        out: list[tuple[Any, Batch | None]] = []
+        out: list[tuple[Any, Batch | JobPart | None]] = []
         for part in target.parts:
             start = part.first_line - 1
-            out.extend((line, by_id.get(part.batch_id)) for line in lines[start:start + part.lines])
+            owner: Batch | JobPart | None = by_id.get(part.batch_id) if part.batch_id else part
+            out.extend((line, owner) for line in lines[start:start + part.lines])
         return out
     return [(line, None) for line in lines]
 
 
-def _input_lines(client: BatchesAPI, batch: Batch) -> Iterable[Any]:
-    """The request lines of a batch's input file (unparseable lines come back as None)."""
-    if not batch.input_file_id:
+def _input_lines(client: BatchesAPI, owner: Batch | JobPart, job: Job | None) -> Iterable[Any]:
+    """The request lines of a batch's (or an uncreated part's) input file (unparseable lines come back as None)."""
+    file_id = owner.input_file_id
+    if not file_id:
         return []
     try:
-        return [_parse_or_none(text) for text in client.iter_file_lines(batch.input_file_id)]
+        return [_parse_or_none(text) for text in client.iter_file_lines(file_id)]
     except NotFoundError as exc:
-        raise JobError(f"the input file {batch.input_file_id} of {batch.id} is gone; pass inputs= "
+        whose = owner.id if isinstance(owner, Batch) else f"part {owner.index} of {job.id if job else 'the job'}"
+        when = ""
+        if job is not None and job.created_at:
+            lifetime = _lifetime(job, "expires_after")
+            expired = utc_text(job.created_at + lifetime)
+            when = f" (input files are kept {span_text(lifetime)}: it expired at {expired})"
+        raise JobError(f"the input file {file_id} of {whose} has expired or was deleted{when}; pass inputs= "
                        f"(the request lines you submitted) to results()") from exc
 
 
@@ -110,13 +179,21 @@ def _parse_or_none(text: str) -> Any:
     return value if isinstance(value, dict) else None
 
 
-def _missing_row(custom_id: str, request: Any, batch: Batch | None, line: int) -> ResultRow:
-    if batch is None:
+def _missing_row(custom_id: str, request: Any, owner: Batch | JobPart | None, line: int) -> ResultRow:
+    if owner is None:
         return ResultRow(custom_id, "not_run", input=request)
+    if isinstance(owner, JobPart):
+        if owner.state == WITHDRAWN:
+            return ResultRow(custom_id, "cancelled", input=request, error_code="batch_cancelled",
+                             error_message="The job was cancelled before this part's batch was created.")
+        why = "create_refused" if owner.state == REFUSED else owner.state
+        return ResultRow(custom_id, "not_run", input=request, error_code=why, error_message=owner.last_error)
+    batch = owner
     if batch.status == "cancelled":
         return ResultRow(custom_id, "cancelled", input=request, batch_id=batch.id, error_code="batch_cancelled",
                          error_message="The batch was cancelled before this request ran.")
-    code = message = None
+    code: str | None = None
+    message: str | None = None
     if batch.errors:
         match = next((e for e in batch.errors if e.line == line), None) or next(
             (e for e in batch.errors if e.line is None), None)

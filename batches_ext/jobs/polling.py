@@ -1,5 +1,7 @@
 """`wait`: poll a job's batches until every one is terminal, with a gentle backoff while nothing changes, and a
-text progress bar when someone is watching."""
+text progress bar when someone is watching. Waiting on a `Job` also advances it: each poll creates the parts
+whose turn has come (as earlier batches end, a 429's retry-after passes, or a part refused for the token quota
+can go again), so a job larger than its token budget finishes with no other step."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import JobError, WaitTimeout
 from ..models import Batch
-from .job import Target, batch_ids
+from .job import Job, Target, batch_ids
 from .progress import TextProgress, is_interactive
 
 if TYPE_CHECKING:
@@ -43,8 +45,14 @@ def wait(
     None (the default) shows it when someone is probably watching (`jobs.is_interactive()`: stderr is a terminal
     or an IPython shell / Jupyter kernel is running; `BATCHES_EXT_PROGRESS=0/1` forces it). Its elapsed time and
     ETA are measured on the client's clock (the fake's in fake mode).
+
+    A `Job` is advanced on every poll (`job.advance(client)`): its pending parts are created as their turn comes,
+    and the wait ends when every part is over; it returns the final Batch of each part that has one.
     """
     pause: Callable[[float], Any] = sleep if sleep is not None else getattr(client, "sleep", time.sleep)
+    if isinstance(target, Job) and target.parts:
+        return _wait_job(client, target, poll_interval, timeout, on_update, pause, max_interval, progress,
+                         progress_file)
     ids, single = batch_ids(target)
     if not ids:
         raise JobError("nothing to wait for: the target has no batches")
@@ -94,6 +102,57 @@ def _poll(client: BatchesAPI, ids: list[str], single: bool, poll_interval: float
             delay = min(delay, remaining)
         pause(delay)
         slept += delay
+
+
+def _wait_job(client: BatchesAPI, job: Job, poll_interval: float, timeout: float | None,
+              on_update: Callable[[Batch], Any] | None, pause: Callable[[float], Any], max_interval: float,
+              progress: bool | None, progress_file: Any) -> list[Batch]:
+    job.check_client(client)
+    bar = None
+    if progress if progress is not None else is_interactive():
+        labels = [p.batch_id or f"{job.id} part {p.index}" for p in job.parts]
+        bar = TextProgress(labels, getattr(client, "now", time.time), file=progress_file)
+    latest: dict[str, Batch] = {}
+    started, slept = time.monotonic(), 0.0
+    delay: float | None = None
+    ceiling = max(max_interval, poll_interval)
+    base = client.now()
+
+    def clock() -> float:  # the client's clock, or the time this wait has paused, whichever went further
+        return max(client.now(), base + max(slept, time.monotonic() - started))
+
+    try:
+        while True:
+            step = job.advance(client, clock=clock)
+            changed = step.changed
+            for batch_id, batch in step.seen.items():
+                previous = latest.get(batch_id)
+                latest[batch_id] = batch
+                changed = changed or previous is None or previous.status != batch.status
+                if on_update is not None and (previous is None or _state(previous) != _state(batch)):
+                    on_update(batch)
+            if bar is not None:
+                bar.show([job.batches.get(p.batch_id) if p.batch_id else None for p in job.parts])
+            if job.finished:
+                return [job.batches.get(b) or client.retrieve_batch(b) for b in job.batch_ids]
+            delay = poll_interval if delay is None or changed else min(delay * 1.5, ceiling)
+            due = [p.not_before for p in job.parts if p.pending and p.not_before is not None]
+            if due and not any(p.enqueued for p in job.parts):  # nothing to poll: sleep until the next is due
+                delay = max(delay, min(due) - clock())
+            elapsed = max(slept, time.monotonic() - started)
+            if timeout is not None:
+                remaining = timeout - elapsed
+                if remaining <= 0:
+                    waiting = [p for p in job.parts if not p.final]
+                    states = ", ".join(f"part {p.index} {p.state}" for p in waiting[:5])
+                    raise WaitTimeout(f"gave up after {timeout:g}s: {job.id} {states} not finished",
+                                      batch=[job.batches.get(b) for b in job.batch_ids])
+                delay = min(delay, remaining)
+            pause(delay)
+            slept += delay
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _state(batch: Batch) -> tuple[Any, ...]:

@@ -1,7 +1,9 @@
 """`Results`: one `ResultRow` per input, joined back to it, with views and exports.
 
 `Results` is list-like (one `ResultRow` per input, input order), with `.ok`, `.errors`, `.get(custom_id)`
-(a dict lookup, the index built once), `.to_pandas()`, `.to_records()`, `.save(path)` (atomic, .jsonl or .csv).
+(a dict lookup, the index built once), `.to_pandas()`, `.to_records()`, `.save(path)` (atomic, .jsonl or .csv),
+`.parsed(Model)` (each answer validated into a pydantic model or a JSON Schema) and `.spend` (dollars, from the
+batches' usage at the dated batch prices).
 Every export and view leads with what a person looks for: custom_id, prompt, answer, status, tokens; the
 rest (status_code, error code and message, batch and request ids, the raw `input` and `body`) follows.
 Notebooks show an HTML table, terminals (`print(res)`, terminal IPython) a text table of the first rows, and
@@ -23,6 +25,8 @@ from ..atomic import atomic_open
 from ..errors import InputError, MissingDependency
 from ..jsonl import ResultLine, prompt_text, response_text, usage_tokens
 from ..render import plural
+from .estimate import ran_requests, total_spend
+from .parsed import ParseFailure, parse_answer, parse_rows
 
 __all__ = ["ResultRow", "Results", "STATUSES", "COLUMNS"]
 
@@ -72,6 +76,10 @@ class ResultRow:
         """`usage.total_tokens` of a successful response (None otherwise)."""
         return usage_tokens(self.body) if self.ok else None
 
+    def parsed(self, spec: Any) -> Any:
+        """The answer validated into `spec` (a pydantic model class or a JSON Schema dict); InputError why not."""
+        return parse_answer(self, spec)
+
     def to_record(self) -> dict[str, Any]:
         """The row as a dict with the keys of `COLUMNS`, in that order."""
         return {c: getattr(self, c) for c in COLUMNS}
@@ -90,9 +98,10 @@ COLUMNS = ("custom_id", "prompt", "answer", "status", "tokens", "status_code", "
 class Results(Sequence[ResultRow]):
     """Rows (one per input, input order when inputs are known) and the batches they came from."""
 
-    def __init__(self, rows: Iterable[ResultRow], batches: Iterable[Any] = ()) -> None:
+    def __init__(self, rows: Iterable[ResultRow], batches: Iterable[Any] = (), *, job: Any = None) -> None:
         self.rows: list[ResultRow] = list(rows)
         self.batches: list[Any] = list(batches)
+        self.job = job  # the Job the rows came from, when they came from one
         self._by_id: dict[str, ResultRow] | None = None
 
     # -- list-like
@@ -108,7 +117,7 @@ class Results(Sequence[ResultRow]):
     def __getitem__(self, index: slice) -> Results: ...
     def __getitem__(self, index: int | slice) -> ResultRow | Results:
         if isinstance(index, slice):
-            return Results(self.rows[index], self.batches)
+            return Results(self.rows[index], self.batches, job=self.job)
         return self.rows[index]
 
     def __eq__(self, other: object) -> bool:
@@ -124,7 +133,7 @@ class Results(Sequence[ResultRow]):
     def where(self, *statuses: str) -> Results:
         """The rows whose status is one of `statuses`."""
         wanted = set(statuses)
-        return Results([r for r in self.rows if r.status in wanted], self.batches)
+        return Results([r for r in self.rows if r.status in wanted], self.batches, job=self.job)
 
     @property
     def ok(self) -> Results:
@@ -134,7 +143,7 @@ class Results(Sequence[ResultRow]):
     @property
     def errors(self) -> Results:
         """Rows that did not succeed (error, expired, cancelled, not_run)."""
-        return Results([r for r in self.rows if r.status != "ok"], self.batches)
+        return Results([r for r in self.rows if r.status != "ok"], self.batches, job=self.job)
 
     @property
     def failed(self) -> Results:
@@ -161,19 +170,45 @@ class Results(Sequence[ResultRow]):
         counts = ", ".join(f"{n:,} {status}" for status, n in self.counts().items())
         return plural(len(self.rows), "result") + (f": {counts}" if counts else "")
 
+    @property
+    def spend(self) -> float | None:
+        """Dollars the batches behind these rows cost, from their `usage` at the dated batch price table
+        (`batches_ext.pricing`, its date in `PRICES_AS_OF`); None when the model has no price."""
+        if not self.batches:
+            return None
+        return total_spend((getattr(b, "usage", None), getattr(b, "model", None), ran_requests(b))
+                           for b in self.batches)
+
+    def parsed(self, spec: Any) -> list[Any]:
+        """One value per row: its answer validated into `spec` (a pydantic model class, or a JSON Schema dict:
+        the JSON value), or a falsy `ParseFailure` saying why not (the row failed, a refusal, not JSON, or JSON
+        that does not fit)."""
+        return parse_rows(self.rows, spec)
+
     # -- export
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per row, keys in the order of `COLUMNS` (custom_id, prompt, answer, status, tokens, ...)."""
         return [row.to_record() for row in self.rows]
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self, parsed: Any = None) -> Any:
         """A pandas DataFrame, one row per result, columns `COLUMNS`: custom_id, prompt, answer, status, tokens
-        first; status_code, error_code, error_message, batch_id, request_id, and the raw `input` and `body` after."""
+        first; status_code, error_code, error_message, batch_id, request_id, and the raw `input` and `body` after.
+        parsed: a pydantic model class or a JSON Schema dict: adds `parsed` (the validated answer, None when it
+        does not fit) and `parse_error` (why not) after `answer`."""
         try:
             import pandas as pd
         except ImportError:
             raise MissingDependency("Results.to_pandas() needs pandas: pip install 'batches-ext[pandas]'") from None
-        return pd.DataFrame.from_records(self.to_records(), columns=list(COLUMNS))
+        records = self.to_records()
+        columns = list(COLUMNS)
+        if parsed is not None:
+            at = columns.index("answer") + 1
+            columns[at:at] = ["parsed", "parse_error"]
+            for record, value in zip(records, self.parsed(parsed), strict=True):
+                failed = isinstance(value, ParseFailure)
+                record["parsed"] = None if failed else value
+                record["parse_error"] = value.reason if failed else None
+        return pd.DataFrame.from_records(records, columns=columns)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the rows to `path` atomically: JSON Lines for .jsonl, CSV for .csv (bodies as JSON text)."""

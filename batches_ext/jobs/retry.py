@@ -1,21 +1,28 @@
-"""`retry_failed`: a new job from the failed and expired lines of finished batches, same custom_ids."""
+"""`retry_failed`: a new job from what did not succeed in finished batches — the failed and expired lines, and
+the lines of failed parts (a batch refused for the enqueued-token quota, a part the API refused to create) —
+with the same custom_ids."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import JobError
 from ..models import Batch
-from .job import JOB_KEY, RETRY_KEY, Job, Target
+from .job import Job, Target
 from .join import results
+from .journal import Journal
+from .state import JOB_KEY, RETRY_KEY, TOKEN_LIMIT_CODE
 from .submission import submit
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
 
-__all__ = ["retry_failed"]
+__all__ = ["retry_failed", "FAILED_PART_CODES"]
 
+#: `not_run` rows with these codes belong to a part that failed as a whole and may succeed when sent again.
+FAILED_PART_CODES = frozenset({TOKEN_LIMIT_CODE, "create_refused"})
+_UNSET: Any = object()
 
 
 def retry_failed(
@@ -25,30 +32,46 @@ def retry_failed(
     statuses: Iterable[str] = ("error", "expired"),
     metadata: dict[str, str] | None = None,
     completion_window: str = "24h",
+    batch_size: int | None = _UNSET,
+    max_enqueued_tokens: int | Mapping[str, int] | None = _UNSET,
+    expires_after: int | Mapping[str, Any] | None = _UNSET,
+    output_expires_after: int | Mapping[str, Any] | None = _UNSET,
+    journal: Journal | bool | None = None,
 ) -> Job:
-    """A new job from the failed and expired lines of `target` (their original request lines, same custom_ids).
-
-    Tagged `batches_ext_retry_of=<batch id>` (for several batches: the job id, or the ids joined by ",").
+    """A new job from the failed and expired lines of `target`, and every line of its failed parts (a batch the
+    API failed for `token_limit_exceeded`, a part it refused to create): their original request lines, same
+    custom_ids. Tagged `batches_ext_retry_of=<batch id>` (for several batches: the job id, or the ids joined
+    by ","). For a Job, `batch_size`, `max_enqueued_tokens` and the expiries default to the job's own.
     Raises JobError when no line qualifies.
     """
     res = results(client, target)
     wanted = tuple(statuses)
-    retry = [row.input for row in res.where(*wanted) if isinstance(row.input, dict)]
+    retry = [row.input for row in res if isinstance(row.input, dict)
+             and (row.status in wanted or (row.status == "not_run" and row.error_code in FAILED_PART_CODES))]
     if not retry:
         hint = ""
         if any(b.status == "failed" for b in res.batches):
             hint = " (a batch failed validation: fix its input and submit again)"
-        raise JobError(f"nothing to retry: no {'/'.join(wanted)} lines in {res.summary()}{hint}")
-    endpoint = res.batches[0].endpoint if res.batches else None
+        raise JobError(f"nothing to retry: no {'/'.join(wanted)} lines and no failed part in {res.summary()}{hint}")
+    endpoint = res.batches[0].endpoint if res.batches else getattr(target, "endpoint", None)
     meta = {**(metadata or {}), RETRY_KEY: _retry_of(target, res.batches)}
-    return submit(client, retry, endpoint=endpoint, metadata=meta, completion_window=completion_window)
+    own = target.options if isinstance(target, Job) else {}
+
+    def option(value: Any, name: str) -> Any:
+        return own.get(name) if value is _UNSET else value
+
+    return submit(client, retry, endpoint=endpoint, metadata=meta, completion_window=completion_window,
+                  batch_size=option(batch_size, "batch_size"),
+                  max_enqueued_tokens=option(max_enqueued_tokens, "max_enqueued_tokens"),
+                  expires_after=option(expires_after, "expires_after"),
+                  output_expires_after=option(output_expires_after, "output_expires_after"), journal=journal)
 
 
 def _retry_of(target: Target, batches: list[Batch]) -> str:
+    if isinstance(target, Job):
+        return target.id if len(target.parts) > 1 or len(batches) != 1 else batches[0].id
     if len(batches) == 1:
         return batches[0].id
-    if isinstance(target, Job):
-        return target.id
     job_ids = {(b.metadata or {}).get(JOB_KEY) for b in batches}
     if len(job_ids) == 1 and None not in job_ids:
         return str(job_ids.pop())

@@ -1,92 +1,53 @@
-"""`submit`: preflight, upload and create a job's batches, splitting input past the per-batch limits.
+"""`submit`: preflight, plan the parts, upload every part's input file, record the job in the journal, and create
+the batches whose turn has come.
 
-Input over 50,000 lines or 200 MB (or 50,000 embedding inputs) is split into parts that each fit, streamed
-from the source (a path is copied range by range to a temporary file; bytes are uploaded as slices), so the
-input is never held in memory twice. Every part carries ``batches_ext_job=<job id>`` and
-``batches_ext_part="i/n"`` in its metadata, and the client adds ``batches_ext_intent`` to every create: the
-user's metadata may hold 13 pairs of the API's 16.
+Input over 50,000 lines or 200 MB (or 50,000 embedding inputs), over `batch_size` lines, or over the token budget
+per part is split into parts (`planning`), streamed from the source (a path is copied range by range to a
+temporary file; bytes are uploaded as slices), so the input is never held in memory twice. Every part's file is
+uploaded at submit (the Files API has no quota); batches are created by `advance` (`scheduling`) while the job's
+enqueued tokens stay within `max_enqueued_tokens`, the rest waiting in the journal. Every batch carries
+``batches_ext_job=<job id>`` and ``batches_ext_part="i/n"`` in its metadata, and the client adds
+``batches_ext_intent`` to every create: the user's metadata may hold 13 pairs of the API's 16.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BatchesError, InputError, JobError
-from ..jsonl import (
-    Preflight,
-    build_requests,
-    dumps_jsonl,
-    embedding_inputs,
-    iter_raw_lines,
-    parse_json_line,
-    preflight,
-)
+from ..errors import BatchesError, BatchesWarning, ConfigError, InputError, JobError
+from ..render import span_text
 from ..spec import (
+    BATCH_CREATES_PER_HOUR,
     DEFAULT_ENDPOINT,
-    FAKE_ERROR_PREFIX,
+    EXPIRY_MAX_SECONDS,
+    EXPIRY_MIN_SECONDS,
+    FILE_LIFETIME_SECONDS,
     INTENT_KEY,
     MAX_BYTES,
-    MAX_EMBEDDING_INPUTS,
     MAX_LINES,
     METADATA_MAX_PAIRS,
 )
-from .job import JOB_KEY, PART_KEY, RETRY_KEY, Job, JobPart
+from .job import Job, backend_of
+from .journal import Journal, default_journal
+from .planning import JobPlan, PlannedPart, materialise, plan_source, token_limit_for
+from .state import JOB_KEY, PART_KEY, PENDING, RETRY_KEY, JobPart
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
 
-__all__ = ["submit", "plan_job", "JobPlan", "PlannedPart"]
+__all__ = ["submit", "expiry", "open_journal", "JobPlan", "PlannedPart"]
 
 _COPY_CHUNK = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class PlannedPart:
-    """One batch `submit` would create: its 1-based `index`, `lines`, `bytes` and first input line (1-based)."""
-
-    index: int
-    lines: int
-    bytes: int
-    first_line: int
-
-
-@dataclass
-class JobPlan:
-    """What `submit` would do with an input, without doing it: the preflight `report` and the `parts` (one per
-    batch; more than one when the input is over the per-batch limits)."""
-
-    report: Preflight
-    parts: list[PlannedPart] = field(default_factory=list)
-
-
-def plan_job(
-    source: Any,
-    *,
-    endpoint: str | None = None,
-    model: str | None = None,
-    max_lines: int = MAX_LINES,
-    max_bytes: int = MAX_BYTES,
-    offline: bool = False,
-) -> JobPlan:
-    """Preflight `source` as `submit` would and plan its split ("2 batches: 50,000 + 10,000 lines"); uploads
-    and creates nothing. Raises InputError for a line that breaks the Batch API's rules (as `submit` would)."""
-    data, path = _materialise(source, endpoint, model)
-    streamed: str | bytes = path if path is not None else (data or b"")
-    report = preflight(streamed, endpoint, max_lines=max_lines, max_bytes=max_bytes,
-                       unchecked_model_prefix=FAKE_ERROR_PREFIX if offline else None)
-    report.raise_for_problems(allow_split=True)
-    if not report.needs_split:
-        return JobPlan(report, [PlannedPart(1, report.lines, report.bytes, 1)])
-    spans = _plan_parts(streamed, report.endpoint or endpoint or DEFAULT_ENDPOINT, max_lines, max_bytes)
-    return JobPlan(report, [PlannedPart(i, lines, end - start, first)
-                            for i, (start, end, lines, first) in enumerate(spans, start=1)])
-
+_WINDOW_SECONDS = 24 * 3600
 
 
 def submit(
@@ -100,66 +61,152 @@ def submit(
     max_lines: int = MAX_LINES,
     max_bytes: int = MAX_BYTES,
     filename: str | None = None,
+    batch_size: int | None = None,
+    max_enqueued_tokens: int | Mapping[str, int] | None = None,
+    expires_after: int | Mapping[str, Any] | None = None,
+    output_expires_after: int | Mapping[str, Any] | None = None,
+    journal: Journal | bool | None = None,
 ) -> Job:
-    """Preflight `source`, upload it and create its batch(es); one `Job` either way.
+    """Preflight `source`, upload it and create its batch(es) as the budget allows; one `Job` either way.
 
     source: a JSONL path, JSONL bytes, or a list of request lines (a list of prompts / message lists /
         bodies is built with `build_requests(source, model=model, endpoint=endpoint)`).
     endpoint: the batch endpoint (None: inferred from the first line). model: when given, every line
-        must use it. Input over `max_lines` / `max_bytes` (or 50,000 embedding inputs) becomes several
-        batches, each within the limits, tagged `batches_ext_job` / `batches_ext_part` ("i/n").
-    Raises InputError (before any upload) when a line breaks the Batch API's rules.
+        must use it. Input over `max_lines` / `max_bytes` (or 50,000 embedding inputs), or over `batch_size`
+        lines, becomes several parts, each its own batch, tagged `batches_ext_job` / `batches_ext_part` ("i/n").
+    max_enqueued_tokens: the job's budget of enqueued input tokens (an int, or per model: {"gpt-4o-mini":
+        2_000_000}): parts are created while the estimated tokens of its unfinished batches plus the next part
+        stay within it; the rest wait as `pending` until `wait()`, a monitor or `job.advance(client)` finds room.
+        Set it a little under your organization's enqueued-token limit for the model.
+    expires_after / output_expires_after: seconds (3,600 to 2,592,000) after which the input files / the
+        output and error files expire (or the API's `{"anchor": "created_at", "seconds": N}`).
+    journal: where the job is kept so another kernel can resume it (default: the user's journal; False: not
+        kept). Raises InputError (before any upload) when a line breaks the Batch API's rules, and JobError
+        when an upload fails (the files already uploaded are deleted) or the first create fails for a reason a
+        later try may not have (the job is kept: `wait()` resumes it).
     """
-    data, path = _materialise(source, endpoint, model)
-    streamed: str | bytes = path if path is not None else (data or b"")
-    unchecked = FAKE_ERROR_PREFIX if client.is_offline else None
-    report = preflight(streamed, endpoint, max_lines=max_lines, max_bytes=max_bytes, unchecked_model_prefix=unchecked)
-    report.raise_for_problems(allow_split=True)
-    if model is not None and report.model not in (None, model):
-        raise InputError(f"the input uses model {report.model!r}, not {model!r}")
-    endpoint = report.endpoint or endpoint or DEFAULT_ENDPOINT
+    data, path = materialise(source, endpoint, model)
+    plan = plan_source(data, path, endpoint, model, max_lines, max_bytes, batch_size, max_enqueued_tokens,
+                 client.is_offline)
+    endpoint = plan.report.endpoint or endpoint or DEFAULT_ENDPOINT
     user_meta = _check_metadata(metadata, reserved=3)
+    inputs_expire = expiry(expires_after, "expires_after")
+    outputs_expire = expiry(output_expires_after, "output_expires_after")
+    token_limit_for(max_enqueued_tokens, plan.report.model)  # a bad budget fails before any upload
+    keep = open_journal(journal)
     job_id = f"job_{uuid.uuid4().hex[:20]}"
-    stem = _stem(filename or (Path(path).name if path is not None else None), job_id)
-    if report.needs_split:
-        plan = _plan_parts(streamed, endpoint, max_lines, max_bytes)
-    else:
-        plan = [(0, report.bytes, report.lines, 1)]
-    job = Job(job_id, [], [], endpoint, dict(user_meta), retry_of=user_meta.get(RETRY_KEY),
-              offline=client.is_offline)
-    with tempfile.TemporaryDirectory(prefix="batches_ext_") as scratch:
-        for index, (start, end, lines, first) in enumerate(plan, start=1):
-            name = f"{stem}.jsonl" if len(plan) == 1 else f"{stem}.part{index}of{len(plan)}.jsonl"
-            meta = {**user_meta, JOB_KEY: job_id, PART_KEY: f"{index}/{len(plan)}"}
-            try:
-                upload = _part_source(data, path, start, end, len(plan) == 1, scratch, name)
-                file = client.upload_file(upload, purpose="batch", filename=name)
-                _discard(upload, path)
-                batch = client.create_batch(file.id, endpoint=endpoint, completion_window=completion_window,
-                                            metadata=meta)
-            except BatchesError as exc:
-                if not job.batch_ids:
-                    raise
-                raise JobError(f"part {index}/{len(plan)} of job {job_id} could not be submitted ({exc}); "
-                               f"already created: {', '.join(job.batch_ids)}", job=job) from exc
-            job.batch_ids.append(batch.id)
-            job.parts.append(JobPart(index, batch.id, file.id, lines, end - start, first))
+    parts = [JobPart(p.index, None, None, p.lines, p.bytes, p.first_line, tokens=p.tokens,
+                     output_cap=p.output_cap, state=PENDING) for p in plan.parts]
+    options = {"batch_size": batch_size, "max_enqueued_tokens": _plain(max_enqueued_tokens),
+               "expires_after": inputs_expire, "output_expires_after": outputs_expire}
+    job = Job(job_id, None, parts, endpoint, dict(user_meta), retry_of=user_meta.get(RETRY_KEY),
+              offline=client.is_offline, model=plan.report.model, completion_window=completion_window,
+              options=options, estimate=plan.estimate.to_dict() if plan.estimate else None,
+              name=filename or (Path(path).name if path is not None else None), created_at=client.now(),
+              backend=backend_of(client), journal=keep)
+    job.warnings = expiry_warnings(plan, job, inputs_expire)
+    if keep is not None:
+        keep.add(job.to_record())
+    _upload(client, job, plan, data, path, _stem(job.name, job_id), inputs_expire)
+    for text in job.warnings:
+        warnings.warn(text, BatchesWarning, stacklevel=2)
+    step = job.advance(client)  # a failure here keeps the job: wait() / %batches watch resume it
+    if not job.batch_ids and step.refused:
+        refused = job.parts[step.refused[0] - 1]
+        raise JobError(f"the API refused to create part {refused.index}/{len(job.parts)} of {job_id}: "
+                       f"{refused.last_error}", job=job)
     return job
 
 
-def _materialise(source: Any, endpoint: str | None, model: str | None) -> tuple[bytes | None, str | None]:
-    """(bytes, None) or (None, path) for the source; request lists are serialised once."""
-    if isinstance(source, (str, os.PathLike)):
-        path = os.path.expanduser(os.fspath(source))
-        if not os.path.isfile(path):
-            raise InputError(f"no such file: {os.fspath(source)!r}")
-        return None, path
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), None
-    items = list(source)
-    if items and not all(isinstance(i, dict) and "custom_id" in i for i in items):
-        items = build_requests(items, model=model, endpoint=endpoint or DEFAULT_ENDPOINT)
-    return dumps_jsonl(items), None
+def open_journal(journal: Journal | bool | None) -> Journal | None:
+    """The journal to keep a job in: `journal` itself, the default one (None / True), or none (False). When the
+    default one cannot be opened the job is not kept, with a warning (it still runs)."""
+    if isinstance(journal, Journal):
+        return journal
+    if journal is False:
+        return None
+    try:
+        return default_journal()
+    except ConfigError as err:
+        warnings.warn(f"{err}: this job will not be resumable after a restart", BatchesWarning, stacklevel=3)
+        return None
+
+
+def expiry(value: int | Mapping[str, Any] | None, name: str) -> dict[str, Any] | None:
+    """`expires_after` / `output_expires_after` as the API takes it: {"anchor": "created_at", "seconds": N}."""
+    if value is None:
+        return None
+    seconds = value.get("seconds") if isinstance(value, Mapping) else value
+    anchor = value.get("anchor", "created_at") if isinstance(value, Mapping) else "created_at"
+    if isinstance(seconds, float) and seconds.is_integer():
+        seconds = int(seconds)
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not (
+            EXPIRY_MIN_SECONDS <= seconds <= EXPIRY_MAX_SECONDS) or anchor != "created_at":
+        raise InputError(f"{name}: expected seconds from {EXPIRY_MIN_SECONDS:,} (1 hour) to {EXPIRY_MAX_SECONDS:,} "
+                         f"(30 days) after creation, got {value!r}")
+    return {"anchor": "created_at", "seconds": seconds}
+
+
+def expiry_warnings(plan: JobPlan, job: Job, inputs_expire: dict[str, Any] | None) -> list[str]:
+    """A warning when the input files may expire before the last part can be created: with a token budget the
+    parts run in waves (each up to the 24 h window), and 2,000 creates per hour bound the rest."""
+    lifetime = int(inputs_expire["seconds"]) if inputs_expire else FILE_LIFETIME_SECONDS
+    budget = token_limit_for(job.options.get("max_enqueued_tokens"), job.model)
+    waves, room = 1, budget
+    for part in plan.parts:
+        if budget is not None and room is not None and part.tokens > room:
+            waves, room = waves + 1, budget
+        room = None if room is None else room - part.tokens
+    hours = math.ceil(len(plan.parts) / BATCH_CREATES_PER_HOUR) - 1
+    last = (waves - 1) * _WINDOW_SECONDS + hours * 3600
+    if last <= lifetime:
+        return []
+    why = (f"with max_enqueued_tokens {budget:,} its {len(plan.parts):,} parts run in {waves} waves of up to 24 h"
+           if waves > 1 else f"at {BATCH_CREATES_PER_HOUR:,} batches an hour its {len(plan.parts):,} parts take "
+           f"{hours + 1} hours to create")
+    return [f"the input files expire {span_text(lifetime)} after upload, but {why}: the last part may not be "
+            f"created before its input expires (up to {span_text(last)} from now). Raise expires_after (up to 30 "
+            f"days) or max_enqueued_tokens, or submit fewer parts at a time."]
+
+
+def _plain(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _upload(client: BatchesAPI, job: Job, plan: JobPlan, data: bytes | None, path: str | None, stem: str,
+            inputs_expire: dict[str, Any] | None) -> None:
+    """Upload every part's input file and record it; on a failure delete what was uploaded and forget the job."""
+    n = len(plan.parts)
+    uploaded: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="batches_ext_") as scratch:
+        for planned in plan.parts:
+            name = f"{stem}.jsonl" if n == 1 else f"{stem}.part{planned.index}of{n}.jsonl"
+            try:
+                upload = _part_source(data, path, planned.start, planned.end, n == 1, scratch, name)
+                file = client.upload_file(upload, purpose="batch", filename=name, expires_after=inputs_expire)
+                _discard(upload, path)
+            except BatchesError as exc:
+                _abandon(client, job, uploaded)
+                if planned.index == 1:
+                    raise
+                raise JobError(f"part {planned.index}/{n} of {job.id} could not be uploaded ({exc}); nothing was "
+                               f"created (the {len(uploaded)} input files already uploaded were deleted)") from exc
+            uploaded.append(file.id)
+            part = job.parts[planned.index - 1]
+            updated = replace(part, input_file_id=file.id)
+            if job.journal is not None:
+                job.journal.save_part(job.id, updated)
+            job.parts[planned.index - 1] = updated
+
+
+def _abandon(client: BatchesAPI, job: Job, uploaded: list[str]) -> None:
+    delete = getattr(client, "delete_file", None)
+    for file_id in uploaded:
+        with contextlib.suppress(BatchesError):
+            if delete is not None:
+                delete(file_id)
+    if job.journal is not None:
+        job.journal.forget(job.id)
 
 
 def _stem(name: str | None, job_id: str) -> str:
@@ -179,36 +226,6 @@ def _check_metadata(metadata: dict[str, str] | None, reserved: int) -> dict[str,
     if bad:
         raise InputError(f"metadata values must be strings (check {bad[0]!r})")
     return meta
-
-
-def _plan_parts(source: str | bytes, endpoint: str, max_lines: int, max_bytes: int) -> list[tuple[int, int, int, int]]:
-    """Byte ranges (start, end, lines, first_line) of consecutive parts, each within the limits."""
-    parts: list[tuple[int, int, int, int]] = []
-    start = offset = lines = inputs = 0
-    first = 1
-    embeddings = endpoint == "/v1/embeddings"
-    for n, raw in enumerate(iter_raw_lines(source), start=1):
-        size = len(raw) + 1
-        weight = embedding_inputs(_body_input(raw)) if embeddings else 0
-        if size > max_bytes:
-            raise InputError(f"line {n}: {size:,} bytes, more than {max_bytes:,} per batch: cannot split", line=n)
-        if lines and (lines + 1 > max_lines or offset + size - start > max_bytes
-                      or inputs + weight > MAX_EMBEDDING_INPUTS):
-            parts.append((start, offset, lines, first))
-            start, lines, inputs, first = offset, 0, 0, n
-        offset += size
-        lines += 1
-        inputs += weight
-    if lines:
-        total = os.path.getsize(source) if isinstance(source, str) else len(source)
-        parts.append((start, min(offset, total), lines, first))
-    return parts
-
-
-def _body_input(raw: bytes) -> Any:
-    obj = parse_json_line(raw)
-    body = obj.get("body") if isinstance(obj, dict) else None
-    return body.get("input") if isinstance(body, dict) else None
 
 
 def _part_source(data: bytes | None, path: str | None, start: int, end: int, whole: bool, scratch: str,

@@ -2,16 +2,26 @@
 or a pandas Series, one per item, in order.
 
     lines = build_requests(["Hi", "Bye"], model="gpt-4o-mini", temperature=0)   # custom_id request-1, -2
+    lines = build_requests(prompts, model="gpt-4o-mini", response_format=Person)  # strict json_schema answers
+
+Keyword arguments other than its own must be body parameters of the endpoint (`spec.BODY_PARAMETERS`, from
+OpenAI's OpenAPI description): a typo such as `custom_ids=` is an InputError naming the valid ones, never a key
+sent in every body.
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from ..errors import InputError
-from ..spec import DEFAULT_ENDPOINT, ENDPOINTS, MESSAGE_ENDPOINTS
+from ..spec import BODY_PARAMETERS, DEFAULT_ENDPOINT, ENDPOINTS, MESSAGE_ENDPOINTS
+from .structured import response_format_body
 
-__all__ = ["build_requests"]
+__all__ = ["build_requests", "OWN_ARGUMENTS"]
+
+#: build_requests' own keyword arguments (everything else is a body parameter of the endpoint).
+OWN_ARGUMENTS = ("model", "endpoint", "system", "id_prefix", "ids", "response_format")
 
 
 # ---------------------------------------------------------------------------------------------- build
@@ -25,6 +35,7 @@ def build_requests(
     system: str | None = None,
     id_prefix: str = "request-",
     ids: Any = None,
+    response_format: Any = None,
     **body_defaults: Any,
 ) -> list[dict[str, Any]]:
     """Request lines (`custom_id`, `method`, `url`, `body`) for `endpoint`, one per item, in order.
@@ -35,11 +46,21 @@ def build_requests(
     ids: None gives `f"{id_prefix}{n}"` for n = 1..N; "index" uses the Series' index labels (as str);
         or an iterable of ids, one per item. custom_ids must be unique.
     system: a system message (chat: first message; responses: `instructions`).
-    body_defaults: extra body parameters (e.g. `temperature=0`); an item's own keys win.
+    response_format: a pydantic model class or a JSON Schema dict: every line asks for JSON fitting it, in
+        OpenAI's strict `json_schema` mode (chat: `response_format`; responses: `text.format`); read the answers
+        back with `Results.parsed(Model)`.
+    body_defaults: extra body parameters of the endpoint (e.g. `temperature=0`); an item's own keys win. An
+        unknown name is an InputError listing the valid ones.
     Raises InputError (with the 1-based item number) for an item it cannot turn into a request.
     """
     if endpoint not in ENDPOINTS:
         raise InputError(f"unsupported endpoint {endpoint!r}; expected one of: {', '.join(ENDPOINTS)}")
+    _check_arguments(endpoint, body_defaults)
+    if response_format is not None:
+        structured = response_format_body(response_format, endpoint)
+        if "text" in structured and isinstance(body_defaults.get("text"), dict):
+            structured["text"] = {**body_defaults["text"], **structured["text"]}
+        body_defaults = {**body_defaults, **structured}
     values, labels = _items_and_labels(items)
     if ids is None:
         custom_ids = [f"{id_prefix}{n}" for n in range(1, len(values) + 1)]
@@ -61,6 +82,23 @@ def build_requests(
         seen[cid] = n
         out.append(line)
     return out
+
+
+def _check_arguments(endpoint: str, given: dict[str, Any]) -> None:
+    known = BODY_PARAMETERS.get(endpoint)
+    if known is None:
+        return
+    unknown = [name for name in given if name not in known]
+    if not unknown:
+        return
+    name = unknown[0]
+    choices = [*OWN_ARGUMENTS, *sorted(known)]
+    close = [c for c in OWN_ARGUMENTS if name.endswith(c) or c.endswith(name)]
+    close += [c for c in difflib.get_close_matches(name, choices, n=2, cutoff=0.6) if c not in close]
+    hint = f" (did you mean {' or '.join(f'{c}=' for c in close[:2])}?)" if close else ""
+    raise InputError(f"build_requests: unknown argument {name}={hint}; it takes "
+                     f"{', '.join(f'{a}=' for a in OWN_ARGUMENTS)} and the body parameters of {endpoint}: "
+                     f"{', '.join(sorted(known))}")
 
 
 def _items_and_labels(items: Any) -> tuple[list[Any], list[Any] | None]:

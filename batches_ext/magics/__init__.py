@@ -1,7 +1,8 @@
 """batches_ext.magics: the `%batches` / `%%batches` magics.
 
 Modules: `commands` (BatchesMagics: thin handlers that parse, call the core and return values), `parser`
-(argparse subcommands whose mistakes are one-line UsageErrors), `completion`, `session` (per-shell state:
+(argparse subcommands whose mistakes are one-line UsageErrors), `inputs` (requests from the cell or a variable:
+`--from VAR`), `feedback` (one-line errors and warnings), `completion`, `session` (per-shell state:
 the client, the offline-fake switch, recent ids, live widgets), `views` (values the magics return that the
 core has no type for), `extension` (load / unload).
 """

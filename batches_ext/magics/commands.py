@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Float, Int, TraitError, Unicode, validate
+from traitlets import Dict, Float, Int, TraitError, Unicode, Union, validate
 
-from ..spec import DEFAULT_ENDPOINT, LIST_BATCHES_MAX
-from .parser import HelpShown, cell_lines, full_help, help_text, parse, split_meta
+from ..spec import LIST_BATCHES_MAX
+from .feedback import magic_message, shown_warnings
+from .inputs import job_options, requests_from_cell, requests_from_variable
+from .parser import HelpShown, full_help, help_text, parse, split_meta
 from .session import MagicSession
 from .views import BatchList, DryRun, SettingsView
 
@@ -54,6 +56,19 @@ class BatchesMagics(Magics):
     fake_speed = Float(None, allow_none=True,
                        help="simulated seconds per real second of `%batches fake on` (None: the fake's default)"
                        ).tag(config=True)
+    max_enqueued_tokens = Union([Int(), Dict()], default_value=None, allow_none=True,
+                                help="the token budget of a job's enqueued batches: a number, or per model "
+                                "({'gpt-4o-mini': 1_800_000}); None: no budget (a batch the API refuses for its "
+                                "quota is created again later)").tag(config=True)
+
+    @validate("max_enqueued_tokens")
+    def _budget(self, proposal: Any) -> Any:
+        value = proposal.value
+        numbers = list(value.values()) if isinstance(value, dict) else [value]
+        if value is not None and not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in numbers):
+            raise TraitError(f"BatchesMagics.max_enqueued_tokens must be a positive number of tokens (or a dict of "
+                             f"model -> tokens), got {value!r}")
+        return value
 
     @validate("timeout", "poll_interval")
     def _positive(self, proposal: Any) -> float:
@@ -95,7 +110,7 @@ class BatchesMagics(Magics):
         except HelpShown:
             return None
         except BatchesError as err:
-            raise UsageError(f"%batches {args.command}: {_magic_message(err, args)}") from None
+            raise UsageError(f"%batches {args.command}: {magic_message(err, args)}") from None
         except KeyboardInterrupt:
             if args.command != "watch" and not getattr(args, "watch", False):
                 raise
@@ -152,7 +167,14 @@ class BatchesMagics(Magics):
         done, failed = [], []
         for batch_id in dict.fromkeys(args.ids):
             try:
-                done.append(client.cancel_batch(batch_id))
+                if batch_id.startswith("job_"):
+                    job = self._resolve(batch_id)
+                    done.extend(job.cancel(client))
+                    withdrawn = sum(1 for p in job.parts if p.state == "withdrawn")
+                    if withdrawn:
+                        print(f"{job.id}: {withdrawn} part(s) not created yet withdrawn")
+                else:
+                    done.append(client.cancel_batch(batch_id))
             except BatchesError as err:
                 failed.append(f"{batch_id}: {err}")
         self.session.remember(*done)
@@ -161,7 +183,8 @@ class BatchesMagics(Magics):
         if failed:
             ok = f"cancelling {', '.join(b.id for b in done)}; " if done else ""
             raise UsageError(f"%batches cancel: {ok}could not cancel {'; '.join(failed)}")
-        return done[0] if len(done) == 1 else BatchList(done, offline=self.session.offline)
+        return done[0] if len(done) == 1 and len(args.ids) == 1 and not args.ids[0].startswith("job_") \
+            else BatchList(done, offline=self.session.offline)
 
     def _do_watch(self, args: Any, cell: Any) -> Any:
         ids: list[str] = []
@@ -170,16 +193,19 @@ class BatchesMagics(Magics):
             target = self._resolve(given)
             named = target
             ids.extend(target.batch_ids if hasattr(target, "batch_ids") else [target])
-        if not ids:
+        if not args.ids:
             latest = self.session.latest()
             if latest is None:
                 raise UsageError("%batches watch: name a batch id (this session has not seen a batch yet)")
+            if latest[0].startswith("job_"):
+                named = self._resolve(latest[0])
             ids = latest[1]
         elif len(args.ids) == 1:
             self.session.follow(named)
+        job = named if len(args.ids) <= 1 and getattr(named, "parts", None) else None
         if self._text_view(args.view):
-            return self._watch_text(ids)
-        return self._monitor(ids)
+            return self._watch_text(job if job is not None else ids)
+        return self._monitor(job if job is not None else ids)
 
     def _text_view(self, forced: str | None) -> bool:
         """True for the blocking text progress bar: forced by --text / --widget, else when no frontend can show
@@ -188,16 +214,18 @@ class BatchesMagics(Magics):
             return forced == "text"
         return getattr(self.shell, "kernel", None) is None
 
-    def _watch_text(self, ids: list[str]) -> Any:
-        """Block with a text progress bar until every batch is terminal; the final Batch (a BatchList for
-        several). Waits through the client, so on a manual-clock fake it moves the fake's clock."""
+    def _watch_text(self, target: Any) -> Any:
+        """Block with a text progress bar until every batch is terminal (a job: until every part is over, creating
+        its pending parts as they are due); the final Batch (a BatchList for several). Waits through the client,
+        so on a manual-clock fake it moves the fake's clock."""
         from ..jobs import wait
 
         client = self.session.client()
-        final = wait(client, ids, poll_interval=self.poll_interval, progress=True)
+        final = wait(client, target, poll_interval=self.poll_interval, progress=True)
         batches = final if isinstance(final, list) else [final]
         self.session.remember(*batches)
-        return batches[0] if len(ids) == 1 else BatchList(batches, offline=self.session.offline)
+        single = isinstance(target, list) and len(target) == 1
+        return batches[0] if single else BatchList(batches, offline=self.session.offline)
 
     def _do_results(self, args: Any, cell: Any) -> Any:
         if args.var is not None and (not args.var.isidentifier() or keyword.iskeyword(args.var)):
@@ -213,9 +241,11 @@ class BatchesMagics(Magics):
             res = res.errors
         if args.output:
             try:
-                res.save(os.path.expanduser(args.output))
+                saved = res.save(os.path.expanduser(args.output))
             except ValueError as err:
                 raise UsageError(f"%batches results -o: {err}") from None
+            if hasattr(target, "record_results"):
+                target.record_results(str(saved))
         if args.var and self.shell is not None:
             self.shell.user_ns[args.var] = res
         return res
@@ -245,14 +275,37 @@ class BatchesMagics(Magics):
         client = self.session.client()
         from ..jobs import retry_failed
 
-        return self._submitted(client, retry_failed(client, self._resolve(args.id)))
+        options = {k: v for k, v in job_options(args, self.max_enqueued_tokens).items() if v is not None}
+        with shown_warnings("retry"):
+            job = retry_failed(client, self._resolve(args.id), **options)
+        return self._submitted(client, job)
+
+    def _do_jobs(self, args: Any, cell: Any) -> Any:
+        from ..jobs import jobs
+
+        try:
+            client = self.session.client()  # the jobs of a fake other than the one in use are shown as gone
+        except UsageError:
+            if args.remote:
+                raise
+            client = None
+        listed = jobs(client, remote=args.remote, limit=args.limit, refresh=client is not None)
+        self.session.remember_jobs(*[j.id for j in listed if not j.gone][:20])
+        return listed
 
     def _do_create(self, args: Any, cell: Any) -> Any:
         metadata, path = split_meta(args.meta, args.path, cell=cell is not None)
-        if cell is not None:
+        if args.source_var is not None:
+            if cell is not None or path:
+                raise UsageError("%batches create --from: the prompts come from the variable; drop the "
+                                 + ("cell body" if cell is not None else f"path {path!r}"))
+            source: Any = requests_from_variable(self._namespace, args)
+        elif args.column is not None or args.id_column is not None:
+            raise UsageError("%batches create: --column and --id-column go with --from VAR")
+        elif cell is not None:
             if path:
                 raise UsageError(f"%%batches create: the cell holds the requests; drop {path!r} from the line")
-            source: Any = self._cell_requests(cell, args)
+            source = requests_from_cell(cell, args)
         else:
             if not path:
                 raise UsageError("%batches create: give a JSONL path, or use %%batches create --model M "
@@ -263,24 +316,27 @@ class BatchesMagics(Magics):
             if args.system:
                 raise UsageError("%batches create: --system applies to prompts in a %%batches cell, not to a file")
             source = path
+        options = job_options(args, self.max_enqueued_tokens)
         if args.dry_run:
             from ..jobs import plan_job
 
-            plan = plan_job(source, endpoint=args.endpoint, offline=self.session.offline)
-            return DryRun(plan.report, offline=self.session.offline, plan=plan.parts)
+            plan = plan_job(source, endpoint=args.endpoint, offline=self.session.offline,
+                            batch_size=options["batch_size"], max_enqueued_tokens=options["max_enqueued_tokens"])
+            return DryRun(plan.report, offline=self.session.offline, plan=plan.parts, estimate=plan.estimate)
         client = self.session.client()
         from ..jobs import submit
 
-        model = args.model if cell is None else None
-        job = submit(client, source, endpoint=args.endpoint, model=model, metadata=metadata or None,
-                     completion_window=args.window)
+        model = args.model if cell is None and args.source_var is None else None
+        with shown_warnings("create"):
+            job = submit(client, source, endpoint=args.endpoint, model=model, metadata=metadata or None,
+                         completion_window=args.window, **options)
         value = self._submitted(client, job)
         if args.watch:
             if self._text_view(None):
-                return self._watch_text(job.batch_ids)
+                return self._watch_text(job.batch_ids if len(job.parts) == 1 else job)
             from IPython.display import display
 
-            display(self._monitor(job.batch_ids))
+            display(self._monitor(job.batch_ids if len(job.parts) == 1 else job))
         return value
 
     def _do_fake(self, args: Any, cell: Any) -> None:
@@ -307,17 +363,22 @@ class BatchesMagics(Magics):
     # -------------------------------------------------------------- helpers
 
     def _resolve(self, target: str) -> Any:
-        """A batch id, or the Job behind a `job_...` id (rebuilt from the batches' metadata)."""
+        """A batch id, or the Job behind a `job_...` id: from the journal (any kernel's), else rebuilt from the
+        batches' metadata on the server. A job of an offline fake that is gone says so."""
         if target.startswith("job_"):
-            from ..jobs import find_job
+            from ..jobs import Job
 
-            return find_job(self.session.client(), target)
+            client = self.session.client()
+            job = Job.load(target, client)
+            job.check_client(client)
+            return job
         return target
 
     def _monitor(self, ids: Any) -> Any:
+        """The live monitor of batch ids, or of a Job (which it advances as it refreshes)."""
         client = self.session.client()
-        for batch_id in [i for i in ids if isinstance(i, str)]:  # a mistyped id fails the cell, not the widget
-            self.session.remember(client.retrieve_batch(batch_id))
+        for batch_id in [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []:
+            self.session.remember(client.retrieve_batch(batch_id))  # a mistyped id fails the cell, not the widget
         from ..widgets import BatchMonitor
 
         try:
@@ -329,36 +390,8 @@ class BatchesMagics(Magics):
     def _submitted(self, client: BatchesAPI, job: Job) -> Any:
         """The Batch of a one-part job (fetched fresh), else the Job; either way it becomes the latest."""
         self.session.follow(job)
-        if len(job.batch_ids) == 1:
+        if len(job.parts) == 1 and len(job.batch_ids) == 1:
             batch = client.retrieve_batch(job.batch_ids[0])
             self.session.follow(batch)
             return batch
         return job
-
-    def _cell_requests(self, cell: str, args: Any) -> list[Any]:
-        lines = cell_lines(cell)
-        if lines and all(isinstance(v, dict) and ("custom_id" in v or "body" in v) for v in lines):
-            if args.system:
-                raise UsageError("%%batches create: --system applies to prompts; the cell holds request lines")
-            return lines  # full request lines: preflight checks them as the server would, by line
-        if not args.model:
-            raise UsageError("%%batches create: --model is required when the cell holds prompts "
-                             "(e.g. %%batches create --model gpt-4o-mini)")
-        from ..jsonl import build_requests
-
-        return build_requests(lines, model=args.model, endpoint=args.endpoint or DEFAULT_ENDPOINT,
-                              system=args.system)
-
-
-def _magic_message(err: Exception, args: Any) -> str:
-    """The one line a magic shows for a core error, advising the magic to run rather than a Python call."""
-    unfinished = list(getattr(err, "unfinished", None) or [])
-    if unfinished:
-        from ..render import plural, progress_text
-
-        first = unfinished[0]
-        others = f" (and {plural(len(unfinished) - 1, 'other batch', 'other batches')})" if len(unfinished) > 1 else ""
-        target = getattr(args, "id", None) or first.id
-        return (f"batch {first.id} is still {first.status} ({progress_text(first)}){others}: "
-                f"`%batches watch {target}` follows it to the end")
-    return str(err)

@@ -1,5 +1,6 @@
-"""Tab completion for `%batches`: subcommands first, then each subcommand's options, fake actions, statuses and
-recent batch ids; never the API.
+"""Tab completion for `%batches`: subcommands first, then each subcommand's options, fake actions, statuses,
+recent batch ids (and job ids where a job is taken), and the notebook's DataFrames, Series and lists after
+`--from`; never the API.
 
 Registered as an IPython completion *matcher* (API v2, in `shell.Completer.custom_matchers`) rather than a
 `complete_command` hook: a hook's results are merged with Jedi's, which put `and / if / in / is / not / or`
@@ -17,7 +18,7 @@ import re
 from typing import Any
 
 from ..spec import STATUSES
-from .parser import FAKE_ACTIONS, ID_COMMANDS, SUBCOMMANDS, option_values, options
+from .parser import FAKE_ACTIONS, ID_COMMANDS, JOB_COMMANDS, SUBCOMMANDS, option_values, options
 
 __all__ = ["words_for", "install_completer", "remove_completer"]
 
@@ -56,12 +57,14 @@ def _candidates(words: list[str], position: int, fragment: str, session: Any) ->
         return [o for o in options(command) if o not in used]
     if previous == "--status":
         return list(STATUSES)
+    if previous == "--from" and session is not None:
+        return session.source_variables()
     if previous.startswith("--") and option_values(command, previous):
         return option_values(command, previous)
     if command == "create" or previous in ("-o", "--output"):
         return _paths(fragment, jsonl=command == "create", files=command == "results")
     if command in ID_COMMANDS and session is not None:
-        return list(session.recent)
+        return list(session.recent) + (list(session.recent_jobs) if command in JOB_COMMANDS else [])
     return []
 
 

@@ -20,10 +20,12 @@ from IPython.core.error import UsageError
 from ..spec import COMPLETION_WINDOWS, STATUSES
 
 __all__ = ["parse", "help_text", "full_help", "HelpShown", "split_meta", "cell_lines", "options", "option_values",
-           "SUBCOMMANDS", "FAKE_ACTIONS", "ID_COMMANDS"]
+           "SUBCOMMANDS", "FAKE_ACTIONS", "ID_COMMANDS", "JOB_COMMANDS"]
 
 FAKE_ACTIONS = ("on", "off", "status", "advance")
 ID_COMMANDS = ("get", "cancel", "watch", "results", "retry", "download")
+#: Subcommands whose ID may be a job id (`job_...`, from the journal or the server).
+JOB_COMMANDS = ("cancel", "watch", "results", "retry")
 _PROG = "%batches"
 
 
@@ -87,6 +89,28 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _expiry(text: str) -> int:
+    """An expiry such as 2h, 7d or 3600 (seconds), for --expires-after / --output-expires-after."""
+    value = _seconds(text)
+    if not 3_600 <= value <= 2_592_000:
+        raise argparse.ArgumentTypeError(f"must be from 1h to 30d (3600 to 2592000 seconds), got {text!r}")
+    return int(value)
+
+
+def _add_job_options(p: argparse.ArgumentParser) -> None:
+    """The options `create` and `retry` share: the split, the token budget, the files' expiries."""
+    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                   help="at most N lines per batch (smaller batches finish sooner); the API's limits split anyway")
+    p.add_argument("--max-enqueued-tokens", type=_positive_int, default=None, metavar="N",
+                   help="the job's budget of enqueued input tokens: batches are created while the unfinished ones "
+                   "plus the next stay within it, the rest as earlier ones finish (default: "
+                   "BatchesMagics.max_enqueued_tokens)")
+    p.add_argument("--expires-after", type=_expiry, default=None, metavar="DUR",
+                   help="the input files expire DUR after upload (1h to 30d; default 30d)")
+    p.add_argument("--output-expires-after", type=_expiry, default=None, metavar="DUR",
+                   help="the output and error files expire DUR after they are written (1h to 30d; default 30d)")
+
+
 def _statuses(text: str) -> list[str]:
     wanted = [s.strip() for s in text.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in STATUSES]
@@ -113,7 +137,10 @@ def _build() -> _Parser:
     p.add_argument("--all", action="store_true", help="every batch (pages through the whole list)")
     p = add("create", "preflight, upload and create a batch; returns the Batch (a Job when split)",
             "Line form: `%batches create PATH.jsonl`. Cell form: `%%batches create --model M` with one prompt "
-            "per line in the cell, or JSONL request lines (when every non-blank line is a JSON object).")
+            "per line in the cell, or JSONL request lines (when every non-blank line is a JSON object). From a "
+            "variable: `%batches create --from df --column prompt [--id-column id] --model M` (a DataFrame, a "
+            "Series, or a list of prompts). Every part's file is uploaded now; batches are created while the "
+            "token budget allows, the rest as earlier ones finish (`%batches watch JOB` drives them).")
     p.add_argument("path", nargs="?", metavar="PATH", help="a JSONL file of request lines (line form)")
     p.add_argument("--endpoint", default=None, metavar="E",
                    help="the batch endpoint (default: from the input; /v1/chat/completions for prompts)")
@@ -122,15 +149,30 @@ def _build() -> _Parser:
     p.add_argument("--window", default=COMPLETION_WINDOWS[0], choices=COMPLETION_WINDOWS,
                    help="completion window (only 24h)")
     p.add_argument("--meta", nargs="*", default=[], metavar="K=V", help="metadata pairs (at most 16)")
+    p.add_argument("--from", dest="source_var", default=None, metavar="VAR",
+                   help="the prompts are in the variable VAR: a pandas DataFrame (with --column), a Series, or a list")
+    p.add_argument("--column", default=None, metavar="C", help="the DataFrame column (or the key of a list of "
+                   "dicts) that holds the prompts")
+    p.add_argument("--id-column", default=None, metavar="C",
+                   help="the column whose values become the custom_ids (`index`: the index labels)")
     p.add_argument("--dry-run", action="store_true",
                    help="report lines, bytes, endpoint, model and how it would be split (\"2 batches: 50,000 + "
                    "10,000 lines\"); create nothing")
     p.add_argument("--watch", action="store_true",
                    help="then follow the new batch as `%%batches watch` does (a monitor widget in a notebook; "
                    "in a terminal a text progress bar until it is terminal)")
+    _add_job_options(p)
+    p = add("jobs", "the jobs in the journal, newest first (any kernel's, any notebook's); returns a JobList",
+            "Lists the jobs kept in the job journal ($BATCHES_EXT_HOME or the user's data directory): parts done, "
+            "requests, spend, where results were saved (the unfinished jobs of the API in use are fetched first; a "
+            "job of an offline fake no longer in use is shown as gone). --remote also reads the newest batches on "
+            "the server and adds the jobs found there that the journal does not hold.")
+    p.add_argument("--remote", action="store_true", help="also rebuild jobs from batch metadata on the server")
+    p.add_argument("--limit", type=_positive_int, default=None, metavar="N", help="only the newest N jobs")
     p = add("get", "one batch; returns the Batch")
     p.add_argument("id", metavar="ID")
-    p = add("cancel", "cancel batches; returns the Batch (a BatchList for several)")
+    p = add("cancel", "cancel batches (or a job: its batches, and its parts not created yet); returns the Batch "
+            "(a BatchList for several)")
     p.add_argument("ids", nargs="+", metavar="ID")
     p = add("watch", "follow batches until every one is terminal: the live monitor widget in a notebook (returned "
             "at once), a text progress bar in a terminal (returns the final Batch, or a BatchList)",
@@ -156,8 +198,12 @@ def _build() -> _Parser:
             "filename, made safe). Files are streamed and written atomically, never outside DIR.")
     p.add_argument("id", metavar="ID")
     p.add_argument("-o", "--output", default=".", metavar="DIR", help="the directory to save into (default: .)")
-    p = add("retry", "a new batch from the failed and expired lines; returns the Batch (a Job when split)")
+    p = add("retry", "a new batch from the failed and expired lines and the failed parts; returns the Batch (a "
+            "Job when split)", "ID is a batch id or a job id (`job_...`: from the journal, after a restart too). "
+            "The lines that failed or expired, and every line of a part that failed as a whole (refused for the "
+            "enqueued-token quota, or never created), are submitted again with the same custom_ids.")
     p.add_argument("id", metavar="ID")
+    _add_job_options(p)
     p = add("fake", "route this kernel to the in-process fake (`fake on|off|status|advance SECONDS`)",
             "on [--speed S | --manual]: use a new in-process FakeBatchesAPI (S simulated seconds per real "
             "second, or a manual clock that moves only when you wait or advance it); off: back to the real "

@@ -41,6 +41,7 @@ class _Memory:
     recent: list[str] = field(default_factory=list)
     last_status: dict[str, str] = field(default_factory=dict)
     latest: tuple[str, list[str]] | None = None
+    jobs: list[str] = field(default_factory=list)  # job ids, newest first
 
 
 class MagicSession:
@@ -172,10 +173,15 @@ class MagicSession:
         derived = deadline_for(settings.timeout, settings.max_retries)
         rows.append(("deadline", f"{derived:g} s", "timeout × (max_retries + 1) + backoff, per call"))
         t = self._traits
-        for name in ("poll_interval", "page_size", "fake_speed"):
+        for name in ("poll_interval", "page_size", "fake_speed", "max_enqueued_tokens"):
             value = getattr(t, name)
             source = "default" if value == t.trait_defaults(name) else f"%config BatchesMagics.{name}"
-            rows.append((name, "fake_server default" if value is None else value, source))
+            default = "fake_server default" if name == "fake_speed" else "none (the API's quota refuses, parts retry)"
+            rows.append((name, default if value is None else value, source))
+        from ..jobs import HOME_ENV, data_dir
+
+        home = os.environ.get(HOME_ENV, "").strip()
+        rows.append(("journal", str(data_dir() / "journal.sqlite3"), f"environment {HOME_ENV}" if home else "default"))
         rows.append(("fake", "on" if self.offline else "off", "%batches fake"))
         return rows
 
@@ -211,8 +217,32 @@ class MagicSession:
             memory.last_status.pop(gone, None)
         del memory.recent[_MAX_RECENT:]
 
+    @property
+    def recent_jobs(self) -> list[str]:
+        """Job ids of the backend in use this session created, watched or listed, newest first (for completion)."""
+        return self._memory.jobs
+
+    def remember_jobs(self, *job_ids: str) -> None:
+        jobs = self._memory.jobs
+        for job_id in reversed(job_ids):
+            if job_id in jobs:
+                jobs.remove(job_id)
+            jobs.insert(0, job_id)
+        del jobs[_MAX_RECENT:]
+
+    def source_variables(self) -> list[str]:
+        """The notebook's variables `create --from` can read (DataFrames, Series, lists), for completion."""
+        from .inputs import is_source
+
+        shell = getattr(self._traits, "shell", None)
+        namespace = getattr(shell, "user_ns", None) or {}
+        hidden = getattr(shell, "user_ns_hidden", None) or {}  # IPython's own: In, Out, exit ...
+        return sorted(n for n, v in namespace.items() if not n.startswith("_") and n not in hidden and is_source(v))
+
     def follow(self, target: Any) -> None:
         """Make `target` (a batch id, a Batch, or a Job) "the latest": what a bare `%batches watch` follows."""
+        if hasattr(target, "parts") and str(getattr(target, "id", "")).startswith("job_"):
+            self.remember_jobs(target.id)
         ids = list(getattr(target, "batch_ids", None) or [])
         if ids:
             self._memory.latest = (str(target.id), ids)

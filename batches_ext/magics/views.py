@@ -35,12 +35,14 @@ class BatchList(list):
 
 
 class DryRun:
-    """`%batches create ... --dry-run`: what would be submitted; nothing was uploaded or created."""
+    """`%batches create ... --dry-run`: what would be submitted and what it would cost; nothing was uploaded or
+    created."""
 
-    def __init__(self, report: Any, *, offline: bool = False, plan: Any = None) -> None:
+    def __init__(self, report: Any, *, offline: bool = False, plan: Any = None, estimate: Any = None) -> None:
         self.report = report
         self.offline = offline
         self.plan = list(plan or [])  # the batches `submit` would make (PlannedPart: lines, bytes, first_line)
+        self.estimate = estimate  # jobs.Estimate: input tokens, output cap, price range (None: not estimated)
 
     lines = property(lambda self: self.report.lines)
     bytes = property(lambda self: self.report.bytes)
@@ -56,12 +58,12 @@ class DryRun:
     def _repr_html_(self) -> str:
         from ..render import preflight_html
 
-        return preflight_html(self.report, offline=self.offline, plan=self.plan)
+        return preflight_html(self.report, offline=self.offline, plan=self.plan, estimate=self.estimate)
 
     def __repr__(self) -> str:
         from ..render import preflight_text
 
-        return preflight_text(self.report, offline=self.offline, plan=self.plan)
+        return preflight_text(self.report, offline=self.offline, plan=self.plan, estimate=self.estimate)
 
 
 class SettingsView:

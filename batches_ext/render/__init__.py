@@ -3,14 +3,27 @@ settings and the live views' parts.
 
 Pure functions, no IPython, no widgets, no network. Values render themselves through these functions, so
 a Batch, Results or Job looks the same whether or not the extension is loaded. Modules: `parts` (escaping,
-times, plurals, badges, the progress bar, grouped errors, the offline marker), `values` (the HTML of one value:
-batch, list, results, job, dry run, settings), `text` (their plain text: a one-line repr for logs and a readable
-card or table for terminals, and the text progress bar's caption), `live` (the table, details panel and monitor
-rows of the widgets).
+times, plurals, badges, the progress bar, grouped errors, the offline marker, a batch's spend), `money` (dollars,
+cost ranges, an estimate's facts), `values` (the HTML of one value: batch, list, results, dry run, settings),
+`text` (their plain text: a one-line repr for logs and a readable card or table for terminals, and the text
+progress bar's caption), `jobs` (a job, a list of jobs, an estimate: text and HTML), `live` (the table, details
+panel and monitor rows of the widgets).
 """
 
 from __future__ import annotations
 
+from .jobs import (
+    estimate_html,
+    estimate_repr,
+    estimate_text,
+    job_html,
+    job_progress,
+    job_repr,
+    job_text,
+    jobs_html,
+    jobs_text,
+    part_state,
+)
 from .live import (
     DASHBOARD_URL,
     TABLE_COLUMNS,
@@ -24,6 +37,7 @@ from .live import (
     table_row,
     user_metadata,
 )
+from .money import cost_text, estimate_facts, spend_line, usd
 from .parts import (
     INTERNAL_METADATA_PREFIX,
     OFFLINE_LABEL,
@@ -44,6 +58,7 @@ from .parts import (
     progress_label,
     progress_text,
     repeat_text,
+    span_text,
     spend_text,
     spend_usd,
     utc_text,
@@ -52,8 +67,6 @@ from .text import (
     batch_repr,
     batch_text,
     batches_text,
-    job_repr,
-    job_text,
     preflight_text,
     pretty,
     progress_caption,
@@ -63,7 +76,7 @@ from .text import (
     split_text,
     text_table,
 )
-from .values import batch_html, batches_html, job_html, preflight_html, results_html, settings_html
+from .values import batch_html, batches_html, preflight_html, results_html, settings_html
 
 __all__ = [
     "DASHBOARD_URL",
@@ -80,23 +93,32 @@ __all__ = [
     "batch_text",
     "batches_html",
     "batches_text",
+    "cost_text",
     "counts",
     "dashboard_url",
     "details_html",
     "duration",
     "eta_seconds",
+    "estimate_facts",
+    "estimate_html",
+    "estimate_repr",
+    "estimate_text",
     "grouped_errors",
     "iso_text",
     "failure_reason",
     "job_html",
+    "job_progress",
     "job_repr",
     "job_text",
+    "jobs_html",
+    "jobs_text",
     "lines_text",
     "metadata_text",
     "monitor_row_html",
     "offline_marker_html",
     "plural",
     "page_range_text",
+    "part_state",
     "preflight_html",
     "pretty",
     "preflight_text",
@@ -113,9 +135,12 @@ __all__ = [
     "split_text",
     "text_table",
     "short_id",
+    "span_text",
+    "spend_line",
     "spend_text",
     "spend_usd",
     "table_row",
     "user_metadata",
+    "usd",
     "utc_text",
 ]

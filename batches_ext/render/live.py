@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from .money import usd
 from .parts import (
     ago,
     badge,
@@ -23,6 +24,7 @@ from .parts import (
     progress_html,
     progress_label,
     spend_text,
+    spend_usd,
     user_metadata,
     utc_text,
 )
@@ -150,11 +152,21 @@ def table_row(b: Any, now: float, *, first_error: str | None = None) -> dict[str
             _cell(_created_text(b.created_at), utc_text(b.created_at)),
             f"<span title='{escape(progress_label(b))}'>{bar}</span>",
             _cell(_eta_text(b, now)),
-            _cell(spend_text(b)),
+            _cell(spend_text(b), _spend_title(b)),
             _cell(failure or "—", failure),
             _cell(meta or "—", meta),
         ],
     }
+
+
+def _spend_title(b: Any) -> str:
+    """The spend cell's tooltip: the exact figure and the price table's date, or why there is none."""
+    from ..pricing import PRICES_AS_OF
+
+    value = spend_usd(b)
+    if value is None:
+        return f"no batch price known for {b.model}" if getattr(b, "model", None) else "no model, no price"
+    return f"{usd(value)} at {b.model} batch prices of {PRICES_AS_OF}"
 
 
 def page_range_text(start: int, shown: int, total: int | None, complete: bool, matching: bool = False) -> str:
@@ -200,7 +212,7 @@ def details_html(b: Any, now: float, *, dashboard: bool = False, first_error: st
         ("window", escape(b.completion_window)),
         ("requests", f"{done:,} completed, {failed:,} failed, {total:,} total"),
         ("ETA", escape(_eta_text(b, now))),
-        ("spend", escape(spend_text(b))),
+        ("spend", escape(_spend_title(b))),
         ("metadata", escape(metadata_text(user_metadata(b.metadata)) or "—")),
         ("batches_ext tags", escape(metadata_text(tags))),
         ("input file", f"<code>{escape(b.input_file_id or '—')}</code>"),
@@ -237,12 +249,14 @@ def details_html(b: Any, now: float, *, dashboard: bool = False, first_error: st
 
 def monitor_row_html(batch_id: str, b: Any | None, now: float, *, dashboard: bool = False,
                      problem: str = "") -> str:
-    """One monitor line: id, status, bar, counts, elapsed and ETA, in cells that wrap on a narrow screen.
-    `problem` replaces the data of a batch that cannot be shown (e.g. "not found")."""
+    """One monitor line: id, status, bar, counts, elapsed and ETA (once the batch has ended: what it cost), in
+    cells that wrap on a narrow screen. `problem` replaces the data of a batch that cannot be shown (e.g. "not
+    found", or a job's part not created yet: what it waits for)."""
     cell = "display:inline-block;vertical-align:middle;margin-right:10px"
     short, full = escape(short_id(batch_id)), escape(batch_id)
+    linked = dashboard and b is not None
     name = (f"<a href='{dashboard_url(batch_id)}' target='_blank' rel='noopener noreferrer' style='{_LINK}' "
-            f"title='{full}: open in the OpenAI dashboard'>{short}</a>" if dashboard
+            f"title='{full}: open in the OpenAI dashboard'>{short}</a>" if linked
             else f"<span title='{full}'>{short}</span>")
     head = f"<span style='{cell};width:130px;{_MONO}'>{name}</span>"
     if b is None:
@@ -251,13 +265,14 @@ def monitor_row_html(batch_id: str, b: Any | None, now: float, *, dashboard: boo
                 f"<span style='{cell}'>{what}</span></div>")
     end = b.finished_at if b.is_terminal else None
     elapsed = ((end or now) - b.created_at) if b.created_at else None
-    eta_text = "done" if b.is_terminal else duration(eta_seconds(b, now))
+    last = (f"<span class='bx-spend' title='spent: {escape(_spend_title(b))}'>{escape(spend_text(b))}</span>"
+            if b.is_terminal else f"ETA {escape(duration(eta_seconds(b, now)))}")
     return (
         f"<div class='bx-row' data-batch-id='{escape(b.id)}' style='{_LIVE_FONT}{_TEXT}'>{head}"
         f"<span style='{cell};width:84px'>{badge(b.status)}</span>"
         f"<span style='{cell};width:220px'>{progress_html(b, 110)}</span>"
         f"<span style='{cell};width:100px'>elapsed {escape(duration(elapsed))}</span>"
-        f"<span style='{cell};width:80px'>ETA {escape(eta_text)}</span></div>"
+        f"<span style='{cell};width:80px'>{last}</span></div>"
     )
 
 

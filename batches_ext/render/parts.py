@@ -33,6 +33,7 @@ __all__ = [
     "clip",
     "ago",
     "duration",
+    "span_text",
     "eta_seconds",
     "FONT",
     "MUTED",
@@ -258,6 +259,18 @@ def duration(seconds: float | None) -> str:
     return f"{s}s"
 
 
+def span_text(seconds: float) -> str:
+    """A lifetime in words: `30 days`, `1 hour`, `90 minutes`."""
+    s = int(seconds)
+    if s >= 86_400 and s % 86_400 == 0:
+        return plural(s // 86_400, "day")
+    if s >= 3_600 and s % 3_600 == 0:
+        return plural(s // 3_600, "hour")
+    if s % 60 == 0:
+        return plural(s // 60, "minute")
+    return plural(s, "second")
+
+
 def eta_seconds(b: Any, now: float) -> float | None:
     """Remaining time from the rate since `in_progress_at`; None when it cannot be estimated yet."""
     if b.is_terminal:
@@ -293,17 +306,27 @@ def badge_result(status: str) -> str:
 
 
 def spend_usd(b: Any) -> float | None:
-    """What a batch has cost so far in US dollars, or None when unknown.
+    """What a batch has cost so far in US dollars: its `usage` at its model's batch price
+    (`batches_ext.pricing`, a dated table); 0 before any request ran; None when the model has no price, or when
+    requests ran but the API reports no usage (batches created before 2025-09-07).
 
-    The one hook for spend: every view shows `spend_text(b)`, so a price table (tokens in `b.usage` times the
-    model's batch price) changes only this function. Until one exists the spend is unknown.
-    """
-    return None
+    The one hook for spend: every view of a batch shows `spend_text(b)` (the table's spend column, the monitor)."""
+    from ..pricing import price_for, spend
+
+    model = getattr(b, "model", None)
+    if price_for(model) is None:
+        return None
+    usage = getattr(b, "usage", None)
+    if usage:
+        return spend(usage, model)
+    done, failed, _ = counts(b)
+    return None if done + failed else 0.0
 
 
 def spend_text(b: Any) -> str:
-    """`$1.23`, `<$0.01`, or an em dash while `spend_usd` does not know."""
-    usd = spend_usd(b)
-    if usd is None:
+    """`$1.23`, `<$0.01`, `$0.00` before any usage, or an em dash when the model has no price."""
+    value = spend_usd(b)
+    if value is None:
         return "—"
-    return "<$0.01" if 0 < usd < 0.01 else f"${usd:,.2f}"
+    return "<$0.01" if 0 < value < 0.01 else f"${value:,.2f}"
+

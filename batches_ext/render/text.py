@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from .money import estimate_facts, spend_line
 from .parts import (
     OFFLINE_LABEL,
     clip,
@@ -35,8 +36,6 @@ __all__ = [
     "batch_repr",
     "batch_text",
     "batches_text",
-    "job_repr",
-    "job_text",
     "preflight_text",
     "progress_caption",
     "results_repr",
@@ -172,51 +171,19 @@ def results_repr(res: Any) -> str:
 
 
 def results_text(res: Any, *, offline: bool | None = None, max_rows: int = _RESULT_ROWS) -> str:
-    """Results as a person reads them: the counts, then the first `max_rows` rows as custom_id, prompt, answer
-    (or the error) and status."""
+    """Results as a person reads them: the counts and the spend, then the first `max_rows` rows as custom_id,
+    prompt, answer (or the error) and status."""
     offline = _marker(res, offline)
     rows = list(res)
     head = f"{res.summary()}{_where(res)}" + (f"  [{OFFLINE_LABEL}]" if offline else "")
     lines = [head]
+    if spend_line(res):
+        lines.append(spend_line(res))
     if rows:
         shown = [(r.custom_id, getattr(r, "prompt", None) or "", _answer_cell(r), r.status) for r in rows[:max_rows]]
         lines += text_table(("custom_id", "prompt", "answer", "status"), shown, (24, 36, 48, 9))
     if len(rows) > max_rows:
         lines.append(f"… {plural(len(rows) - max_rows, 'more row')} (.to_pandas() or .save(path) for all)")
-    return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------ job
-
-
-def job_repr(job: Any) -> str:
-    """One line for logs: `<Job job_abc: 2 batches (batch_a, batch_b), 60,000 lines>`."""
-    ids = list(job.batch_ids)
-    shown = ", ".join(ids[:3]) + (f", +{len(ids) - 3}" if len(ids) > 3 else "")
-    lines = f", {plural(job.lines, 'line')}" if getattr(job, "parts", None) else ""
-    retry = f", retry of {job.retry_of}" if getattr(job, "retry_of", None) else ""
-    fake = f" [{OFFLINE_LABEL}]" if getattr(job, "offline", False) else ""
-    return f"<Job {job.id}: {plural(len(ids), 'batch')} ({shown}){lines}{retry}{fake}>"
-
-
-def job_text(job: Any, *, offline: bool | None = None) -> str:
-    """A job: its batches (one line per part: lines and bytes when known), endpoint and what it retries."""
-    offline = _marker(job, offline)
-    ids = list(job.batch_ids)
-    facts = [plural(len(ids), "batch")]
-    if getattr(job, "endpoint", None):
-        facts.append(job.endpoint)
-    if getattr(job, "parts", None):
-        facts.append(plural(job.lines, "line"))
-    head = f"Job {job.id}  " + ", ".join(facts) + (f"  [{OFFLINE_LABEL}]" if offline else "")
-    parts = {p.batch_id: p for p in getattr(job, "parts", None) or []}
-    lines = [head]
-    for n, batch_id in enumerate(ids, start=1):
-        part = parts.get(batch_id)
-        size = f"  {plural(part.lines, 'line')}, {plural(part.bytes, 'byte')}" if part else ""
-        lines.append(f"  part {n}/{len(ids)}  {batch_id}{size}")
-    if getattr(job, "retry_of", None):
-        lines.append(f"  retry of {job.retry_of}")
     return "\n".join(lines)
 
 
@@ -233,13 +200,17 @@ def split_text(report: Any, plan: Sequence[Any] | None = None) -> str:
     return "one batch"
 
 
-def preflight_text(report: Any, *, offline: bool = False, plan: Sequence[Any] | None = None) -> str:
+def preflight_text(report: Any, *, offline: bool = False, plan: Sequence[Any] | None = None,
+                   estimate: Any = None) -> str:
     """`dry run: 60,000 lines, 12,000,000 bytes, endpoint E, model M; 2 batches: 50,000 + 10,000 lines; nothing
-    created`."""
+    created`, then the estimate (input tokens, output cap, cost) when given."""
     head = f"[{OFFLINE_LABEL}] " if offline else ""
-    return (f"{head}dry run: {plural(report.lines, 'line')}, {plural(report.bytes, 'byte')}, endpoint "
+    text = (f"{head}dry run: {plural(report.lines, 'line')}, {plural(report.bytes, 'byte')}, endpoint "
             f"{report.endpoint}, model {report.model or '(mixed or none)'}; {split_text(report, plan)}; "
             f"nothing created")
+    if estimate is not None:
+        text += "".join(f"\n  {k:<13}{v}" for k, v in estimate_facts(estimate)[1:])
+    return text
 
 
 # ------------------------------------------------------------------------------------------ settings

@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from .money import estimate_facts, spend_line
 from .parts import (
     CELL,
     FONT,
@@ -36,7 +37,6 @@ __all__ = [
     "batch_html",
     "batches_html",
     "results_html",
-    "job_html",
     "preflight_html",
     "settings_html",
 ]
@@ -152,7 +152,8 @@ def results_html(res: Any, *, offline: bool | None = None, max_rows: int = 50) -
     if len(rows) > max_rows:
         body += f"<tr><td colspan='5' style='{CELL};{MUTED}'>… {escape(plural(len(rows) - max_rows, 'more row'))}</td></tr>"
     title = plural(len(rows), "result")
-    extra = f" {summary}{source}"
+    spent = spend_line(res)
+    extra = f" {summary}{source}" + (f" <span class='bx-spend' style='{MUTED}'>· {escape(spent)}</span>" if spent else "")
     table = f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     return f"<div class='batches-ext-results' style='{FONT}'>{header_html(title, offline, extra)}{table}</div>"
 
@@ -162,42 +163,14 @@ def _tokens(row: Any) -> str:
     return f"{tokens:,}" if isinstance(tokens, int) else ""
 
 
-# ------------------------------------------------------------------------------------------ job
-
-
-def job_html(job: Any, *, offline: bool | None = None, batches: Sequence[Any] | None = None) -> str:
-    """A job (one or more batches submitted together); `batches` adds their current status."""
-    offline = _offline(job, offline)
-    by_id = {b.id: b for b in batches or []}
-    parts = list(getattr(job, "parts", None) or [])
-    head = "".join(f"<th style='{CELL}'>{h}</th>" for h in ("part", "batch", "status", "lines", "bytes"))
-    rows = []
-    ids = list(job.batch_ids)
-    for n, batch_id in enumerate(ids, start=1):
-        part = parts[n - 1] if n - 1 < len(parts) else None
-        b = by_id.get(batch_id)
-        rows.append(
-            f"<tr><td style='{CELL}'>{n}/{len(ids)}</td><td style='{CELL}'><code>{escape(batch_id)}</code></td>"
-            f"<td style='{CELL}'>{badge(b.status) if b is not None else ''}</td>"
-            f"<td style='{CELL}'>{f'{part.lines:,}' if part else ''}</td>"
-            f"<td style='{CELL}'>{f'{part.bytes:,}' if part else ''}</td></tr>")
-    retry = getattr(job, "retry_of", None)
-    extra = f" <span style='{MUTED}'>{plural(len(ids), 'batch')}"
-    extra += f", {escape(job.endpoint)}" if getattr(job, "endpoint", None) else ""
-    extra += f", retry of {escape(retry)}" if retry else ""
-    extra += "</span>"
-    table = f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>" \
-            f"</table>"
-    return f"<div class='batches-ext-job' style='{FONT}'>{header_html(f'Job <code>{escape(job.id)}</code>', offline, extra)}" \
-           f"{table}</div>"
-
-
 # ------------------------------------------------------------------------------------------ dry run
 
 
-def preflight_html(report: Any, *, offline: bool = False, plan: Sequence[Any] | None = None) -> str:
-    """A `--dry-run`: what would be uploaded (lines, bytes, endpoint, model) and how it would be split
-    ("2 batches: 50,000 + 10,000 lines" from `plan`, the parts `submit` would make); nothing was created."""
+def preflight_html(report: Any, *, offline: bool = False, plan: Sequence[Any] | None = None,
+                   estimate: Any = None) -> str:
+    """A `--dry-run`: what would be uploaded (lines, bytes, endpoint, model), how it would be split
+    ("2 batches: 50,000 + 10,000 lines" from `plan`, the parts `submit` would make) and, with `estimate`, its
+    input tokens, output cap and cost range; nothing was created."""
     rows = [
         ("requests", f"{report.lines:,}"),
         ("bytes", f"{report.bytes:,}"),
@@ -205,6 +178,8 @@ def preflight_html(report: Any, *, offline: bool = False, plan: Sequence[Any] | 
         ("model", escape(report.model or "(mixed or none)")),
         ("submitted as", escape(split_text(report, plan))),
     ]
+    if estimate is not None:
+        rows += [(k, escape(v)) for k, v in estimate_facts(estimate)[1:]]
     title = "Dry run: nothing created"
     return f"<div class='batches-ext-dry-run' style='{FONT}'>{header_html(title, offline)}{kv_table_html(rows)}</div>"
 

@@ -3,8 +3,9 @@ with details and actions) and `BatchMonitor` (progress of a few batches).
 
 Each view returns at once and loads on its own worker thread; a daemon refresher thread keeps it current; no
 HTTP call ever runs on the kernel's thread or under a view's lock, so `close()` (and `close_all()`, which the
-extension calls on unload) returns in well under a second whatever the network does. Imported lazily by
-`batches_ext`, so `%load_ext batches_ext` does not pay for ipywidgets. Modules: `table`, `monitor`, `view`
+extension calls on unload) returns in well under a second whatever the network does. A monitor of a `Job`
+advances it on every refresh (`following`). Imported lazily by `batches_ext`, so `%load_ext batches_ext` does
+not pay for ipywidgets. Modules: `table`, `monitor`, `following` (a monitor's Job), `view`
 (what both share), `rows` (the table's rows: an anywidget), `notify` (the browser notification toggle),
 `paged` (the table's loading, paging and counting), `pages` (its state), `listing` (counting, first failure reasons), `background` (the worker thread), `refresh` (the refresher
 thread), `lifecycle` (closing widget trees, the live-view registry).

@@ -1,10 +1,12 @@
-"""`BatchMonitor`: live progress of a few batches (status, bar, counts, elapsed, ETA), each row its own widget so a
-row changes only when its batch does, with a two-step Cancel per row; polling stops once every batch is
-terminal, then the Results controls appear and, if asked for, the browser shows a notification.
+"""`BatchMonitor`: live progress of a few batches (status, bar, counts, elapsed, ETA, then what each cost), each row
+its own widget so a row changes only when its batch does, with a two-step Cancel per row; polling stops once every
+batch is terminal, then the Results controls appear and, if asked for, the browser shows a notification.
 
     monitor = BatchMonitor(client, ["batch_a", "batch_b"])   # display(monitor); returns at once
     monitor.wait(timeout=600)                               # blocks until all are terminal
     monitor.load_results("res")                             # res = {batch_id: Results}
+    monitor = BatchMonitor(client, job)                     # a Job: one row per part, and each refresh advances
+                                                            # the job (creates its pending parts as room appears)
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 
 from ..errors import BatchesError, ConflictError, InputError, NotFoundError, WaitTimeout
-from ..render import badge, batch_line, monitor_row_html, plural
+from ..render import badge, batch_line, monitor_row_html, part_state, plural
+from .following import JobFollowing
 from .lifecycle import set_if_changed
 from .notify import Notifier
 from .view import LiveView, danger_button, error_text, show
@@ -47,20 +50,29 @@ def _ids(source: Any) -> list[str]:
     return out
 
 
-class BatchMonitor(LiveView):
+def _is_job(source: Any) -> bool:
+    return bool(getattr(source, "parts", None)) and callable(getattr(source, "advance", None))
+
+
+class BatchMonitor(JobFollowing, LiveView):
     """Watches `batch_ids` (ids, Batches or a Job): one row each, refreshed on a background thread every
     `interval` seconds until all are terminal. `namespace` receives Results (default: IPython's user
     namespace); `now` is the view's clock (default the client's); `notify=True` turns the browser notification
-    on from the start (the toggle in the view does the same)."""
+    on from the start (the toggle in the view does the same).
+
+    Given a `Job` (with its parts, as `submit` or `Job.load` return it), the monitor has one row per part (a part
+    not created yet says what it waits for) and every refresh runs `job.advance(client)`: the job's pending parts
+    are created as earlier batches end, and the monitor is done when every part is over."""
 
     def __init__(self, client: BatchesAPI, batch_ids: Any, *, interval: float = 2.0, auto_refresh: bool = True,
                  namespace: MutableMapping[str, Any] | None = None, now: Callable[[], float] | None = None,
                  notify: bool = False) -> None:
-        ids = _ids(batch_ids)
+        self._job = batch_ids if _is_job(batch_ids) else None
+        ids = [f"part {p.index}/{len(batch_ids.parts)}" for p in batch_ids.parts] if self._job else _ids(batch_ids)
         if not ids:
             raise InputError("no batch ids to monitor")
         super().__init__(client, interval=interval, namespace=namespace, now=now, name="batches_ext-monitor")
-        self._ids = ids
+        self._ids = ids  # the rows' keys: batch ids, or a job's "part i/n"
         self._batches: dict[str, Any] = dict.fromkeys(ids)
         self._missing: dict[str, str] = {}  # id -> why it cannot be shown (e.g. not found): counts as finished
         self._armed: str | None = None
@@ -98,12 +110,19 @@ class BatchMonitor(LiveView):
     # ------------------------------------------------------------------ state
 
     @property
+    def job(self) -> Any:
+        """The Job this monitor advances (None when it watches batch ids)."""
+        return self._job
+
+    @property
     def batch_ids(self) -> list[str]:
+        if self._job is not None:
+            return list(self._job.batch_ids)
         return list(self._ids)
 
     @property
     def batches(self) -> list[Any]:
-        """The latest `Batch` per id, in order (None for one not fetched yet)."""
+        """The latest `Batch` per row, in order (None for one not fetched yet, or a part not created yet)."""
         return [self._batches[bid] for bid in self._ids]
 
     @property
@@ -123,6 +142,9 @@ class BatchMonitor(LiveView):
         parts = {"header": self._header, "error": self._error_line, "message": self._message_line,
                  "preview": self._results_preview}
         parts.update({f"row:{bid}": w for bid, w in self._row_html.items()})
+        for key, b in self._batches.items():  # a job's rows answer to their current batch id too
+            if b is not None and key != b.id:
+                parts[f"row:{b.id}"] = self._row_html[key]
         return parts
 
     @property
@@ -137,14 +159,18 @@ class BatchMonitor(LiveView):
 
     @property
     def done(self) -> bool:
-        """True when every batch is terminal (or cannot be shown, e.g. not found)."""
+        """True when every batch is terminal (or cannot be shown, e.g. not found); for a job, every part is over."""
+        if self._job is not None:
+            return bool(self._job.finished)
         return all(bid in self._missing or (b is not None and b.is_terminal) for bid, b in self._batches.items())
 
     # ------------------------------------------------------------------ actions
 
     def refresh(self) -> bool:
-        """Fetch every batch that is not terminal yet (no lock held meanwhile). On failure keep the rows, show the
-        error line, and return False."""
+        """Fetch every batch that is not terminal yet (no lock held meanwhile); for a job, advance it. On failure
+        keep the rows, show the error line, and return False."""
+        if self._job is not None:
+            return self._refresh_job()
         with self._lock:
             if self._closed:
                 return False
@@ -195,8 +221,11 @@ class BatchMonitor(LiveView):
     def cancel(self, batch_id: str) -> Any:
         """Cancel one watched batch now, without asking; returns the `Batch`. Errors are shown and raised (a 409
         also refreshes)."""
-        if batch_id not in self._batches:
+        key = self._key(batch_id)
+        current = self._batches.get(key) if key is not None else None
+        if key is None or (self._job is not None and current is None):
             raise InputError(f"{batch_id} is not monitored here")
+        batch_id = current.id if current is not None else batch_id
         try:
             batch = self.client.cancel_batch(batch_id)
         except ConflictError as exc:
@@ -207,7 +236,9 @@ class BatchMonitor(LiveView):
             self._report(exc, f"Cancel {batch_id} failed: {error_text(exc)}")
             raise
         with self._lock:
-            self._batches[batch_id] = batch
+            self._batches[key] = batch
+            if self._job is not None:
+                self._job.batches[batch.id] = batch
             self._cancel_requested(batch)
             self._render()
         return batch
@@ -246,17 +277,22 @@ class BatchMonitor(LiveView):
                 self._message("Loading results…")
             from ..jobs import results
 
-            loaded = {bid: results(self.client, bid) for bid in self._ids if bid not in self._missing}
+            if self._job is not None:
+                loaded = {self._job.id: results(self.client, self._job)}
+            else:
+                loaded = {bid: results(self.client, bid) for bid in self._ids if bid not in self._missing}
         except Exception as exc:
             self._report(exc, f"Results: {error_text(exc)}")
             raise
-        value: Any = loaded[self._ids[0]] if len(self._ids) == 1 else loaded
+        value: Any = next(iter(loaded.values())) if len(loaded) == 1 else loaded
         self._store_results(name, value, loaded)
         return value
 
     # ------------------------------------------------------------------ internals
 
     def _running_count(self) -> int:
+        if self._job is not None:
+            return sum(1 for p in self._job.parts if not p.final)
         return sum(1 for bid, b in self._batches.items()
                    if bid not in self._missing and (b is None or not b.is_terminal))
 
@@ -287,7 +323,10 @@ class BatchMonitor(LiveView):
         summary = " ".join(f"{badge(s)}&nbsp;{n}" for s, n in sorted(by_status.items()))
         n = len(self._ids)
         done = self._loaded and self.done
-        if done:
+        if self._job is not None:
+            title = (f"Job {self._job.id} finished" if done else
+                     f"Job {self._job.id}: {plural(n, 'part')}, {self._running_count()} not over")
+        elif done:
             title = "The batch finished" if n == 1 else f"All {n:,} batches finished"
         else:
             title = f"Monitoring {plural(n, 'batch')}"
@@ -295,12 +334,15 @@ class BatchMonitor(LiveView):
         set_if_changed(self._header, "value", (
             "<div class='bx-header' style='font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;"
             "color:var(--jp-ui-font-color1,#212121)'>"
-            f"<b>{title}</b> {self._offline_marker()} · {summary} · <span class='bx-updated'>{updated}</span></div>"))
+            f"<b>{title}</b> {self._offline_marker()} · {summary}{self._spend_text()} · "
+            f"<span class='bx-updated'>{updated}</span></div>"))
         enabled = self._actions_enabled()
+        parts = {f"part {p.index}/{n}": p for p in self._job.parts} if self._job is not None else {}
         for bid in self._ids:
             b = self._batches[bid]
+            waiting = part_state(parts[bid], self._job) if bid in parts and b is None and self._loaded else ""
             set_if_changed(self._row_html[bid], "value", monitor_row_html(
-                bid, b, now, dashboard=self.dashboard, problem=self._missing.get(bid, "")))
+                bid, b, now, dashboard=self.dashboard, problem=self._missing.get(bid, waiting)))
             button = self._row_cancel[bid]
             show(button, b is not None and b.is_cancellable)
             set_if_changed(button, "disabled", not enabled)
@@ -322,6 +364,9 @@ class BatchMonitor(LiveView):
             b = self._batches[bid]
             if b is not None:
                 lines.append(f"  {batch_line(b, now, eta=True)}")
+            elif self._job is not None and self._loaded:
+                part = next(p for p in self._job.parts if f"part {p.index}/{len(self._ids)}" == bid)
+                lines.append(f"  {bid}  {part_state(part, self._job)}")
             else:
                 lines.append(f"  {bid}  ({self._missing.get(bid, 'not loaded')})")
         if self._error:

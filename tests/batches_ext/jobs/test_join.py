@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from batches_ext import render
 from batches_ext.client import BatchesClient
 from batches_ext.errors import JobError
 from batches_ext.jobs import results, retry_failed, submit, wait
@@ -106,3 +107,31 @@ def test_failed_validation_marks_lines_not_run(fake: FakeBatchesAPI, client: Bat
     assert res[1].error_code == "streaming_unsupported"
     with pytest.raises(JobError, match="failed validation"):
         retry_failed(client, batch["id"])
+
+
+def test_an_expired_output_file_is_said_to_have_expired_and_when(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    job = submit(client, prompts(3), output_expires_after=3600)
+    [batch] = wait(client, job)
+    fake.advance(2 * 3600)
+    with pytest.raises(JobError) as caught:
+        results(client, job)
+    expires = render.utc_text(batch.finished_at + 3600)
+    assert str(caught.value) == (f"the output file {batch.output_file_id} of {batch.id} has expired: output files "
+                                 f"are kept 1 hour after the batch ends, so it expired at {expires} (or was "
+                                 f"deleted); its results are gone with it")
+
+
+def test_an_expired_input_file_says_when_and_what_to_pass(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    lines = prompts(2)
+    job = submit(client, lines, expires_after=3600)
+    wait(client, job)
+    fake.advance(2 * 3600)
+    with pytest.raises(JobError, match=r"input files are kept 1 hour: it expired at .*; pass inputs="):
+        results(client, job)
+    assert [r.custom_id for r in results(client, job, inputs=lines)] == ["request-1", "request-2"]
+
+
+def test_a_job_with_parts_still_to_create_is_not_finished(client: BatchesClient) -> None:
+    job = submit(client, prompts(4), batch_size=2, max_enqueued_tokens=20)
+    with pytest.raises(JobError, match=r"is not finished \(2 parts of 2: 1 validating, 1 pending\): wait\(client, job\)"):
+        results(client, job)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from typing import Any
 
 import pytest
@@ -169,3 +170,55 @@ def test_offline_submit_lets_fake_error_models_fail_chosen_lines(fake: FakeBatch
     online = BatchesClient(api_key="sk-x", session=fake.requests_session())  # not offline: the real API's rule
     with pytest.raises(InputError, match="mismatched_model|one model per batch"):
         submit(online, lines)
+
+
+def test_every_part_is_uploaded_at_submit_and_kept_in_the_journal(fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    from batches_ext.jobs import Job, default_journal
+
+    job = submit(client, prompts(6), batch_size=2, max_enqueued_tokens=20, expires_after=7 * 86400,
+                 output_expires_after={"anchor": "created_at", "seconds": 3 * 86400})
+    files = [f for f in fake.files() if f["purpose"] == "batch"]
+    assert len(files) == 3 and len(fake.batches()) == 1  # every input uploaded; one batch fits the budget
+    assert all(f["expires_at"] == f["created_at"] + 7 * 86400 for f in files)
+    kept = default_journal().get(job.id)
+    assert [p.input_file_id for p in kept.parts] == [p.input_file_id for p in job.parts]
+    assert kept.options["output_expires_after"] == {"anchor": "created_at", "seconds": 3 * 86400}
+    assert Job.load(job.id).lines == 6 and submit(client, prompts(1), journal=False).journal is None
+
+
+def test_a_failed_upload_leaves_nothing_behind(fake: FakeBatchesAPI, client: BatchesClient, monkeypatch) -> None:
+    from batches_ext.errors import APIConnectionError, JobError
+    from batches_ext.jobs import jobs
+
+    upload, calls = client.upload_file, []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:  # the second part's upload fails after the client's own retries
+            raise APIConnectionError("cannot connect to https://api.test/v1: connection refused")
+        return upload(*args, **kwargs)
+
+    monkeypatch.setattr(client, "upload_file", flaky)
+    with pytest.raises(JobError, match=r"part 2/3 of job_\w+ could not be uploaded .*nothing was created \(the 1 "):
+        submit(client, prompts(6), batch_size=2)
+    assert fake.files() == [] and fake.batches() == [] and len(jobs()) == 0
+
+
+@pytest.mark.parametrize("budget, expires, warned", [
+    (None, None, False),
+    (20, 3600, True),  # parts run in waves of up to 24 h; the inputs expire after an hour
+    (20, 30 * 86400, False),
+])
+def test_a_warning_when_the_inputs_may_expire_before_the_last_part(client: BatchesClient, budget, expires,
+                                                                   warned) -> None:
+    from batches_ext.errors import BatchesWarning
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        job = submit(client, prompts(6), batch_size=2, max_enqueued_tokens=budget, expires_after=expires)
+    texts = [str(w.message) for w in seen if issubclass(w.category, BatchesWarning)]
+    assert bool(texts) == warned and bool(job.warnings) == warned
+    if warned:
+        assert texts[0].startswith("the input files expire 1 hour after upload, but with max_enqueued_tokens 20 "
+                                   "its 3 parts run in 3 waves of up to 24 h")
+        assert "! the input files expire" in str(job)

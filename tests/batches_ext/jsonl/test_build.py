@@ -85,3 +85,17 @@ def test_build_errors_name_the_item() -> None:
     assert info.value.line == 2
     with pytest.raises(InputError, match="unsupported endpoint"):
         build_requests(["x"], model="m", endpoint="/v1/nope")
+
+
+def test_an_unknown_keyword_is_refused_naming_the_valid_ones() -> None:
+    """`custom_ids=` (a typo for `ids=`) used to go into every body; now it is refused before anything is built."""
+    with pytest.raises(InputError) as caught:
+        build_requests(["a", "b"], model="gpt-4o-mini", custom_ids=["x", "y"])
+    text = str(caught.value)
+    assert "unknown argument custom_ids= (did you mean ids=?)" in text
+    assert "ids=" in text and "max_completion_tokens" in text and "temperature" in text
+    with pytest.raises(InputError, match="did you mean temperature="):
+        build_requests(["a"], model="gpt-4o-mini", temprature=0)
+    with pytest.raises(InputError, match="body parameters of /v1/embeddings: dimensions, encoding_format"):
+        build_requests(["a"], model="text-embedding-3-small", endpoint="/v1/embeddings", max_tokens=5)
+    assert build_requests(["a"], model="gpt-4o-mini", max_completion_tokens=5)[0]["body"]["max_completion_tokens"] == 5

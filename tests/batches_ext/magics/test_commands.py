@@ -61,8 +61,9 @@ def test_create_from_a_file_with_metadata_and_dry_run(shell, tmp_path) -> None:
     assert isinstance(dry, DryRun) and fake.batches() == []
     assert (dry.lines, dry.endpoint, dry.model, dry.needs_split) == (3, "/v1/chat/completions", "gpt-4o-mini", False)
     assert dry.bytes == path.stat().st_size
-    assert repr(dry) == (f"[offline fake] dry run: 3 lines, {dry.bytes:,} bytes, endpoint /v1/chat/completions, "
-                         "model gpt-4o-mini; one batch; nothing created")
+    assert repr(dry).splitlines()[0] == (f"[offline fake] dry run: 3 lines, {dry.bytes:,} bytes, endpoint "
+                                         "/v1/chat/completions, model gpt-4o-mini; one batch; nothing created")
+    assert "  input tokens 27 (exact)" in repr(dry) and "not capped (3 lines set no max_tokens)" in repr(dry)
     assert "OFFLINE FAKE" in dry._repr_html_()
 
     # the PATH may follow --meta pairs
@@ -390,5 +391,6 @@ def test_a_terminal_shows_batches_and_results_as_text_a_person_reads(shell) -> N
     res = sh.run_line_magic("batches", f"results {batch.id}")
     table = pretty(res).splitlines()
     assert table[0] == f"1 result: 1 ok from {batch.id}  [offline fake]"
-    assert table[1].split() == ["custom_id", "prompt", "answer", "status"]
-    assert table[2].startswith("request-1  Name a colour.  ") and table[2].endswith("  ok")
+    assert table[1].startswith("spend $0.0000") and table[1].endswith("(gpt-4o-mini batch prices of 2026-07-05)")
+    assert table[2].split() == ["custom_id", "prompt", "answer", "status"]
+    assert table[3].startswith("request-1  Name a colour.  ") and table[3].endswith("  ok")

@@ -18,7 +18,7 @@ def test_completion_subcommands_actions_statuses_and_recent_ids(shell) -> None:
     sh, fake = shell
     seeded = fake.seed_batch("completed")
     sh.run_line_magic("batches", f"get {seeded['id']}")
-    assert completions(sh, "%batches ") == ["table", "list", "create", "get", "cancel", "watch", "results",
+    assert completions(sh, "%batches ") == ["table", "list", "create", "jobs", "get", "cancel", "watch", "results",
                                             "download", "retry", "fake", "config", "help"]  # no `and / if / in`
     assert completions(sh, "%batches re") == ["results", "retry"]
     assert completions(sh, "res = %batches res") == ["results"]
@@ -67,3 +67,12 @@ def test_ids_of_a_discarded_fake_are_not_offered(shell) -> None:
     sh.run_line_magic("batches", "fake on --manual")
     assert old not in completions(sh, "%batches get ")
     assert magics(sh).session.recent == []
+
+
+def test_from_completes_the_notebook_s_sources_and_job_commands_offer_recent_jobs(shell) -> None:
+    sh, _ = shell
+    sh.user_ns.update(prompts=["a", "b"], rows=[{"q": "x"}], number=3, _hidden=["x"])
+    assert completions(sh, "%batches create --from ") == ["prompts", "rows"]
+    job = sh.run_cell_magic("batches", "create --model gpt-4o-mini --batch-size 1", "a\nb")
+    assert job.id in completions(sh, "%batches watch ") and job.id in completions(sh, "%batches retry ")
+    assert job.id not in completions(sh, "%batches get ")

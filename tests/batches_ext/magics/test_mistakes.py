@@ -71,7 +71,7 @@ def jsonl(tmp_path):
         ("%batches results batch_x --as class", ("'class' is not a valid variable name",)),
         ("%batches retry batch_nope", ("%batches retry: 404",)),
         ("%batches help nothing", ("unknown subcommand 'nothing'",)),
-        ("%batches cancel job_nope", ("404",)),
+        ("%batches cancel job_nope", ("no job job_nope: not in the journal", "no batch carries metadata")),
         ("%batches results job_nope", ("no batch carries metadata",)),
         ("%batches download batch_nope", ("%batches download: 404", "batch_nope")),
         ("%batches download", ("the following arguments are required: ID",)),

@@ -264,3 +264,29 @@ def test_one_batch_reads_as_one(fake, make_monitor):
     assert "The batch finished" in header and "1 batches" not in header
     monitor.load_results()
     assert "1 result (" in monitor.message and "1 results" not in monitor.message
+
+
+def test_a_jobs_monitor_advances_it_part_by_part_and_shows_what_each_waits_for_and_cost(fake, client, make_monitor):
+    """Given a Job over its token budget, the monitor has a row per part; a part not created yet says it waits
+    for room; each refresh advances the job, so the monitor's wait() alone finishes it; each finished row shows
+    what its batch cost, the header the job's total, and Results loads the whole job joined in input order."""
+    from batches_ext import render
+    from batches_ext.jobs import submit
+    from batches_ext.jsonl import build_requests
+
+    lines = build_requests([f"Name thing number {i}." for i in range(1, 7)], model="gpt-4o-mini")
+    job = submit(client, lines, batch_size=2, max_enqueued_tokens=24)  # one part (24 tokens) at a time
+    monitor = make_monitor(job)
+    assert monitor.job is job and monitor.batch_ids == job.batch_ids and len(monitor.batches) == 3
+    assert "pending: waits for room in the token budget" in monitor.parts["row:part 3/3"].value
+    assert f"Job {job.id}: 3 parts, 3 not over" in monitor.parts["header"].value
+    monitor.wait()
+    assert monitor.done and job.finished and len(fake.batches()) == 3 and monitor.results_offered
+    row = monitor.parts["row:part 3/3"].value
+    assert ">completed<" in row and ">&lt;$0.01<" in row
+    assert f"spent: {render.usd(render.spend_usd(monitor.batches[2]))} at gpt-4o-mini" in row
+    assert monitor.parts[f"row:{job.batch_ids[2]}"] is monitor.parts["row:part 3/3"]
+    header = monitor.parts["header"].value
+    assert f"Job {job.id} finished" in header and f"spent {render.usd(job.spend)}" in header
+    loaded = monitor.load_results("res")
+    assert [r.custom_id for r in loaded] == [x["custom_id"] for x in lines] and all(r.ok for r in loaded)

@@ -290,7 +290,10 @@ def test_cells_short_id_hidden_tags_spend_and_eta(fake, make_table, monkeypatch)
     assert f"title='{running['id']}'" in cells["id"] and f"batch_…{running['id'][-8:]}" in cells["id"]
     assert f"data-copy='{running['id']}'" in cells["id"]  # the copy button copies the full id
     assert "run=a" in cells["metadata"] and "batches_ext" not in cells["metadata"]
-    assert "—" in cells["spend"]
+    usage = fake.batch(running["id"])["usage"]  # the lines run so far, at gpt-4o-mini's batch price
+    exact = (usage["input_tokens"] * 0.075 + usage["output_tokens"] * 0.30) / 1e6
+    assert ">&lt;$0.01<" in cells["spend"] and "2026-07-05" in cells["spend"]
+    assert f"title='{render.usd(exact)} at gpt-4o-mini" in cells["spend"]  # the exact figure on hover
     assert "—" not in cells["eta"]  # an estimate once lines finish
     table.select(running["id"])
     assert "batches_ext_job=job_x" in table.parts["details"].value  # kept in the details, apart
