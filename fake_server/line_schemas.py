@@ -179,6 +179,15 @@ def _explain(schema: Any, value: Any, base: list[Any]) -> BodyError:
     return _bound_error(kind, name, instance, _schema_at(document, list(error.schema_path)[:-1]))
 
 
+# The length bounds and how the API words them: (what, side, schema keyword, error code).
+_LENGTH_BOUNDS = {
+    "MinItems": ("array", "minimum", "minItems", "array_below_min_length"),
+    "MaxItems": ("array", "maximum", "maxItems", "array_above_max_length"),
+    "MinLength": ("string", "minimum", "minLength", "string_below_min_length"),
+    "MaxLength": ("string", "maximum", "maxLength", "string_above_max_length"),
+}
+
+
 def _bound_error(kind: str, name: str, instance: Any, node: Any) -> BodyError:
     node = node if isinstance(node, dict) else {}
     number = "integer" if node.get("type") == "integer" or (node.get("type") is None and isinstance(instance, int)) \
@@ -191,25 +200,16 @@ def _bound_error(kind: str, name: str, instance: Any, node: Any) -> BodyError:
         return BodyError(f"Invalid '{name}': {number} below minimum value. Expected a value >= "
                          f"{node.get('minimum', node.get('exclusiveMinimum'))}, but got {instance} instead.", name,
                          f"{number}_below_min_value")
-    if kind == "MinItems":
-        if isinstance(instance, list) and not instance:
-            return BodyError(f"Invalid '{name}': empty array. Expected an array with minimum length "
-                             f"{node.get('minItems')}, but got an empty array instead.", name, "empty_array")
-        return BodyError(f"Invalid '{name}': array too short. Expected an array with minimum length "
-                         f"{node.get('minItems')}, but got an array with length {len(instance)} instead.", name,
-                         "array_below_min_length")
-    if kind == "MaxItems":
-        return BodyError(f"Invalid '{name}': array too long. Expected an array with maximum length "
-                         f"{node.get('maxItems')}, but got an array with length {len(instance)} instead.", name,
-                         "array_above_max_length")
-    if kind == "MaxLength":
-        return BodyError(f"Invalid '{name}': string too long. Expected a string with maximum length "
-                         f"{node.get('maxLength')}, but got a string with length {len(instance)} instead.", name,
-                         "string_above_max_length")
-    if kind == "MinLength":
-        return BodyError(f"Invalid '{name}': string too short. Expected a string with minimum length "
-                         f"{node.get('minLength')}, but got a string with length {len(instance)} instead.", name,
-                         "string_below_min_length")
+    if kind == "MinItems" and isinstance(instance, list) and not instance:
+        return BodyError(f"Invalid '{name}': empty array. Expected an array with minimum length "
+                         f"{node.get('minItems')}, but got an empty array instead.", name, "empty_array")
+    if kind in _LENGTH_BOUNDS:
+        what, side, limit, code = _LENGTH_BOUNDS[kind]
+        article = "an" if what == "array" else "a"
+        short = "too short" if side == "minimum" else "too long"
+        return BodyError(f"Invalid '{name}': {what} {short}. Expected {article} {what} with {side} length "
+                         f"{node.get(limit)}, but got {article} {what} with length {len(instance)} instead.", name,
+                         code)
     if kind == "AdditionalProperties":
         extra = next((k for k in instance if k not in node.get("properties", {})), None) if isinstance(
             instance, dict) else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 import requests
 
@@ -20,19 +20,33 @@ from ..errors import InputError
 from ..models import Batch, Page
 from .batches_client import BatchesClient
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = ["create_batch", "retrieve_batch", "cancel_batch", "list_batches"]
 
 T = TypeVar("T")
 
 
+class CallSettings(TypedDict, total=False):
+    """The per-call settings every module-level call takes as keyword arguments."""
+
+    api_key: str | None
+    base_url: str | None
+    organization: str | None
+    project: str | None
+    client: BatchesClient | None
+    session: requests.Session | None
+
+
 @contextmanager
 def _client(
-    client: BatchesClient | None,
-    api_key: str | None,
-    base_url: str | None,
-    organization: str | None,
-    project: str | None,
-    session: requests.Session | None,
+    client: BatchesClient | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    organization: str | None = None,
+    project: str | None = None,
+    session: requests.Session | None = None,
 ) -> Iterator[BatchesClient]:
     if client is not None:
         if any(v is not None for v in (api_key, base_url, organization, project, session)):
@@ -48,8 +62,11 @@ def _client(
         made.close()
 
 
-def _call(fn: Callable[[BatchesClient], T], overrides: dict[str, Any]) -> T:
-    with _client(**overrides) as client:
+def _call(fn: Callable[[BatchesClient], T], settings: CallSettings) -> T:
+    unknown = sorted(set(settings) - set(CallSettings.__annotations__))
+    if unknown:
+        raise InputError(f"unknown setting {unknown[0]!r}; the settings are {', '.join(CallSettings.__annotations__)}")
+    with _client(**settings) as client:
         return fn(client)
 
 
@@ -58,64 +75,32 @@ def create_batch(
     endpoint: str = "/v1/chat/completions",
     completion_window: str = "24h",
     metadata: dict[str, str] | None = None,
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    organization: str | None = None,
-    project: str | None = None,
-    client: BatchesClient | None = None,
-    session: requests.Session | None = None,
+    **settings: Unpack[CallSettings],
 ) -> Batch:
     """`POST /batches` (see `BatchesClient.create_batch`)."""
-    overrides = dict(client=client, api_key=api_key, base_url=base_url, organization=organization,
-                     project=project, session=session)
-    return _call(lambda c: c.create_batch(input_file_id, endpoint, completion_window, metadata), overrides)
+    return _call(lambda c: c.create_batch(input_file_id, endpoint, completion_window, metadata), settings)
 
 
 def retrieve_batch(
     batch_id: str,
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    organization: str | None = None,
-    project: str | None = None,
-    client: BatchesClient | None = None,
-    session: requests.Session | None = None,
+    **settings: Unpack[CallSettings],
 ) -> Batch:
     """`GET /batches/{id}`."""
-    overrides = dict(client=client, api_key=api_key, base_url=base_url, organization=organization,
-                     project=project, session=session)
-    return _call(lambda c: c.retrieve_batch(batch_id), overrides)
+    return _call(lambda c: c.retrieve_batch(batch_id), settings)
 
 
 def cancel_batch(
     batch_id: str,
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    organization: str | None = None,
-    project: str | None = None,
-    client: BatchesClient | None = None,
-    session: requests.Session | None = None,
+    **settings: Unpack[CallSettings],
 ) -> Batch:
     """`POST /batches/{id}/cancel` (a 409 for a finished batch raises ConflictError at once)."""
-    overrides = dict(client=client, api_key=api_key, base_url=base_url, organization=organization,
-                     project=project, session=session)
-    return _call(lambda c: c.cancel_batch(batch_id), overrides)
+    return _call(lambda c: c.cancel_batch(batch_id), settings)
 
 
 def list_batches(
     limit: int = 20,
     after: str | None = None,
-    *,
-    api_key: str | None = None,
-    base_url: str | None = None,
-    organization: str | None = None,
-    project: str | None = None,
-    client: BatchesClient | None = None,
-    session: requests.Session | None = None,
+    **settings: Unpack[CallSettings],
 ) -> Page[Batch]:
     """`GET /batches`: one page."""
-    overrides = dict(client=client, api_key=api_key, base_url=base_url, organization=organization,
-                     project=project, session=session)
-    return _call(lambda c: c.list_batches(limit=limit, after=after), overrides)
+    return _call(lambda c: c.list_batches(limit=limit, after=after), settings)

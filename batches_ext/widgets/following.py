@@ -2,12 +2,12 @@
 turn comes), takes each part's latest batch into its row, and finds a row by the batch it holds now; and the
 spend line of the monitor's header (the job's, or its batches', at the dated batch prices).
 
-A mixin of `BatchMonitor`: it uses the monitor's `_job`, `_ids`, `_batches`, lock and rendering. The job's own
+A mixin of `BatchMonitor`: it uses the monitor's `_job`, `_ids`, `_batches` and its refresh endings. The job's own
 lock, never the view's, is held across the job's HTTP calls."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..render import usd
@@ -21,19 +21,11 @@ class JobFollowing:
     _job: Any
     _ids: list[str]
     _batches: dict[str, Any]
-    _lock: Any
-    _closed: bool
-    _notified: bool
     client: Any
 
-    if TYPE_CHECKING:  # provided by LiveView and BatchMonitor
-        @property
-        def done(self) -> bool: ...
-        def _render(self) -> None: ...
-        def _record_ok(self) -> None: ...
-        def _record_error(self, exc: BaseException) -> None: ...
-        def _settle_cancel_note(self, batches: Iterable[Any]) -> None: ...
-        def _notify_done(self) -> None: ...
+    if TYPE_CHECKING:  # provided by BatchMonitor
+        def _refresh_failed(self, take: Callable[[], None], exc: BaseException) -> bool: ...
+        def _refresh_done(self, take: Callable[[], None]) -> bool: ...
 
     def _refresh_job(self) -> bool:
         job = self._job
@@ -41,24 +33,8 @@ class JobFollowing:
         try:
             job.advance(self.client)  # the job's own lock, never the view's, is held across HTTP
         except Exception as exc:
-            with self._lock:
-                if not self._closed:
-                    self._take_job()
-                    self._record_error(exc)
-                    self._render()
-            return False
-        with self._lock:
-            if self._closed:
-                return False
-            self._take_job()
-            self._record_ok()
-            self._settle_cancel_note(self._batches.values())
-            self._render()
-            finished = self.done and not self._notified
-            self._notified = self._notified or finished
-        if finished:
-            self._notify_done()
-        return True
+            return self._refresh_failed(self._take_job, exc)
+        return self._refresh_done(self._take_job)
 
     def _take_job(self) -> None:
         """Each part's latest batch (None while it has none) into the rows."""

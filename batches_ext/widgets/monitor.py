@@ -185,17 +185,30 @@ class BatchMonitor(JobFollowing, LiveView):
                 except NotFoundError:
                     missing[bid] = "not found (check the id, the key's organization and project)"
         except Exception as exc:
-            with self._lock:
-                if not self._closed:
-                    self._batches.update(got)
-                    self._record_error(exc)
-                    self._render()
-            return False
+            return self._refresh_failed(lambda: self._batches.update(got), exc)
+
+        def take() -> None:
+            self._batches.update(got)
+            self._missing.update(missing)
+
+        return self._refresh_done(take)
+
+    def _refresh_failed(self, take: Callable[[], None], exc: BaseException) -> bool:
+        """Under the lock: keep what this refresh got (`take`), show the error line. Returns False."""
+        with self._lock:
+            if not self._closed:
+                take()
+                self._record_error(exc)
+                self._render()
+        return False
+
+    def _refresh_done(self, take: Callable[[], None]) -> bool:
+        """Under the lock: take what this refresh got, clear the error line, settle the cancel note, render; then,
+        outside it, notify once when everything has finished. Returns False when the view was closed meanwhile."""
         with self._lock:
             if self._closed:
                 return False
-            self._batches.update(got)
-            self._missing.update(missing)
+            take()
             self._record_ok()
             self._settle_cancel_note(self._batches.values())
             self._render()

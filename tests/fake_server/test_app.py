@@ -18,11 +18,6 @@ from tests.concurrency import run_concurrently, within
 from tests.fake_server.calls import CHAT, KEY, call, chat_lines, create, jsonl, upload
 
 
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
 def test_every_answer_has_a_unique_request_id(fake: FakeBatchesAPI) -> None:
     responses = [call(fake, "GET", "/batches"), call(fake, "GET", "/batches/nope"), call(fake, "GET", "/nowhere")]
     ids = [r.headers["x-request-id"] for r in responses]

@@ -15,11 +15,6 @@ BATCH_KEYS = {
 }
 
 
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
 def test_create_answers_validating_with_every_key(fake: FakeBatchesAPI) -> None:
     batch = create(fake, chat_lines(3), metadata={"job": "demo"})
     assert set(batch) == BATCH_KEYS

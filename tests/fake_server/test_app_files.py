@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fake_server import FakeBatchesAPI, ManualClock, spec
+from fake_server import FakeBatchesAPI, spec
 from tests.fake_server.calls import CHAT, call, chat_lines, jsonl, multipart, upload
-
-
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
 
 
 def test_upload_answers_200_with_the_true_byte_count(fake: FakeBatchesAPI) -> None:

@@ -13,11 +13,6 @@ from tests.concurrency import run_concurrently
 from tests.fake_server.calls import CHAT, KEY, call, chat_lines, create, get, jsonl, upload
 
 
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
 @pytest.mark.parametrize(
     "status", ["validating", "in_progress", "finalizing", "completed", "failed", "expired", "cancelling", "cancelled"]
 )

@@ -21,6 +21,11 @@ OK = {"role": "user", "content": "hi"}
      "an array, but got an integer instead.", "messages[0].content", "invalid_type"),
     ({"messages": []}, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty "
      "array instead.", "messages", "empty_array"),
+    ({"messages": [OK], "stop": ["a", "b", "c", "d", "e"]}, "Invalid 'stop': array too long. Expected an array with "
+     "maximum length 4, but got an array with length 5 instead.", "stop", "array_above_max_length"),
+    ({"messages": [OK], "safety_identifier": "x" * 65}, "Invalid 'safety_identifier': string too long. Expected a "
+     "string with maximum length 64, but got a string with length 65 instead.", "safety_identifier",
+     "string_above_max_length"),
     ({"messages": [OK], "temperature": 2.5}, "Invalid 'temperature': decimal above maximum value. Expected a value "
      "<= 2, but got 2.5 instead.", "temperature", "decimal_above_max_value"),
     ({"messages": [OK], "n": 0}, "Invalid 'n': integer below minimum value. Expected a value >= 1, but got 0 "

@@ -27,23 +27,6 @@ from tests.fake_server.conftest import batch_input
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
-@pytest.fixture
-def server(fake: FakeBatchesAPI):
-    with serve(fake, control=True) as handle:
-        yield handle
-
-
-@pytest.fixture
-def session():
-    with requests.Session() as s:
-        yield s
-
-
 def test_json_round_trip_and_handle_shape(
     server: ServerHandle, session: requests.Session, auth: dict
 ) -> None:

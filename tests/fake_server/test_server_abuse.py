@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from fake_server import validation
-from fake_server.clock import ManualClock
 from fake_server.fake import FakeBatchesAPI
 from fake_server.server import ServerHandle, serve
 from tests.concurrency import run_concurrently, within
@@ -25,11 +24,6 @@ from tests.fake_server.conftest import batch_input
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-abuse"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-
-
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
 
 
 @pytest.fixture

@@ -38,11 +38,6 @@ def check():
     return check
 
 
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
 def test_allowance_still_rejects_wrong_shapes(check) -> None:
     good = FakeBatchesAPI(clock=ManualClock()).seed_batch("completed")
     check("Batch", good)

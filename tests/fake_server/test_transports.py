@@ -22,11 +22,6 @@ API = "https://api.openai.com/v1"
 
 
 @pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
-@pytest.fixture
 def session(fake: FakeBatchesAPI) -> requests.Session:
     return transports.requests_session(fake)
 

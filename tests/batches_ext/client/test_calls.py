@@ -7,7 +7,7 @@ import requests
 
 from batches_ext.client import BatchesClient
 from batches_ext.client import calls as api
-from batches_ext.errors import ConfigError, ConflictError
+from batches_ext.errors import ConfigError, ConflictError, InputError
 
 from ..conftest import CANARY, batch_payload, error_payload
 
@@ -67,3 +67,9 @@ def test_a_client_can_be_reused_but_not_mixed_with_overrides(session, adapter):
 def test_no_key_is_config_error():
     with pytest.raises(ConfigError):
         api.list_batches()
+
+
+def test_a_misspelt_setting_is_named_before_anything_is_sent(session, adapter):
+    with pytest.raises(InputError, match="unknown setting 'apikey'; the settings are api_key, base_url"):
+        api.list_batches(apikey="sk-one", session=session)  # type: ignore[call-arg]
+    assert adapter.seen == []

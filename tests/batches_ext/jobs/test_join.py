@@ -4,42 +4,15 @@ cancelled batches, and lines a failed batch never ran.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from batches_ext import render
 from batches_ext.client import BatchesClient
 from batches_ext.errors import JobError
 from batches_ext.jobs import results, retry_failed, submit, wait
-from batches_ext.jsonl import build_requests
-from fake_server import FakeBatchesAPI, LineError, ManualClock
+from fake_server import FakeBatchesAPI
 
-FAIL_IDS = {"request-2", "request-5"}
-
-
-def failing_responder(line: Any) -> Any:
-    if line.custom_id in FAIL_IDS:
-        raise LineError("This request is bad.", code="invalid_request", param="messages")
-    return None
-
-
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock(), responder=failing_responder)
-
-
-@pytest.fixture
-def client(fake: FakeBatchesAPI) -> BatchesClient:
-    return BatchesClient.offline(fake)
-
-
-def prompts(n: int, model: str = "gpt-4o-mini") -> list[dict]:
-    return build_requests([f"Prompt {i}" for i in range(1, n + 1)], model=model)
-
-
-def ids(res: Any) -> list[str]:
-    return [r.custom_id for r in res]
+from .conftest import ids, prompts
 
 
 def test_response_filled_error_lines(fake: FakeBatchesAPI, client: BatchesClient) -> None:

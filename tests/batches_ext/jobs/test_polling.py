@@ -11,25 +11,16 @@ import pytest
 from batches_ext.client import BatchesClient
 from batches_ext.errors import WaitTimeout
 from batches_ext.jobs import submit, wait
-from batches_ext.jsonl import build_requests
 from batches_ext.models import Batch
 from fake_server import FakeBatchesAPI, ManualClock
 
-FAIL_IDS = {"request-2", "request-5"}
+from .conftest import prompts
 
 
 @pytest.fixture
 def fake() -> FakeBatchesAPI:
+    """Every line answers (no failing lines): these tests are about polling, not outcomes."""
     return FakeBatchesAPI(clock=ManualClock())
-
-
-@pytest.fixture
-def client(fake: FakeBatchesAPI) -> BatchesClient:
-    return BatchesClient.offline(fake)
-
-
-def prompts(n: int, model: str = "gpt-4o-mini") -> list[dict]:
-    return build_requests([f"Prompt {i}" for i in range(1, n + 1)], model=model)
 
 
 def test_wait_on_an_offline_manual_clock_client_moves_the_fake_clock(fake: FakeBatchesAPI,

@@ -14,36 +14,12 @@ import pytest
 from batches_ext.client import BatchesClient
 from batches_ext.errors import InputError
 from batches_ext.jobs import JOB_KEY, PART_KEY, Job, find_job, results, submit, wait
-from batches_ext.jsonl import build_requests, dumps_jsonl, write_jsonl
+from batches_ext.jsonl import dumps_jsonl, write_jsonl
 from batches_ext.models import Batch
 from batches_ext.spec import INTENT_KEY
-from fake_server import FakeBatchesAPI, LineError, ManualClock
+from fake_server import FakeBatchesAPI
 
-FAIL_IDS = {"request-2", "request-5"}
-
-
-def failing_responder(line: Any) -> Any:
-    if line.custom_id in FAIL_IDS:
-        raise LineError("This request is bad.", code="invalid_request", param="messages")
-    return None
-
-
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock(), responder=failing_responder)
-
-
-@pytest.fixture
-def client(fake: FakeBatchesAPI) -> BatchesClient:
-    return BatchesClient.offline(fake)
-
-
-def prompts(n: int, model: str = "gpt-4o-mini") -> list[dict]:
-    return build_requests([f"Prompt {i}" for i in range(1, n + 1)], model=model)
-
-
-def ids(res: Any) -> list[str]:
-    return [r.custom_id for r in res]
+from .conftest import ids, prompts
 
 
 def test_build_submit_wait_results_in_input_order(fake: FakeBatchesAPI, client: BatchesClient) -> None:

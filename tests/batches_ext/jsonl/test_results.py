@@ -12,34 +12,7 @@ from hypothesis import strategies as st
 from batches_ext.errors import InputError
 from batches_ext.jsonl import parse_result_line
 
-OK = {
-    "id": "batch_req_1",
-    "custom_id": "request-1",
-    "response": {
-        "status_code": 200,
-        "request_id": "req_1",
-        "body": {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}}]},
-    },
-    "error": None,
-}
-HTTP_400 = {
-    "id": "batch_req_2",
-    "custom_id": "request-2",
-    "response": {
-        "status_code": 400,
-        "request_id": "req_2",
-        "body": {"error": {"message": "Bad model.", "type": "invalid_request_error", "param": None,
-                           "code": "invalid_request"}},
-    },
-    "error": None,
-}
-EXPIRED = {
-    "id": "batch_req_3",
-    "custom_id": "request-3",
-    "response": None,
-    "error": {"code": "batch_expired",
-              "message": "This request could not be executed before the completion window expired."},
-}
+from .samples import EXPIRED, HTTP_400, OK
 
 
 def test_success_line() -> None:

@@ -12,22 +12,11 @@ import pytest
 from batches_ext.client import BatchesClient
 from batches_ext.errors import ConflictError, WaitTimeout
 from batches_ext.widgets import BatchMonitor, model_count
-from fake_server import FakeBatchesAPI, ManualClock
 from tests.batches_ext.widgets.gate import Gate
 
 
 def _shown(w) -> bool:
     return w.layout.display != "none"
-
-
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
-@pytest.fixture
-def client(fake: FakeBatchesAPI) -> BatchesClient:
-    return BatchesClient.offline(fake, max_retries=0)
 
 
 @pytest.fixture

@@ -10,20 +10,9 @@ import time
 
 import pytest
 
-from batches_ext.client import BatchesClient, backoff_delay
+from batches_ext.client import backoff_delay
 from batches_ext.widgets import BatchMonitor, BatchTable, Refresher, close_all, live_views
-from fake_server import FakeBatchesAPI, ManualClock
 from tests.concurrency import until
-
-
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
-@pytest.fixture
-def client(fake: FakeBatchesAPI) -> BatchesClient:
-    return BatchesClient.offline(fake, max_retries=0)
 
 
 def test_the_refreshers_backoff_doubles_from_its_interval_and_caps_with_jitter_below():

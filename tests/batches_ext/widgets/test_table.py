@@ -12,7 +12,7 @@ from batches_ext import render
 from batches_ext.client import BatchesClient
 from batches_ext.errors import ConflictError
 from batches_ext.widgets import BatchTable, model_count
-from fake_server import FakeBatchesAPI, ManualClock
+from fake_server import FakeBatchesAPI
 
 STATUSES = ("in_progress", "completed", "failed", "validating", "expired", "cancelled")
 
@@ -24,16 +24,6 @@ def _shown(w: ipywidgets.DOMWidget) -> bool:
 def _cells(table: BatchTable, batch_id: str) -> dict[str, str]:
     keys = [c["key"] for c in table.rows_view.columns]
     return dict(zip(keys, table.rows_view.cells(batch_id), strict=True))
-
-
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
-@pytest.fixture
-def client(fake: FakeBatchesAPI) -> BatchesClient:
-    return BatchesClient.offline(fake, max_retries=0)
 
 
 @pytest.fixture

@@ -11,20 +11,9 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from batches_ext.client import BatchesClient
 from batches_ext.widgets import BatchMonitor, BatchTable, close_all, live_views
-from fake_server import FakeBatchesAPI, ManualClock
 from tests.batches_ext.widgets.gate import Gate, silent_server
 
 ACTIONS = ("prev", "next", "cancel", "confirm", "results")
-
-
-@pytest.fixture
-def fake() -> FakeBatchesAPI:
-    return FakeBatchesAPI(clock=ManualClock())
-
-
-@pytest.fixture
-def client(fake: FakeBatchesAPI) -> BatchesClient:
-    return BatchesClient.offline(fake, max_retries=0)
 
 
 @pytest.fixture
