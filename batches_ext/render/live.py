@@ -8,7 +8,6 @@ stays byte-for-byte the same across refreshes. Every value that came from the AP
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from .money import usd
@@ -23,6 +22,7 @@ from .parts import (
     metadata_text,
     progress_html,
     progress_label,
+    short_time,
     spend_text,
     spend_usd,
     user_metadata,
@@ -111,15 +111,6 @@ def failure_reason(b: Any, first_error: str | None = None) -> str:
     return first_error or ""
 
 
-def _created_text(ts: Any) -> str:
-    if not ts:
-        return "—"
-    try:
-        return datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%b %d %H:%M")
-    except (TypeError, ValueError, OverflowError, OSError):
-        return str(ts)
-
-
 def _eta_text(b: Any, now: float) -> str:
     return "—" if b.is_terminal else duration(eta_seconds(b, now))
 
@@ -136,7 +127,7 @@ def table_row(b: Any, now: float, *, first_error: str | None = None) -> dict[str
     id_cell = (f"<span class='bx-id' title='{bid}'>{escape(short_id(b.id))}</span>"
                f"<button class='bx-copy' type='button' data-copy='{bid}' title='copy the full id' "
                f"aria-label='copy {bid}'>{_COPY_ICON}</button>")
-    bar = progress_html(b, 40, label=f"{done + failed:,}/{total:,}")
+    bar = progress_html(b, 40, label=f"{done + failed:,}/{total:,}" if total else None)  # else "queued", "none run"
     reason = failure_reason(b, first_error)
     failure = ""
     if failed or reason:
@@ -149,7 +140,7 @@ def table_row(b: Any, now: float, *, first_error: str | None = None) -> dict[str
             id_cell,
             badge(b.status),
             _cell(b.model or "—", b.model or ""),
-            _cell(_created_text(b.created_at), utc_text(b.created_at)),
+            _cell(short_time(b.created_at), utc_text(b.created_at)),
             f"<span title='{escape(progress_label(b))}'>{bar}</span>",
             _cell(_eta_text(b, now)),
             _cell(spend_text(b), _spend_title(b)),

@@ -13,6 +13,7 @@ __all__ = [
     "STATUS_COLOURS",
     "escape",
     "plural",
+    "short_time",
     "utc_text",
     "iso_text",
     "progress_text",
@@ -86,6 +87,16 @@ def iso_text(ts: Any) -> str:
         return ""
     try:
         return datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(ts)
+
+
+def short_time(ts: Any) -> str:
+    """`Dec 01 18:36` (UTC) for a table cell, "—" for none; `utc_text` is the exact time for its tooltip."""
+    if not ts:
+        return "—"
+    try:
+        return datetime.fromtimestamp(float(ts), tz=timezone.utc).strftime("%b %d %H:%M")
     except (TypeError, ValueError, OverflowError, OSError):
         return str(ts)
 

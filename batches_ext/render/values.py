@@ -20,14 +20,18 @@ from .parts import (
     MUTED,
     badge,
     badge_result,
+    counts,
     escape,
     grouped_errors,
     header_html,
     kv_table_html,
     metadata_html,
+    metadata_text,
     plural,
     progress_html,
+    progress_label,
     repeat_text,
+    short_time,
     user_metadata,
     utc_text,
 )
@@ -93,21 +97,48 @@ def batch_html(b: Any, *, offline: bool | None = None) -> str:
 # ------------------------------------------------------------------------------------------ many
 
 
+#: The static list's columns: (label, width of a `table-layout:fixed` table that fills its output area). The
+#: id column holds a whole 38-character id at 12 px in an 848 px area (JupyterLab at 1280×800 with the file
+#: browser open); narrower, every cell ends in "…" instead of overflowing, and selecting a cell still copies all
+#: of it. Endpoint and exact times are in each cell's tooltip, and in `%batches get ID`.
+LIST_COLUMNS = (("id", "36%"), ("status", "12%"), ("model", "12%"), ("progress", "16%"), ("created", "12%"),
+                ("metadata", "12%"))
+_LIST_CELL = ("text-align:left;padding:2px 6px;border-bottom:1px solid var(--jp-border-color2,#e0e0e0);"
+              "font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap")
+_ID = "font-size:12px;padding:0;background:none"  # JupyterLab's `code` is 13 px with padding: 40 px wider
+
+
 def batches_html(batches: Sequence[Any], *, offline: bool | None = None, note: str = "") -> str:
-    """A table of batches, newest first as given; `note` (e.g. the filter used) goes under the title."""
+    """A table of batches, newest first as given; `note` (e.g. the filter used) goes under the title.
+
+    It fits the width it is given (see `LIST_COLUMNS`) and shows the metadata the user set, not the
+    `batches_ext_*` tags of jobs and intents."""
     offline = _offline(batches, offline)
-    head = "".join(f"<th style='{CELL}'>{h}</th>" for h in ("id", "status", "progress", "endpoint", "created",
-                                                             "metadata"))
-    body = "".join(
-        f"<tr><td style='{CELL}'><code>{escape(b.id)}</code></td><td style='{CELL}'>{badge(b.status)}</td>"
-        f"<td style='{CELL}'>{progress_html(b, 90)}</td><td style='{CELL}'>{escape(b.endpoint)}</td>"
-        f"<td style='{CELL}'>{escape(utc_text(b.created_at))}</td><td style='{CELL}'>{metadata_html(b.metadata)}</td></tr>"
-        for b in batches)
+    cols = "".join(f"<col style='width:{width}'>" for _, width in LIST_COLUMNS)
+    head = "".join(f"<th style='{_LIST_CELL}'>{label}</th>" for label, _ in LIST_COLUMNS)
+    body = "".join(_list_row(b) for b in batches)
     n = len(batches)
     title = plural(n, "batch")
     extra = f" <span style='{MUTED}'>{escape(note)}</span>" if note else ""
-    table = f"<table style='border-collapse:collapse'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = (f"<table style='border-collapse:collapse;table-layout:fixed;width:100%'><colgroup>{cols}</colgroup>"
+             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     return f"<div class='batches-ext-list' style='{FONT}'>{header_html(title, offline, extra)}{table if n else ''}</div>"
+
+
+def _list_row(b: Any) -> str:
+    done, failed, total = counts(b)
+    meta = metadata_text(user_metadata(b.metadata))
+    model = getattr(b, "model", None) or "—"
+    cells = (
+        (f"<code style='{_ID}'>{escape(b.id)}</code>", b.id),
+        (badge(b.status), str(b.status)),
+        (escape(model), f"{model} · {b.endpoint}"),
+        (progress_html(b, 40, label=f"{done + failed:,}/{total:,}" if total else None), progress_label(b)),
+        (escape(short_time(b.created_at)), utc_text(b.created_at)),
+        (escape(meta or "—"), meta),
+    )
+    tds = "".join(f"<td style='{_LIST_CELL}' title='{escape(tip)}'>{html}</td>" for html, tip in cells)
+    return f"<tr data-batch-id='{escape(b.id)}'>{tds}</tr>"
 
 
 # ------------------------------------------------------------------------------------------ results

@@ -59,13 +59,23 @@ def test_the_model_repr_uses_render() -> None:
 def test_batches_html_rows_and_note() -> None:
     rows = [batch(id=f"batch_{i}", status=s) for i, s in enumerate(["completed", "failed", "weird_new_status"])]
     page = render.batches_html(rows, note="status completed")
-    assert page.count("<tr>") == 4 and "3 batches" in page and "status completed" in page
+    assert page.count("<tr data-batch-id=") == 3 and "3 batches" in page and "status completed" in page
     assert "weird_new_status" in page  # unknown statuses shown as they are
     assert "0 batches" in render.batches_html([]) and "<table" not in render.batches_html([])
     text = render.batches_text(rows).splitlines()
     assert text[0].split() == ["id", "status", "progress", "endpoint", "created"]
     assert text[1].split()[:5] == ["batch_0", "completed", "7/10", "done,", "1"]
     assert text[-1] == "3 batches" and render.batches_text(rows[:1]).endswith("\n1 batch")
+
+
+def test_the_static_list_fits_its_width_and_hides_our_own_tags() -> None:
+    tagged = batch(id="batch_" + "f" * 32, model="gpt-4o-mini", metadata={"run": "nightly", "batches_ext_job": "job_1",
+                                                     "batches_ext_part": "1/2", "batches_ext_intent": "i-1"})
+    page = render.batches_html([tagged])
+    assert "table-layout:fixed;width:100%" in page  # the columns share the output area, whatever its width
+    assert ">run=nightly<" in page and "batches_ext_" not in page and "job_1" not in page
+    assert f">{tagged.id}</code>" in page  # the whole id, to copy
+    assert "title='gpt-4o-mini · /v1/chat/completions'" in page  # the endpoint on the model's tooltip
 
 
 def test_batch_html_lists_validation_errors_with_lines() -> None:

@@ -2,9 +2,10 @@
 shows a BatchTable, a BatchMonitor and a static `%batches list` against the offline fake, and checks what a
 person sees at 1280×800 with the file browser open:
 
-* geometry: every progress fill lies inside its bar, in proportion; the table fits the notebook's output
-  area with no horizontal overflow; every text of the views has a WCAG contrast of at least 4.5:1 against
-  the background it is really drawn on, in the light theme (rows at rest, hovered and selected) and the dark;
+* geometry: every progress fill lies inside its bar, in proportion; the table, the monitor and the static
+  list fit the notebook's output area with no horizontal overflow (the list's ids whole); every text of the
+  views has a WCAG contrast of at least 4.5:1 against the background it is really drawn on, in the light
+  theme (rows at rest, hovered and selected) and the dark;
 * in place: a MutationObserver on the table sees no change to its unchanged rows across three refreshes,
   while the running rows change; a text selection and a hover in an unchanged row survive them;
 * a click on a row opens its details; ⧉ copies the full id; the `status` header sorts; Cancel asks for a
@@ -59,7 +60,7 @@ print(quick["id"], slow["id"], mixed["id"])
 """
 TABLE = "table = BatchTable(client, page_size=8, interval=0.3)\ntable"
 MONITOR = 'monitor = BatchMonitor(client, [quick["id"], slow["id"], mixed["id"]], interval=0.3)\nmonitor'
-STATIC = "BatchList(client.list_batches(limit=4).data, offline=True)"
+STATIC = "BatchList(client.list_batches(limit=5).data, offline=True)"  # the 5th is a job's part
 
 # Every visible progress bar on the page: its box, what it claims (data-*), the boxes of its fills, and where it is.
 _BARS = """() => [...document.querySelectorAll('.bx-bar')].map(bar => {
@@ -191,7 +192,7 @@ def _assert_fits(page) -> None:
     fit = page.evaluate("""() => {
       const table = document.querySelector('.bx-table').getBoundingClientRect();
       const notebook = document.querySelector('.bx-table').closest('.jp-OutputArea-output').getBoundingClientRect();
-      const outputs = [...document.querySelectorAll('.jp-OutputArea-output')].filter(o => o.querySelector('.bx-table, .bx-row')).map(o => ({
+      const outputs = [...document.querySelectorAll('.jp-OutputArea-output')].filter(o => o.querySelector('.bx-table, .bx-row, .batches-ext-list')).map(o => ({
         over: o.scrollWidth - o.clientWidth, text: o.textContent.slice(0, 50),
         wide: [...o.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > o.getBoundingClientRect().right + 1)
           .slice(0, 5).map(e => e.className + ' ' + Math.round(e.getBoundingClientRect().right)) }));
@@ -201,13 +202,19 @@ def _assert_fits(page) -> None:
           const inner = box.right - parseFloat(getComputedStyle(cell).paddingRight);
           return e.getBoundingClientRect().right > inner + 0.5; })
         .map(e => e.textContent || e.className);
+      const listIds = [...document.querySelectorAll('.batches-ext-list tbody td:first-child')]
+        .map(td => ({id: td.textContent, over: td.scrollWidth - td.clientWidth}));
+      const listClipped = [...document.querySelectorAll('.batches-ext-list td:nth-child(-n+5)')]
+        .filter(td => td.scrollWidth > td.clientWidth).map(td => td.textContent);
       return {notebook: notebook.width, notebookRight: notebook.right, tableRight: table.right, table: table.width,
-              outputs, wraps, clipped};
+              outputs, wraps, clipped, listIds, listClipped};
     }""")
     assert 820 <= fit["notebook"] <= 870, fit  # the issue's 848 px output area at 1280×800, file browser open
     assert fit["tableRight"] <= fit["notebookRight"] + 0.5 and fit["table"] >= fit["notebook"] - 1, fit
     assert all(o["over"] <= 1 for o in fit["outputs"]), [o for o in fit["outputs"] if o["over"] > 1]
-    assert len(fit["outputs"]) == 2 and all(w <= 1 for w in fit["wraps"]), fit
+    assert len(fit["outputs"]) == 3 and all(w <= 1 for w in fit["wraps"]), fit  # table, monitor, static list
+    assert len(fit["listIds"]) == 5 and all(i["over"] <= 0 for i in fit["listIds"]), fit["listIds"]  # whole ids
+    assert fit["listClipped"] == [], fit["listClipped"]  # and whole statuses, models, progress, dates
     assert fit["clipped"] == [], fit["clipped"]  # headers, short ids, ⧉, badges, counts, dates are whole
 
 
@@ -251,6 +258,8 @@ def test_views_render_update_in_place_and_act_right_in_jupyterlab(lab, tmp_path:
             table_text = page.inner_text(".bx-table")
             assert "batches_ext_job" not in table_text and "run=split" in table_text  # our own tags hidden
             assert "line 1: model_not_found" in table_text and "3 failed" in table_text  # first failure reasons
+            list_text = page.inner_text(".batches-ext-list")
+            assert "batches_ext_job" not in list_text and "run=split" in list_text  # in the static list too
             assert page.get_attribute(f"{quick} .bx-id", "title") == quick_id  # short id, full id on hover
             assert page.inner_text(f"{quick} .bx-id") == f"batch_…{quick_id[-8:]}"
 
