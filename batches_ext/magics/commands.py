@@ -375,10 +375,12 @@ class BatchesMagics(Magics):
         return target
 
     def _monitor(self, ids: Any) -> Any:
-        """The live monitor of batch ids, or of a Job (which it advances as it refreshes)."""
+        """The live monitor of batch ids, or of a Job (which it advances as it refreshes). It returns at once and
+        loads on its worker, like every view: a silent server never blocks the cell, and an id the server does not
+        know shows as "not found" in its row."""
         client = self.session.client()
-        for batch_id in [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []:
-            self.session.remember(client.retrieve_batch(batch_id))  # a mistyped id fails the cell, not the widget
+        if isinstance(ids, list):
+            self.session.remember(*[i for i in ids if isinstance(i, str)])
         from ..widgets import BatchMonitor
 
         try:

@@ -370,7 +370,8 @@ class BatchMonitor(JobFollowing, LiveView):
             return "<BatchMonitor (closed)>"
         now = self._now()
         running = self._running_count()
-        head = f"BatchMonitor: {plural(len(self._ids), 'batch')}, " + (f"{running} running" if running else "all finished")
+        state = ("loading…" if not self._loaded else f"{running} running" if running else "all finished")
+        head = f"BatchMonitor: {plural(len(self._ids), 'batch')}, {state}"
         head += " [offline fake]" if self.offline else ""
         lines = [head]
         for bid in self._ids:

@@ -75,6 +75,34 @@ def test_close_all_and_unload_ext_return_at_once_with_views_stuck_in_http(silent
     assert not live_views()
 
 
+def test_the_magics_views_return_at_once_on_a_silent_server(monkeypatch):
+    with silent_server() as base_url:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-silent")
+        monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+        ip = InteractiveShell.instance()
+        ip.run_line_magic("load_ext", "batches_ext")
+        try:
+            started = time.monotonic()
+            monitor = ip.run_line_magic("batches", "watch --widget batch_abc")
+            table = ip.run_line_magic("batches", "table")
+            assert time.monotonic() - started < 1.0  # neither waited for the server
+            assert not monitor.loaded and not table.loaded
+            assert "loading…" in repr(monitor) and "loading…" in repr(table)
+        finally:
+            started = time.monotonic()
+            ip.run_line_magic("unload_ext", "batches_ext")
+            assert time.monotonic() - started < 1.0
+
+
+def test_an_id_the_server_does_not_know_shows_in_its_row(fake, client):
+    monitor = BatchMonitor(client, ["batch_nope"], auto_refresh=False, namespace={})
+    try:
+        assert monitor.wait_idle()
+        assert "batch_nope" in repr(monitor) and "not found" in repr(monitor)
+    finally:
+        monitor.close()
+
+
 def test_a_table_that_never_loaded_offers_no_action(fake, client):
     fake.faults.fail_next(500, path="/batches$", times=None)
     table = BatchTable(client, auto_refresh=False, namespace={})
