@@ -120,7 +120,11 @@ class BatchesMagics(Magics):
             where = f": {err.filename}" if getattr(err, "filename", None) else ""
             raise UsageError(f"%batches {args.command}: {err.strerror or err}{where}") from None
 
-    batches.__doc__ = full_help()  # `%batches?`: the whole help, every subcommand's options
+    batches.__doc__ = ("Run OpenAI Batch API jobs from a notebook: `%batches help` lists the subcommands, "
+                       "`%batches help CMD` shows one's options.")
+    # `%batches?` shows the whole help, every subcommand's options: IPython asks an object's `getdoc()` first,
+    # so the help is built when asked for, not at `%load_ext` (building it takes argparse milliseconds).
+    setattr(batches, "getdoc", full_help)  # noqa: B010
 
     @property
     def _namespace(self) -> Any:

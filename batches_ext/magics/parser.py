@@ -10,6 +10,7 @@ vocabulary.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shlex
@@ -226,9 +227,24 @@ def _build() -> _Parser:
     return root
 
 
-_PARSER = _build()
-_CHOICES: dict[str, _Parser] = _PARSER._subparsers._group_actions[0].choices  # type: ignore[union-attr,assignment]
-SUBCOMMANDS = tuple(_CHOICES)
+#: The subcommands in the order the help lists them (`_build` checks it makes exactly these).
+SUBCOMMANDS = ("table", "list", "create", "jobs", "get", "cancel", "watch", "results", "download", "retry", "fake",
+               "config", "help")
+
+
+@functools.cache
+def _parser() -> _Parser:
+    """The parser, built at its first use rather than at `%load_ext` (argparse takes milliseconds to build it)."""
+    root = _build()
+    made = tuple(_choices(root))
+    if made != SUBCOMMANDS:  # pragma: no cover - a subcommand added in one place only
+        raise RuntimeError(f"SUBCOMMANDS {SUBCOMMANDS} disagrees with the parser's {made}")
+    return root
+
+
+def _choices(root: _Parser | None = None) -> dict[str, _Parser]:
+    root = root or _parser()
+    return root._subparsers._group_actions[0].choices  # type: ignore[union-attr,return-value]
 
 
 def parse(line: str) -> argparse.Namespace:
@@ -241,10 +257,10 @@ def parse(line: str) -> argparse.Namespace:
         words = ["table"]
     if words[0] in ("-h", "--help"):
         words = ["help"]
-    if words[0] not in _CHOICES:
+    if words[0] not in SUBCOMMANDS:
         raise UsageError(f"%batches: unknown subcommand {words[0]!r}; choose from {', '.join(SUBCOMMANDS)} "
                          f"(see `%batches help`)")
-    return _PARSER.parse_args(words)
+    return _parser().parse_args(words)
 
 
 def _without_comment(line: str) -> str:
@@ -264,16 +280,16 @@ def _without_comment(line: str) -> str:
 def help_text(topic: str | None = None) -> str:
     """The root help (subcommands), or one subcommand's full help."""
     if topic:
-        if topic not in _CHOICES:
+        if topic not in SUBCOMMANDS:
             raise UsageError(f"%batches help: unknown subcommand {topic!r}; choose from {', '.join(SUBCOMMANDS)}")
-        return _CHOICES[topic].format_help()
-    return _PARSER.format_help()
+        return _choices()[topic].format_help()
+    return _parser().format_help()
 
 
 def full_help() -> str:
     """The root help followed by every subcommand's (the docstring `%batches?` shows)."""
     parts = [help_text()]
-    parts += [f"---- %batches {name} ----\n{parser.format_help()}" for name, parser in _CHOICES.items()
+    parts += [f"---- %batches {name} ----\n{parser.format_help()}" for name, parser in _choices().items()
               if name != "help"]
     return "\n".join(parts)
 
@@ -297,7 +313,7 @@ def split_meta(items: list[str], path: str | None, *, cell: bool = False) -> tup
 
 
 def _parser_for(command: str, action: str | None = None) -> _Parser | None:
-    parser = _CHOICES.get(command)
+    parser = _choices().get(command)
     if parser is not None and action is not None and parser._subparsers is not None:
         nested = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
         parser = nested.get(action) if isinstance(nested, dict) else None

@@ -288,10 +288,10 @@ def test_help_everywhere(shell) -> None:
     assert result.success and result.result is None and "--as VAR" in text
     result, text, _ = run(sh, "%batches fake advance --help")
     assert result.success and "SECONDS" in text
-    doc = BatchesMagics.batches.__doc__
+    doc = BatchesMagics.batches.getdoc()
     assert all(f"%batches {cmd}" in doc for cmd in ("list", "create", "cancel", "watch", "retry", "fake", "config"))
     result, text, _ = run(sh, "%batches?")
-    assert result.success
+    assert result.success and "---- %batches create ----" in text and "--dry-run" in text  # the whole help
 
 
 def test_load_is_idempotent_and_reload_works(shell) -> None:
