@@ -166,24 +166,28 @@ class BatchesMagics(Magics):
 
     def _do_cancel(self, args: Any, cell: Any) -> Any:
         from ..errors import BatchesError
+        from ..render import plural
 
         client = self.session.client()
         done, failed = [], []
+        last: Any = None  # the last batch or job cancelled: what a bare `watch` follows next
         for batch_id in dict.fromkeys(args.ids):
             try:
                 if batch_id.startswith("job_"):
                     job = self._resolve(batch_id)
                     done.extend(job.cancel(client))
+                    last = job
                     withdrawn = sum(1 for p in job.parts if p.state == "withdrawn")
                     if withdrawn:
-                        print(f"{job.id}: {withdrawn} part(s) not created yet withdrawn")
+                        print(f"{job.id}: {plural(withdrawn, 'part')} not created yet withdrawn")
                 else:
                     done.append(client.cancel_batch(batch_id))
+                    last = done[-1]
             except BatchesError as err:
                 failed.append(f"{batch_id}: {err}")
         self.session.remember(*done)
-        if done:
-            self.session.follow(done[-1])
+        if last is not None:
+            self.session.follow(last)
         if failed:
             ok = f"cancelling {', '.join(b.id for b in done)}; " if done else ""
             raise UsageError(f"%batches cancel: {ok}could not cancel {'; '.join(failed)}")

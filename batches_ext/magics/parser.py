@@ -18,7 +18,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..spec import COMPLETION_WINDOWS, STATUSES
+from ..spec import COMPLETION_WINDOWS, METADATA_MAX_PAIRS, STATUSES
 
 __all__ = ["parse", "help_text", "full_help", "HelpShown", "split_meta", "cell_lines", "options", "option_values",
            "SUBCOMMANDS", "FAKE_ACTIONS", "ID_COMMANDS", "JOB_COMMANDS"]
@@ -149,7 +149,9 @@ def _build() -> _Parser:
     p.add_argument("--system", default=None, metavar="TEXT", help="a system message for prompt lines")
     p.add_argument("--window", default=COMPLETION_WINDOWS[0], choices=COMPLETION_WINDOWS,
                    help="completion window (only 24h)")
-    p.add_argument("--meta", nargs="*", default=[], metavar="K=V", help="metadata pairs (at most 16)")
+    p.add_argument("--meta", nargs="*", action="extend", default=[], metavar="K=V",
+                   help=f"metadata pairs, repeatable (at most {METADATA_MAX_PAIRS - 3}: batches_ext adds 3 of the "
+                        f"API's {METADATA_MAX_PAIRS} to find the job again)")
     p.add_argument("--from", dest="source_var", default=None, metavar="VAR",
                    help="the prompts are in the variable VAR: a pandas DataFrame (with --column), a Series, or a list")
     p.add_argument("--column", default=None, metavar="C", help="the DataFrame column (or the key of a list of "

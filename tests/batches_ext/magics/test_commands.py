@@ -69,6 +69,8 @@ def test_create_from_a_file_with_metadata_and_dry_run(shell, tmp_path) -> None:
     # the PATH may follow --meta pairs
     batch = sh.run_line_magic("batches", f"create --meta team=nlp run=7 {path}")
     assert batch.metadata["team"] == "nlp" and batch.metadata["run"] == "7"
+    repeated = sh.run_line_magic("batches", f"create {path} --meta team=nlp --meta run=8 owner=al")
+    assert {k: repeated.metadata[k] for k in ("team", "run", "owner")} == {"team": "nlp", "run": "8", "owner": "al"}
     assert fake.file_content(batch.input_file_id).decode().splitlines() == path.read_text().splitlines()
 
 

@@ -103,7 +103,7 @@ def test_retry_and_cancel_of_a_job(shell) -> None:
     later = sh.run_cell_magic("batches", "create --model gpt-4o-mini --batch-size 2 --max-enqueued-tokens 30",
                               PROMPTS)
     result, text, _ = run(sh, f"%batches cancel {later.id}")
-    assert result.success and f"{later.id}: 3 part(s) not created yet withdrawn" in text
+    assert result.success and f"{later.id}: 3 parts not created yet withdrawn" in text
     assert [p.state for p in Job.load(later.id).parts][1:] == ["withdrawn"] * 3
 
 

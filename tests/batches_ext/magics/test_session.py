@@ -34,6 +34,14 @@ def test_a_bare_watch_follows_the_latest_job_whole(shell) -> None:
     assert [b.id for b in sh.run_line_magic("batches", "watch")] == job.batch_ids
 
 
+def test_a_bare_watch_after_cancelling_a_job_follows_the_whole_job(shell) -> None:
+    sh, _ = shell
+    job = sh.run_cell_magic("batches", "create --model gpt-4o-mini --batch-size 1", "a\nb\nc")
+    sh.run_cell_magic("batches", "create --model gpt-4o-mini", "later")
+    sh.run_line_magic("batches", f"cancel {job.id}")
+    assert [b.id for b in sh.run_line_magic("batches", "watch")] == job.batch_ids  # every part, not the last
+
+
 def test_switching_the_fake_forgets_its_ids(shell, monkeypatch) -> None:
     sh, fake = shell
     gone = sh.run_cell_magic("batches", "create --model gpt-4o-mini", "hi")
