@@ -29,6 +29,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import InputError
+
 __all__ = ["atomic_open", "atomic_files", "sweep_stale_temps", "STALE_AFTER"]
 
 STALE_AFTER = 24 * 3600.0
@@ -80,6 +82,8 @@ def atomic_files(paths: Sequence[str | os.PathLike], mode: str = "wb", **kwargs:
     durable and only then moved over their paths (`os.replace`, back to back); on error none is."""
     targets = [Path(p).expanduser() for p in paths]
     for folder in dict.fromkeys(t.parent for t in targets):
+        if not folder.is_dir():  # said plainly, not as the hidden temp file's "No such file or directory"
+            raise InputError(f"not a folder: {folder}" if folder.exists() else f"no such folder: {folder}")
         sweep_stale_temps(folder)
     staged: list[_Staged] = []
     try:

@@ -48,7 +48,8 @@ class UploadBody:
         if isinstance(source, (str, os.PathLike)):
             self._path = Path(source).expanduser()
             if not self._path.is_file():
-                raise InputError(f"no such file: {str(self._path)!r}")
+                what = "is a folder, not a file" if self._path.is_dir() else "no such file"
+                raise InputError(f"{what}: {str(self._path)!r}")
             default = self._path.name
         elif isinstance(source, (bytes, bytearray, memoryview)):
             self._bytes = bytes(source) if isinstance(source, bytearray) else source

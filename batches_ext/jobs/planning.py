@@ -158,7 +158,8 @@ def materialise(source: Any, endpoint: str | None, model: str | None) -> tuple[b
     if isinstance(source, (str, os.PathLike)):
         path = os.path.expanduser(os.fspath(source))
         if not os.path.isfile(path):
-            raise InputError(f"no such file: {os.fspath(source)!r}")
+            what = "is a folder, not a file" if os.path.isdir(path) else "no such file"
+            raise InputError(f"{what}: {os.fspath(source)!r}")
         return None, path
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), None

@@ -248,8 +248,10 @@ class BatchesMagics(Magics):
         if args.errors:
             res = res.errors
         if args.output:
+            out = os.path.expanduser(args.output)
             try:
-                saved = res.save(os.path.expanduser(args.output))
+                os.makedirs(os.path.dirname(out) or ".", exist_ok=True)  # like `download -o DIR`
+                saved = res.save(out)
             except ValueError as err:
                 raise UsageError(f"%batches results -o: {err}") from None
             if hasattr(target, "record_results"):
@@ -319,6 +321,8 @@ class BatchesMagics(Magics):
                 raise UsageError("%batches create: give a JSONL path, or use %%batches create --model M "
                                  "with one prompt per line in the cell")
             path = os.path.expanduser(path)
+            if os.path.isdir(path):
+                raise UsageError(f"%batches create: {path!r} is a folder; give the JSONL file in it")
             if not os.path.isfile(path):
                 raise UsageError(f"%batches create: no such file {path!r} (cwd {os.getcwd()})")
             if args.system:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from batches_ext.atomic import STALE_AFTER, atomic_files, atomic_open, sweep_stale_temps
+from batches_ext.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -186,3 +187,14 @@ def test_home_folder_paths_are_expanded(tmp_path, monkeypatch):
     with atomic_open("~/saved.txt", "w") as handle:
         handle.write("hi")
     assert (tmp_path / "saved.txt").read_text() == "hi"
+
+
+def test_a_missing_or_wrong_folder_is_named_not_the_hidden_temp_file(tmp_path) -> None:
+    with pytest.raises(InputError, match="^no such folder: .*missing$"):
+        with atomic_open(tmp_path / "missing" / "out.jsonl") as f:
+            f.write(b"x")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="^not a folder: .*file$"):
+        with atomic_open(tmp_path / "file" / "out.jsonl") as f:
+            f.write(b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]

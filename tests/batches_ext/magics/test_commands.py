@@ -186,7 +186,8 @@ def test_download_saves_a_batch_s_files_and_a_single_file(shell, tmp_path) -> No
 
 def test_path_options_expand_the_home_folder_and_download_makes_its_folder(shell, tmp_path, monkeypatch) -> None:
     """`~` in create PATH, results -o and download -o is the home folder; `download -o DIR` creates DIR (only when
-    there is something to save); `-o` naming a file is one line."""
+    there is something to save) and `results -o` its file's folder; `-o` naming a file is one line; a folder as
+    the input is named as one."""
     sh, fake = shell
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "in.jsonl").write_text(json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
@@ -198,6 +199,11 @@ def test_path_options_expand_the_home_folder_and_download_makes_its_folder(shell
     assert paths == [str(tmp_path / "new" / "dir" / f"{done}_output.jsonl")] and os.path.isfile(paths[0])
     sh.run_line_magic("batches", f"results {done} -o ~/rows.jsonl")
     assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 2
+    sh.run_line_magic("batches", f"results {done} -o '~/no such dir/rows.csv'")  # made, like download's DIR
+    assert len((tmp_path / "no such dir" / "rows.csv").read_text().splitlines()) == 3  # header + 2 rows
+    (tmp_path / "afolder").mkdir()
+    result, text, _ = run(sh, f"%batches create {tmp_path / 'afolder'}")
+    assert not result.success and "is a folder; give the JSONL file in it" in text
     result, text, _ = run(sh, f"%batches download {fake.seed_batch('in_progress')['id']} -o ~/never")
     assert not result.success and not (tmp_path / "never").exists()
     result, text, _ = run(sh, f"%batches download {done} -o ~/rows.jsonl")
