@@ -1,6 +1,8 @@
 """Tab completion for `%batches`: subcommands first, then each subcommand's options, fake actions, statuses,
-recent batch ids (and job ids where a job is taken), and the notebook's DataFrames, Series and lists after
-`--from`; never the API.
+recent batch ids (and job ids where a job is taken), the notebook's DataFrames, Series and lists after `--from`
+and that DataFrame's columns after `--column` / `--id-column`, the priced models after `--model`; never the API.
+A comma list (`--status completed,fa`) completes its last item. After an option that takes a free value
+(`--limit N`) nothing is offered, never a file name.
 
 Registered as an IPython completion *matcher* (API v2, in `shell.Completer.custom_matchers`) rather than a
 `complete_command` hook: a hook's results are merged with Jedi's, which put `and / if / in / is / not / or`
@@ -18,7 +20,7 @@ import re
 from typing import Any
 
 from ..spec import STATUSES
-from .parser import FAKE_ACTIONS, ID_COMMANDS, JOB_COMMANDS, SUBCOMMANDS, option_values, options
+from .parser import FAKE_ACTIONS, ID_COMMANDS, JOB_COMMANDS, SUBCOMMANDS, option_values, options, takes_value
 
 __all__ = ["words_for", "install_completer", "remove_completer"]
 
@@ -39,12 +41,21 @@ def words_for(line: str, session: Any) -> tuple[str, list[str]] | None:
         return None
     candidates = _candidates(words, position, fragment, session)
     found = [c for c in candidates if c.startswith(fragment)]
-    return (fragment, found) if found else None
+    if found or _ours(words, position, fragment):
+        return fragment, found  # an empty list still keeps Python's names out of a `%batches` argument
+    return None
+
+
+def _ours(words: list[str], position: int, fragment: str) -> bool:
+    """True where only `%batches` knows what may come (an option, a subcommand, a status, a variable), so an empty
+    answer must hide the builtins, modules and keywords other matchers would offer."""
+    previous = words[position - 1]
+    return position == 1 or fragment.startswith("-") or previous in ("--status", "--from", "--column", "--id-column")
 
 
 def _candidates(words: list[str], position: int, fragment: str, session: Any) -> list[str]:
     if position == 1:
-        return list(SUBCOMMANDS)
+        return ["--help"] if fragment.startswith("-") else list(SUBCOMMANDS)
     command, previous = words[1], words[position - 1]
     if command == "fake":
         if position == 2:
@@ -55,17 +66,31 @@ def _candidates(words: list[str], position: int, fragment: str, session: Any) ->
     if fragment.startswith("-"):
         used = set(words[2:position])
         return [o for o in options(command) if o not in used]
-    if previous == "--status":
-        return list(STATUSES)
+    if previous == "--status":  # a comma list: complete its last item, without the statuses already given
+        head, comma, _ = fragment.rpartition(",")
+        given = set(head.split(",")) if comma else set()
+        return [f"{head}{comma}{s}" for s in STATUSES if s not in given]
     if previous == "--from" and session is not None:
         return session.source_variables()
-    if previous.startswith("--") and option_values(command, previous):
-        return option_values(command, previous)
+    if previous in ("--column", "--id-column") and session is not None:
+        return session.source_columns(_value_of(words[2:position], "--from"))
+    if previous == "--model":  # the models with a known batch price (batches_ext.pricing), cheapest first
+        from ..pricing import BATCH_PRICES
+
+        return sorted(BATCH_PRICES, key=lambda m: (BATCH_PRICES[m].input, m))
+    if previous.startswith("--") and takes_value(command, previous):
+        return option_values(command, previous)  # a value it knows (`--window`), else nothing: never a path
     if command == "create" or previous in ("-o", "--output"):
         return _paths(fragment, jsonl=command == "create", files=command == "results")
     if command in ID_COMMANDS and session is not None:
         return list(session.recent) + (list(session.recent_jobs) if command in JOB_COMMANDS else [])
     return []
+
+
+def _value_of(words: list[str], option: str) -> str | None:
+    """The value given to `option` among `words` (the last one), or None."""
+    found = [words[i + 1] for i, w in enumerate(words[:-1]) if w == option]
+    return found[-1] if found else None
 
 
 def _paths(fragment: str, *, jsonl: bool, files: bool = False) -> list[str]:

@@ -21,7 +21,7 @@ from IPython.core.error import UsageError
 from ..spec import COMPLETION_WINDOWS, METADATA_MAX_PAIRS, STATUSES
 
 __all__ = ["parse", "help_text", "full_help", "HelpShown", "split_meta", "cell_lines", "options", "option_values",
-           "SUBCOMMANDS", "FAKE_ACTIONS", "ID_COMMANDS", "JOB_COMMANDS"]
+           "takes_value", "SUBCOMMANDS", "FAKE_ACTIONS", "ID_COMMANDS", "JOB_COMMANDS"]
 
 FAKE_ACTIONS = ("on", "off", "status", "advance")
 ID_COMMANDS = ("get", "cancel", "watch", "results", "retry", "download")
@@ -325,6 +325,13 @@ def options(command: str, action: str | None = None) -> list[str]:
         return []
     found = [o for a in parser._actions for o in a.option_strings]
     return sorted(found, key=lambda o: (not o.startswith("--"), o in ("-h", "--help")))
+
+
+def takes_value(command: str, option: str) -> bool:
+    """Whether `option` of `command` is followed by a value (`--model M`), not a flag (`--dry-run`)."""
+    parser = _parser_for(command)
+    action = parser._option_string_actions.get(option) if parser is not None else None
+    return action is not None and action.nargs != 0
 
 
 def option_values(command: str, option: str) -> list[str]:

@@ -239,6 +239,14 @@ class MagicSession:
         hidden = getattr(shell, "user_ns_hidden", None) or {}  # IPython's own: In, Out, exit ...
         return sorted(n for n, v in namespace.items() if not n.startswith("_") and n not in hidden and is_source(v))
 
+    def source_columns(self, name: str | None) -> list[str]:
+        """The columns of the notebook's DataFrame `name` (plus `index` for `--id-column`), for completion; [] for
+        anything else."""
+        shell = getattr(self._traits, "shell", None)
+        value = (getattr(shell, "user_ns", None) or {}).get(name) if name else None
+        columns = getattr(value, "columns", None)
+        return [str(c) for c in columns] + ["index"] if columns is not None else []
+
     def follow(self, target: Any) -> None:
         """Make `target` (a batch id, a Batch, or a Job) "the latest": what a bare `%batches watch` follows."""
         if hasattr(target, "parts") and str(getattr(target, "id", "")).startswith("job_"):

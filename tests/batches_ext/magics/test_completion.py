@@ -78,3 +78,21 @@ def test_from_completes_the_notebook_s_sources_and_job_commands_offer_recent_job
     job = sh.run_cell_magic("batches", "create --model gpt-4o-mini --batch-size 1", "a\nb")
     assert job.id in completions(sh, "%batches watch ") and job.id in completions(sh, "%batches retry ")
     assert job.id not in completions(sh, "%batches get ")
+
+
+def test_no_python_names_where_an_argument_goes(shell) -> None:
+    """`--` before a subcommand, a comma list of statuses, columns of the --from frame, models: never builtins,
+    modules or keywords, and never a file name after an option that takes a value."""
+    import pandas as pd
+
+    sh, _ = shell
+    sh.user_ns["frame"] = pd.DataFrame({"prompt": ["a"], "key": ["k"]})
+    assert completions(sh, "%batches --") == ["--help"]
+    assert completions(sh, "%batches list --status completed,fa") == ["completed,failed"]
+    after = completions(sh, "%batches list --status completed,")
+    assert "completed,in_progress" in after and "completed,completed" not in after and "abs" not in after
+    assert completions(sh, "%batches create --from frame --column ") == ["prompt", "key", "index"]
+    assert completions(sh, "%batches create --from frame --id-column k") == ["key"]
+    models = completions(sh, "%batches create x.jsonl --model gpt-4o")
+    assert "gpt-4o-mini" in models and all(m.startswith("gpt-4o") for m in models)
+    assert not any(c.endswith("/") for c in completions(sh, "%batches create --batch-size "))
