@@ -249,8 +249,12 @@ class BatchesMagics(Magics):
             res = res.errors
         if args.output:
             out = os.path.expanduser(args.output)
+            folder = os.path.dirname(out) or "."
             try:
-                os.makedirs(os.path.dirname(out) or ".", exist_ok=True)  # like `download -o DIR`
+                os.makedirs(folder, exist_ok=True)  # like `download -o DIR`
+            except (FileExistsError, NotADirectoryError):
+                raise UsageError(f"%batches results -o: not a folder: {folder}") from None
+            try:
                 saved = res.save(out)
             except ValueError as err:
                 raise UsageError(f"%batches results -o: {err}") from None

@@ -110,7 +110,8 @@ def test_api_errors_on_cancel_results_retry(shell, tmp_path) -> None:
                     f"`%batches watch {running}` follows it to the end")
     assert "wait(" not in line
     assert_fails(sh, f"%batches results {done} -o {tmp_path / 'out.txt'}", "use .jsonl or .csv")
-    assert_fails(sh, f"%batches results {done} -o {tmp_path / 'no' / 'dir' / 'out.jsonl'}", "No such file")
+    (tmp_path / "afile").write_text("x")
+    assert_fails(sh, f"%batches results {done} -o {tmp_path / 'afile' / 'out.jsonl'}", "not a folder", "afile")
     assert_fails(sh, f"%batches retry {done}", "nothing to retry")
 
 
