@@ -19,6 +19,7 @@ from .parts import (
     duration,
     escape,
     eta_seconds,
+    eta_text,
     metadata_text,
     progress_html,
     progress_label,
@@ -62,11 +63,11 @@ TABLE_COLUMNS: tuple[dict[str, Any], ...] = (
     {"key": "model", "label": "model", "width": "10%", "sort": None, "title": "model"},
     {"key": "created", "label": "created", "width": "11%", "sort": "created",
      "title": "created (UTC); sort newest first"},
-    {"key": "progress", "label": "progress", "width": "13%", "sort": None,
+    {"key": "progress", "label": "progress", "width": "15%", "sort": None,
      "title": "requests finished / total"},
     {"key": "eta", "label": "ETA", "width": "7%", "sort": None, "title": "estimated time left"},
     {"key": "spend", "label": "spend", "width": "7%", "sort": None, "title": "spend, when known"},
-    {"key": "failure", "label": "first failure", "width": "13%", "sort": None,
+    {"key": "failure", "label": "first failure", "width": "11%", "sort": None,
      "title": "failed requests and the first reason"},
     {"key": "metadata", "label": "metadata", "width": "10%", "sort": None,
      "title": "metadata (batches_ext's own tags hidden)"},
@@ -112,7 +113,7 @@ def failure_reason(b: Any, first_error: str | None = None) -> str:
 
 
 def _eta_text(b: Any, now: float) -> str:
-    return "—" if b.is_terminal else duration(eta_seconds(b, now))
+    return "—" if b.is_terminal else eta_text(eta_seconds(b, now))
 
 
 def _cell(text: str, title: str = "", extra: str = "") -> str:
@@ -243,7 +244,7 @@ def monitor_row_html(batch_id: str, b: Any | None, now: float, *, dashboard: boo
     """One monitor line: id, status, bar, counts, elapsed and ETA (once the batch has ended: what it cost), in
     cells that wrap on a narrow screen. `problem` replaces the data of a batch that cannot be shown (e.g. "not
     found", or a job's part not created yet: what it waits for)."""
-    cell = "display:inline-block;vertical-align:middle;margin-right:10px"
+    cell = "display:inline-block;vertical-align:middle;margin-right:10px;white-space:nowrap"
     short, full = escape(short_id(batch_id)), escape(batch_id)
     linked = dashboard and b is not None
     name = (f"<a href='{dashboard_url(batch_id)}' target='_blank' rel='noopener noreferrer' style='{_LINK}' "
@@ -257,12 +258,12 @@ def monitor_row_html(batch_id: str, b: Any | None, now: float, *, dashboard: boo
     end = b.finished_at if b.is_terminal else None
     elapsed = ((end or now) - b.created_at) if b.created_at else None
     last = (f"<span class='bx-spend' title='spent: {escape(_spend_title(b))}'>{escape(spend_text(b))}</span>"
-            if b.is_terminal else f"ETA {escape(duration(eta_seconds(b, now)))}")
+            if b.is_terminal else f"ETA {escape(eta_text(eta_seconds(b, now)))}")
     return (
         f"<div class='bx-row' data-batch-id='{escape(b.id)}' style='{_LIVE_FONT}{_TEXT}'>{head}"
         f"<span style='{cell};width:84px'>{badge(b.status)}</span>"
-        f"<span style='{cell};width:220px'>{progress_html(b, 110)}</span>"
-        f"<span style='{cell};width:100px'>elapsed {escape(duration(elapsed))}</span>"
+        f"<span style='{cell};width:250px'>{progress_html(b, 110)}</span>"
+        f"<span style='{cell};width:120px'>elapsed {escape(duration(elapsed))}</span>"
         f"<span style='{cell};width:80px'>{last}</span></div>"
     )
 
@@ -271,7 +272,7 @@ def batch_line(b: Any, now: float, *, eta: bool = False) -> str:
     """One plain-text line for `__repr__` fallbacks."""
     parts = [b.id, b.status, progress_label(b)]
     if eta:
-        parts.append("ETA " + ("done" if b.is_terminal else duration(eta_seconds(b, now))))
+        parts.append("ETA " + ("done" if b.is_terminal else eta_text(eta_seconds(b, now))))
     else:
         parts += [b.endpoint or "", b.model or "", ago(now - b.created_at) if b.created_at else ""]
         meta = metadata_text(user_metadata(b.metadata))

@@ -34,6 +34,7 @@ __all__ = [
     "clip",
     "ago",
     "duration",
+    "eta_text",
     "span_text",
     "eta_seconds",
     "FONT",
@@ -268,6 +269,15 @@ def duration(seconds: float | None) -> str:
     if s >= 60:
         return f"{s // 60}m {s % 60:02d}s"
     return f"{s}s"
+
+
+def eta_text(seconds: float | None) -> str:
+    """An estimate's precision: `1h 05m`, `35m`, `42s`; an em dash for unknown (seconds would be false precision
+    past a minute, and the table's ETA cell is narrow)."""
+    if seconds is None:
+        return "—"
+    s = max(0, int(round(seconds)))
+    return duration(s) if s < 60 or s >= 3600 else f"{round(s / 60)}m"
 
 
 def span_text(seconds: float) -> str:

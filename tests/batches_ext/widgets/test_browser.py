@@ -53,7 +53,7 @@ fake.seed_batch("completed", requests=40, failed=3, metadata={"run": "split", "b
 fake.seed_batch("failed", requests=3, errors=[{"code": "model_not_found", "message": "The model 'gpt-5-mini-x' does not exist.", "line": n} for n in (1, 2, 3)])
 mixed = fake.seed_batch("in_progress", requests=40, failed=12, metadata={"run": "some-fail"})
 quick = fake.seed_batch("in_progress", requests=100, metadata={"run": "watch-me"})   # 500 simulated s
-slow = fake.seed_batch("in_progress", requests=600, metadata={"run": "cancel-me"})   # 3000 simulated s
+slow = fake.seed_batch("in_progress", requests=1500, metadata={"run": "cancel-me"})  # 7500 simulated s: "1,234/1,500"
 fake.advance(150)
 client = BatchesClient.offline(fake)
 print(quick["id"], slow["id"], mixed["id"])
@@ -197,7 +197,7 @@ def _assert_fits(page) -> None:
         wide: [...o.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > o.getBoundingClientRect().right + 1)
           .slice(0, 5).map(e => e.className + ' ' + Math.round(e.getBoundingClientRect().right)) }));
       const wraps = [...document.querySelectorAll('.bx-table-wrap')].map(w => w.scrollWidth - w.clientWidth);
-      const clipped = [...document.querySelectorAll('.bx-table th > span, .bx-table .bx-id, .bx-table .bx-copy, .bx-table .bx-badge, .bx-table .bx-counts, .bx-table td:nth-child(4) > span')]
+      const clipped = [...document.querySelectorAll('.bx-table th > span, .bx-table .bx-id, .bx-table .bx-copy, .bx-table .bx-badge, .bx-table .bx-counts, .bx-table td:nth-child(4) > span, .bx-table td:nth-child(6) > span')]
         .filter(e => { const cell = e.closest('td, th'); const box = cell.getBoundingClientRect();
           const inner = box.right - parseFloat(getComputedStyle(cell).paddingRight);
           return e.getBoundingClientRect().right > inner + 0.5; })
@@ -206,8 +206,9 @@ def _assert_fits(page) -> None:
         .map(td => ({id: td.textContent, over: td.scrollWidth - td.clientWidth}));
       const listClipped = [...document.querySelectorAll('.batches-ext-list td:nth-child(-n+5)')]
         .filter(td => td.scrollWidth > td.clientWidth).map(td => td.textContent);
+      const rowHeights = [...document.querySelectorAll('.bx-row')].map(r => r.getBoundingClientRect().height);
       return {notebook: notebook.width, notebookRight: notebook.right, tableRight: table.right, table: table.width,
-              outputs, wraps, clipped, listIds, listClipped};
+              outputs, wraps, clipped, listIds, listClipped, rowHeights};
     }""")
     assert 820 <= fit["notebook"] <= 870, fit  # the issue's 848 px output area at 1280×800, file browser open
     assert fit["tableRight"] <= fit["notebookRight"] + 0.5 and fit["table"] >= fit["notebook"] - 1, fit
@@ -215,7 +216,9 @@ def _assert_fits(page) -> None:
     assert len(fit["outputs"]) == 3 and all(w <= 1 for w in fit["wraps"]), fit  # table, monitor, static list
     assert len(fit["listIds"]) == 5 and all(i["over"] <= 0 for i in fit["listIds"]), fit["listIds"]  # whole ids
     assert fit["listClipped"] == [], fit["listClipped"]  # and whole statuses, models, progress, dates
-    assert fit["clipped"] == [], fit["clipped"]  # headers, short ids, ⧉, badges, counts, dates are whole
+    heights = fit["rowHeights"]
+    assert len(heights) == 3 and max(heights) < 1.5 * min(heights), heights  # no monitor row wraps onto two lines
+    assert fit["clipped"] == [], fit["clipped"]  # headers, short ids, ⧉, badges, counts, dates, ETAs are whole
 
 
 def _set_theme(page, name: str, light: bool) -> None:
