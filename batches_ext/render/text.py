@@ -135,12 +135,15 @@ def batch_text(b: Any, *, offline: bool | None = None) -> str:
 
 
 def batches_text(batches: Sequence[Any], *, offline: bool | None = None, note: str = "") -> str:
-    """A list of batches as aligned columns (id, status, progress, endpoint, created), then how many."""
+    """A list of batches as aligned columns (id, status, progress, model, created, the user's metadata: the
+    notebook table's columns), then how many."""
     offline = _marker(batches, offline)
     lines = [f"[{OFFLINE_LABEL}]"] if offline else []
     if batches:
-        rows = [(b.id, b.status, progress_text(b), b.endpoint, iso_text(b.created_at)) for b in batches]
-        lines += text_table(("id", "status", "progress", "endpoint", "created"), rows, (64, 12, 28, 28, 20))
+        rows = [(b.id, b.status, progress_text(b), getattr(b, "model", None) or "—", iso_text(b.created_at),
+                 metadata_text(user_metadata(b.metadata)) or "—") for b in batches]
+        lines += text_table(("id", "status", "progress", "model", "created", "metadata"), rows,
+                            (64, 12, 28, 24, 20, 40))
     lines.append(plural(len(batches), "batch") + (f" ({note})" if note else ""))
     return "\n".join(lines)
 

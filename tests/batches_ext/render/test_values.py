@@ -63,7 +63,7 @@ def test_batches_html_rows_and_note() -> None:
     assert "weird_new_status" in page  # unknown statuses shown as they are
     assert "0 batches" in render.batches_html([]) and "<table" not in render.batches_html([])
     text = render.batches_text(rows).splitlines()
-    assert text[0].split() == ["id", "status", "progress", "endpoint", "created"]
+    assert text[0].split() == ["id", "status", "progress", "model", "created", "metadata"]
     assert text[1].split()[:5] == ["batch_0", "completed", "7/10", "done,", "1"]
     assert text[-1] == "3 batches" and render.batches_text(rows[:1]).endswith("\n1 batch")
 
@@ -76,6 +76,8 @@ def test_the_static_list_fits_its_width_and_hides_our_own_tags() -> None:
     assert ">run=nightly<" in page and "batches_ext_" not in page and "job_1" not in page
     assert f">{tagged.id}</code>" in page  # the whole id, to copy
     assert "title='gpt-4o-mini · /v1/chat/completions'" in page  # the endpoint on the model's tooltip
+    text = render.batches_text([tagged])  # the terminal's list: the same columns, the same tags hidden
+    assert "gpt-4o-mini" in text and "run=nightly" in text and "batches_ext_" not in text
 
 
 def test_batch_html_lists_validation_errors_with_lines() -> None:
