@@ -30,7 +30,7 @@ from ..spec import LIST_BATCHES_MAX
 from .feedback import magic_message, shown_warnings
 from .inputs import job_options, requests_from_cell, requests_from_variable
 from .parser import HelpShown, full_help, help_text, parse, split_meta
-from .session import MagicSession
+from .session import MagicSession, clock_words
 from .views import BatchList, DryRun, SettingsView
 
 if TYPE_CHECKING:
@@ -360,9 +360,7 @@ class BatchesMagics(Magics):
         if args.action == "on":
             speed = args.speed or self.fake_speed
             client = session.fake_on(speed=speed, manual=args.manual)
-            clock = ("a manual clock: time moves when you wait or run `%batches fake advance`" if args.manual
-                     else repr(client.fake.clock))
-            print(f"offline fake on ({clock}): no network, no key needed, nothing is billed. "
+            print(f"offline fake on ({clock_words(client.fake.clock)}): no network, no key needed, nothing is billed. "
                   "`%batches fake off` returns to the real API.")
         elif args.action == "off":
             was = session.fake_off()

@@ -24,7 +24,7 @@ from IPython.core.error import UsageError
 if TYPE_CHECKING:
     from ..client import BatchesClient
 
-__all__ = ["MagicSession", "KEY_ENV", "NO_KEY_MESSAGE"]
+__all__ = ["MagicSession", "KEY_ENV", "NO_KEY_MESSAGE", "clock_words"]
 
 KEY_ENV = "OPENAI_API_KEY"
 NO_KEY_MESSAGE = "No API key: set OPENAI_API_KEY, or run `%batches fake on` to use the offline fake."
@@ -141,7 +141,7 @@ class MagicSession:
         now = fake.clock.now()
         from ..render import plural, utc_text
 
-        return (f"offline fake: on; clock {fake.clock!r} at {utc_text(now)}; "
+        return (f"offline fake: on; {clock_words(fake.clock)}, now {utc_text(now)}; "
                 f"{plural(len(fake.batches()), 'batch')}, {plural(len(fake.files()), 'file')}")
 
     # ------------------------------------------------------------------ settings
@@ -301,3 +301,12 @@ class MagicSession:
         self.fake_off()
         self._close_real()
         return closed
+
+
+def clock_words(clock: Any) -> str:
+    """The fake's clock as a person would say it: "a manual clock (...)" or "a clock 60× real time"."""
+    speed = getattr(clock, "speed", None)
+    if speed is None:
+        return "a manual clock: time moves when you wait or run `%batches fake advance`"
+    shown = f"{speed:,.0f}" if float(speed).is_integer() else f"{speed:g}"
+    return "real time" if speed == 1 else f"a clock {shown}× real time"

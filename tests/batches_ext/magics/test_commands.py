@@ -213,14 +213,15 @@ def test_path_options_expand_the_home_folder_and_download_makes_its_folder(shell
 def test_fake_switch_status_advance_and_off(shell, monkeypatch) -> None:
     sh, fake = shell
     _, text, _ = run(sh, "%batches fake status")
-    assert "offline fake: on" in text and "ManualClock" in text
+    assert "offline fake: on; a manual clock" in text and "ManualClock" not in text and " UTC; 0 batches" in text
     before = fake.clock.now()
     _, text, _ = run(sh, "%batches fake advance 5m")
     assert fake.clock.now() == before + 300 and "advanced 300 s" in text
 
     _, text, _ = run(sh, "%batches fake on --speed 1e6")
     session = magics(sh).session
-    assert "offline fake on" in text and session.fake is not fake and session.fake.clock.speed == 1e6
+    assert "offline fake on (a clock 1,000,000× real time)" in text and "SystemClock" not in text
+    assert session.fake is not fake and session.fake.clock.speed == 1e6
     batch = sh.run_cell_magic("batches", "create --model gpt-4o-mini", "hi")
     assert session.fake.batch(batch.id)["id"] == batch.id
 
