@@ -221,7 +221,8 @@ def preflight_text(report: Any, *, offline: bool = False, plan: Sequence[Any] | 
 
 def settings_text(rows: Sequence[tuple[str, Any, str]], *, offline: bool = False) -> str:
     head = [f"[{OFFLINE_LABEL}] on: the settings below apply when it is off"] if offline else []
-    return "\n".join([*head, *(f"{n:14} {v!s:40} ({s})" for n, v, s in rows)])
+    shown = [(n, "—" if v is None else v, s) for n, v, s in rows]
+    return "\n".join([*head, *text_table(("setting", "value", "from"), shown, (24, 72, 60))])
 
 
 # ------------------------------------------------------------------------------------------ progress bar
