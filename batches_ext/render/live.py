@@ -202,7 +202,7 @@ def details_html(b: Any, now: float, *, dashboard: bool = False, first_error: st
         ("endpoint", escape(b.endpoint)),
         ("model", escape(b.model or "—")),
         ("window", escape(b.completion_window)),
-        ("requests", f"{done:,} completed, {failed:,} failed, {total:,} total"),
+        ("requests", f"{done:,} completed, {failed:,} failed, {total:,} total" if total else progress_label(b)),
         ("ETA", escape(_eta_text(b, now))),
         ("spend", escape(_spend_title(b))),
         ("metadata", escape(metadata_text(user_metadata(b.metadata)) or "—")),

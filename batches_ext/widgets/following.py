@@ -54,12 +54,16 @@ class JobFollowing:
         from ..pricing import PRICES_AS_OF
         from ..render import spend_usd
 
+        unpriced = 0
         if self._job is not None:
             total = self._job.spend
         else:
-            seen = [b for b in self._batches.values() if b is not None]
-            values = [spend_usd(b) for b in seen]
-            total = None if not seen or any(v is None for v in values) else sum(v for v in values if v is not None)
+            values = [spend_usd(b) for b in self._batches.values() if b is not None]
+            known = [v for v in values if v is not None]
+            unpriced = len(values) - len(known)
+            total = sum(known) if known else None
         if total is None:
             return ""
-        return f" · <span class='bx-spend' title='at the batch prices of {PRICES_AS_OF}'>spent {usd(total)}</span>"
+        gap = f" + {unpriced} without a known price" if unpriced else ""  # the others still add up
+        return (f" · <span class='bx-spend' title='at the batch prices of {PRICES_AS_OF}'>spent {usd(total)}{gap}"
+                f"</span>")

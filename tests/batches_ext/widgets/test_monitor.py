@@ -279,3 +279,19 @@ def test_a_jobs_monitor_advances_it_part_by_part_and_shows_what_each_waits_for_a
     assert f"Job {job.id} finished" in header and f"spent {render.usd(job.spend)}" in header
     loaded = monitor.load_results("res")
     assert [r.custom_id for r in loaded] == [x["custom_id"] for x in lines] and all(r.ok for r in loaded)
+
+
+def test_the_header_adds_up_the_known_spend_and_counts_the_unpriced(fake, client, make_monitor):
+    """One batch on a model with no known price does not hide what the others cost."""
+    from batches_ext import render
+
+    priced = fake.seed_batch("completed", requests=4)
+    unpriced = fake.seed_batch("failed", requests=0, model="gpt-nope",
+                               errors=[{"code": "model_not_found", "message": "no such model", "line": 1}])
+    monitor = make_monitor([priced["id"], unpriced["id"]])
+    header = monitor.parts["header"].value
+    known = render.spend_usd(monitor.batches[0])
+    assert known is not None and f"spent {render.usd(known)} + 1 without a known price" in header
+    validating = fake.seed_batch("validating")
+    details = render.details_html(client.retrieve_batch(validating["id"]), fake.clock.now())
+    assert "queued" in details and "0 total" not in details  # never "0 completed, 0 failed, 0 total"
