@@ -96,14 +96,26 @@ def part_state(part: Any, job: Any = None) -> str:
 
 
 def job_progress(job: Any) -> str:
-    """`3/5 parts done, 2 pending`."""
+    """`3/5 parts done, 2 pending`; parts that ended otherwise are named (`1/1 parts over: 1 cancelled`); a job
+    whose offline fake is gone says so rather than count parts as running."""
     parts = list(getattr(job, "parts", None) or [])
     if not parts:
         return plural(len(job.batch_ids), "batch")
-    done = sum(1 for p in parts if p.final)
+    if getattr(job, "gone", False):
+        return f"{plural(len(parts), 'part')}, state unknown (its offline fake is gone)"
+    over = [p for p in parts if p.final]
     pending = sum(1 for p in parts if p.state == "pending")
-    running = len(parts) - done - pending
-    out = f"{done}/{len(parts)} parts done"
+    running = len(parts) - len(over) - pending
+    others: dict[str, int] = {}
+    for p in over:
+        if p.state != "completed":
+            others[str(p.state)] = others.get(str(p.state), 0) + 1
+    if others:
+        out = f"{len(over)}/{len(parts)} parts over: " + ", ".join(f"{n} {state}" for state, n in others.items())
+        done = len(over) - sum(others.values())
+        out += f", {done} completed" if done else ""
+    else:
+        out = f"{len(over)}/{len(parts)} parts done"
     out += f", {running} running" if running else ""
     out += f", {pending} pending" if pending else ""
     return out

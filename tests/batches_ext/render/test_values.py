@@ -145,3 +145,19 @@ def test_our_own_tags_never_show_as_the_users_metadata() -> None:
     for view in (render.batch_text(b), render.batch_html(b)):
         assert "project=q" in view and "batches_ext_intent" not in view and "a771b698" not in view
     assert render.user_metadata(b.metadata) == {"project": "q"}
+
+
+def test_a_jobs_parts_say_how_they_ended() -> None:
+    from batches_ext.render import job_progress
+
+    def job(*states: str) -> Job:
+        parts = [JobPart(i, f"batch_{i}", f"f{i}", 5, 100, state=s) for i, s in enumerate(states, start=1)]
+        return Job("job_1", [p.batch_id for p in parts], parts)
+
+    assert job_progress(job("completed", "completed")) == "2/2 parts done"
+    assert job_progress(job("cancelled")) == "1/1 parts over: 1 cancelled"  # not "1/1 parts done"
+    assert job_progress(job("completed", "failed", "in_progress", "pending")) == \
+        "2/4 parts over: 1 failed, 1 completed, 1 running, 1 pending"
+    gone = job("in_progress")
+    gone.gone = True
+    assert job_progress(gone) == "1 part, state unknown (its offline fake is gone)"
