@@ -204,7 +204,9 @@ class BatchesMagics(Magics):
         if not args.ids:
             latest = self.session.latest()
             if latest is None:
-                raise UsageError("%batches watch: name a batch id (this session has not seen a batch yet)")
+                where = "this offline fake" if self.session.offline else "the real API"
+                raise UsageError(f"%batches watch: name a batch id (this session has seen no batch on {where} yet; "
+                                 f"ids are remembered per backend)")
             if latest[0].startswith("job_"):
                 named = self._resolve(latest[0])
             ids = latest[1]

@@ -47,7 +47,7 @@ def test_switching_the_fake_forgets_its_ids(shell, monkeypatch) -> None:
     gone = sh.run_cell_magic("batches", "create --model gpt-4o-mini", "hi")
     _, text, _ = run(sh, "%batches fake on --manual")
     result, text, _ = run(sh, "%batches watch")  # not a 404 for a batch of the discarded fake
-    assert not result.success and "name a batch id (this session has not seen a batch yet)" in text
+    assert not result.success and "name a batch id (this session has seen no batch on this offline fake yet" in text
     assert "404" not in text and gone.id not in text
     kept = sh.run_cell_magic("batches", "create --model gpt-4o-mini", "hello")
     assert sh.run_line_magic("batches", "watch").id == kept.id
