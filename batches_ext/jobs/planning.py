@@ -24,6 +24,7 @@ from ..jsonl import (
     parse_json_line,
     preflight,
 )
+from ..pricing import model_matches
 from ..spec import DEFAULT_ENDPOINT, FAKE_ERROR_PREFIX, MAX_BYTES, MAX_EMBEDDING_INPUTS, MAX_LINES
 from .estimate import Estimate, TokenTally
 
@@ -56,13 +57,15 @@ class JobPlan:
 
 
 def token_limit_for(limit: int | Mapping[str, int] | None, model: str | None) -> int | None:
-    """The enqueued-token budget for `model`: an int applies to every model; a mapping is looked up by the
-    model's name, then its longest prefix (`gpt-4o-mini` covers `gpt-4o-mini-2024-07-18`), then `"*"`."""
+    """The enqueued-token budget for `model`: an int applies to every model; in a mapping a key applies to that
+    model and its dated snapshots only (`gpt-4o-mini` covers `gpt-4o-mini-2024-07-18` and `gpt-4-0613` is a
+    snapshot of `gpt-4`, but `gpt-4o` does not cover `gpt-4o-mini`: `batches_ext.pricing.model_matches`), then
+    `"*"` covers every other model."""
     if limit is None:
         return None
     if isinstance(limit, Mapping):
         if model:
-            known = [name for name in limit if name != "*" and (model == name or model.startswith(name + "-"))]
+            known = [name for name in limit if name != "*" and model_matches(name, model)]
             if known:
                 return _positive(limit[max(known, key=len)])
         return _positive(limit["*"]) if "*" in limit else None
