@@ -34,7 +34,8 @@ __all__ = ["JobPlan", "PlannedPart", "plan_job", "plan_source", "split_parts", "
 @dataclass(frozen=True)
 class PlannedPart:
     """One batch `submit` would create: its 1-based `index`, `lines`, `bytes`, first input line (1-based), the
-    estimated input `tokens`, the output cap its lines set (None: some line has none), and its byte range."""
+    estimated input `tokens`, the output cap its lines set (None: some line has none), its byte range, and how
+    many of its lines set no output cap (`uncapped`)."""
 
     index: int
     lines: int
@@ -44,6 +45,7 @@ class PlannedPart:
     output_cap: int | None = None
     start: int = 0
     end: int = 0
+    uncapped: int = 0
 
 
 @dataclass
@@ -122,13 +124,13 @@ def split_parts(source: str | bytes, endpoint: str, tally: TokenTally, max_lines
     """Consecutive parts of `source`, each within `max_lines`, `max_bytes`, 50,000 embedding inputs and (when
     given) `max_tokens` estimated input tokens."""
     parts: list[PlannedPart] = []
-    start = offset = lines = inputs = tokens = 0
+    start = offset = lines = inputs = tokens = uncapped = 0
     cap: int | None = 0
     first = 1
     embeddings = endpoint == "/v1/embeddings"
 
     def close(end: int) -> None:
-        parts.append(PlannedPart(len(parts) + 1, lines, end - start, first, tokens, cap, start, end))
+        parts.append(PlannedPart(len(parts) + 1, lines, end - start, first, tokens, cap, start, end, uncapped))
 
     for n, raw in enumerate(iter_raw_lines(source), start=1):
         size = len(raw) + 1
@@ -144,12 +146,13 @@ def split_parts(source: str | bytes, endpoint: str, tally: TokenTally, max_lines
                       or inputs + weight > MAX_EMBEDDING_INPUTS
                       or (max_tokens is not None and tokens + line_tokens > max_tokens)):
             close(offset)
-            start, lines, inputs, tokens, cap, first = offset, 0, 0, 0, 0, n
+            start, lines, inputs, tokens, cap, uncapped, first = offset, 0, 0, 0, 0, 0, n
         offset += size
         lines += 1
         inputs += weight
         tokens += line_tokens
         cap = None if cap is None or line_cap is None else cap + line_cap
+        uncapped += line_cap is None
     if lines:
         total = os.path.getsize(source) if isinstance(source, str) else len(source)
         close(min(offset, total))
