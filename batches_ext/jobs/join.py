@@ -5,7 +5,9 @@ batch's input file. An input with no result line is "cancelled" in a cancelled b
 otherwise, carrying the batch's validation error for its line when there is one (a part refused for the
 enqueued-token quota: `token_limit_exceeded`). A part that never had a batch (the API refused to create it, or
 the job was cancelled first) reads its lines from its input file. A file that has expired is said to have
-expired, and when, instead of a bare 404.
+expired instead of a bare 404, and when only if the batch's output lifetime is known (the job's
+`output_expires_after`, from the job given or the journal's job named in the batch's metadata); a batch made
+elsewhere reads "gone (expired or deleted)", without a date.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JobError, NotFoundError
+from ..errors import BatchesError, JobError, NotFoundError
 from ..jsonl import ResultLine, iter_jsonl, parse_json_line, parse_result_line
 from ..models import Batch
 from ..render import plural, span_text, utc_text
 from ..spec import FILE_LIFETIME_SECONDS
 from .job import Job, Target, batch_ids
+from .journal import default_journal
 from .resultset import ResultRow, Results
-from .state import REFUSED, WITHDRAWN, JobPart
+from .state import JOB_KEY, REFUSED, WITHDRAWN, JobPart
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
@@ -52,13 +55,13 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
         others = f" (and {plural(len(pending) - 1, 'other batch', 'other batches')})" if len(pending) > 1 else ""
         raise JobError(f"batch {first.id} is still {first.status} ({progress_text(first)}){others}: "
                        f"wait(client, {first.id!r}) follows it to the end", unfinished=pending)
-    lifetime = _lifetime(job, "output_expires_after")
     found: dict[tuple[str | None, str], tuple[ResultLine, str]] = {}
     flat = inputs is not None
     for batch in batches:
         for kind, file_id in (("output", batch.output_file_id), ("error", batch.error_file_id)):
             if file_id:
-                for n, text in enumerate(_file_lines(client, file_id, _expired_output(batch, kind, lifetime)), 1):
+                gone = _expired_output(batch, kind, _output_lifetime(batch, job))
+                for n, text in enumerate(_file_lines(client, file_id, gone), 1):
                     if text.strip():
                         line = parse_result_line(text, n)
                         found[(None if flat else batch.id, line.custom_id)] = (line, batch.id)
@@ -117,6 +120,35 @@ def _lifetime(job: Job | None, option: str) -> int:
     return int(seconds) if isinstance(seconds, int) else FILE_LIFETIME_SECONDS
 
 
+def _output_lifetime(batch: Batch, job: Job | None) -> int | None:
+    """Seconds the batch's output files are kept, when known: from the batch itself if the API says, else from
+    the options of its job (the job given, or the journal's job named in the batch's metadata: a job created
+    without `output_expires_after` has the API's default); None when nothing says how the batch was created."""
+    own = batch.raw.get("output_expires_after") if isinstance(batch.raw, dict) else None
+    if isinstance(own, dict) and isinstance(own.get("seconds"), int):
+        return int(own["seconds"])
+    options = job.options if job is not None and "output_expires_after" in job.options else _journal_options(batch)
+    if options is None or "output_expires_after" not in options:
+        return None
+    return _lifetime_of(options.get("output_expires_after"))
+
+
+def _journal_options(batch: Batch) -> dict[str, Any] | None:
+    job_id = (batch.metadata or {}).get(JOB_KEY)
+    if not job_id:
+        return None
+    try:
+        record = default_journal().get(job_id)
+    except BatchesError:
+        return None
+    return record.options if record is not None else None
+
+
+def _lifetime_of(value: Any) -> int:
+    seconds = value.get("seconds") if isinstance(value, dict) else value
+    return int(seconds) if isinstance(seconds, int) and not isinstance(seconds, bool) else FILE_LIFETIME_SECONDS
+
+
 def _file_lines(client: BatchesAPI, file_id: str, gone: str) -> Iterator[str]:
     try:
         yield from client.iter_file_lines(file_id)
@@ -124,11 +156,13 @@ def _file_lines(client: BatchesAPI, file_id: str, gone: str) -> Iterator[str]:
         raise JobError(gone) from None
 
 
-def _expired_output(batch: Batch, kind: str, lifetime: int) -> str:
+def _expired_output(batch: Batch, kind: str, lifetime: int | None) -> str:
+    """Why a batch's output or error file is gone: when it expired if its lifetime is known, else no date."""
     file_id = batch.output_file_id if kind == "output" else batch.error_file_id
     ended = batch.finished_at
-    if ended is None:
-        return f"the {kind} file {file_id} of {batch.id} is gone (expired or deleted)"
+    if ended is None or lifetime is None:
+        return (f"the {kind} file {file_id} of {batch.id} is gone (expired or deleted); its results are gone "
+                f"with it")
     expires = ended + lifetime
     return (f"the {kind} file {file_id} of {batch.id} has expired: {kind} files are kept {span_text(lifetime)} "
             f"after the batch ends, so it expired at {utc_text(expires)} (or was deleted); its results are gone "
