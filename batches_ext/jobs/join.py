@@ -13,10 +13,11 @@ elsewhere reads "gone (expired or deleted)", without a date.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BatchesError, JobError, NotFoundError
+from ..errors import BatchesError, BatchesWarning, JobError, NotFoundError
 from ..jsonl import ResultLine, iter_jsonl, parse_json_line, parse_result_line
 from ..models import Batch
 from ..render import plural, span_text, utc_text
@@ -29,7 +30,7 @@ from .state import JOB_KEY, REFUSED, WITHDRAWN, JobPart
 if TYPE_CHECKING:
     from ..client import BatchesAPI
 
-__all__ = ["results"]
+__all__ = ["results", "unsent_note", "inputs_hint"]
 
 
 def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
@@ -38,13 +39,19 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
     Output and error files are streamed line by line (both error shapes). `inputs` (request lines, or a
     JSONL path/bytes, in the order submitted) saves re-reading each batch's input file. Inputs with no
     result line are "cancelled" in a cancelled batch and "not_run" otherwise (e.g. a failed batch, whose
-    validation errors are attached by line). Raises JobError if a batch is not finished yet, or a job has
-    parts not created yet, or a file the join needs has expired (saying when).
+    validation errors are attached by line). The lines of a job's part whose input never reached the server (a
+    submit interrupted during its uploads) are known only from `inputs`: without it they have no rows, and a
+    BatchesWarning says how many are missing and why. Raises JobError if a batch is not finished yet, or a job
+    has parts not created yet, or a file the join needs has expired (saying when).
     """
     job = target if isinstance(target, Job) and target.parts else None
     if job is not None:
         job.refresh(client)
         _require_created(job)
+        note = None if inputs is not None else unsent_note(job)
+        if note:
+            warnings.warn(f"{note}; {inputs_hint(job.id)} (they are not_run rows then)", BatchesWarning,
+                          stacklevel=2)
     ids, _ = batch_ids(target)
     batches = [_fresh(client, job, b) for b in ids]
     pending = [b for b in batches if not b.is_terminal]
@@ -92,6 +99,28 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
     for line, batch_id in found.values():  # result lines whose input we do not know
         rows.append(ResultRow.from_line(line, None, batch_id))
     return Results(rows, batches, job=job)
+
+
+def unsent_note(job: Job) -> str | None:
+    """`job_…: 2 lines (part 5/5) are missing: their input was never uploaded (...)` when some of the job's parts
+    have neither a batch nor an input file (only the caller's request lines can give them); None otherwise."""
+    unsent = [p for p in job.parts if not p.batch_id and not p.input_file_id]
+    if not unsent:
+        return None
+    n = len(job.parts)
+    which = (f"part {unsent[0].index}/{n}" if len(unsent) == 1 else
+             f"parts {', '.join(str(p.index) for p in unsent[:6])}{', …' if len(unsent) > 6 else ''} of {n}")
+    return (f"{job.id}: {plural(sum(p.lines for p in unsent), 'line')} ({which}) are missing: their input was "
+            f"never uploaded (the submit was interrupted)")
+
+
+def inputs_hint(job_id: str | None) -> str:
+    """What to do when only the caller's request lines can say what a job held."""
+    where = "job" if job_id else "target"
+    magic = ("; %batches retry cannot read them: " +
+             (f"in Python, job = Job.load({job_id!r}) first" if job_id else "call retry_failed in Python"))
+    return (f"pass the request lines you submitted (a list, or their JSONL path) as inputs=: "
+            f"results(client, {where}, inputs=...) or retry_failed(client, {where}, inputs=...){magic}")
 
 
 def _require_created(job: Job) -> None:
@@ -204,8 +233,8 @@ def _input_lines(client: BatchesAPI, owner: Batch | JobPart, job: Job | None) ->
             lifetime = _lifetime(job, "expires_after")
             expired = utc_text(job.created_at + lifetime)
             when = f" (input files are kept {span_text(lifetime)}: it expired at {expired})"
-        raise JobError(f"the input file {file_id} of {whose} has expired or was deleted{when}; pass inputs= "
-                       f"(the request lines you submitted) to results()") from exc
+        raise JobError(f"the input file {file_id} of {whose} has expired or was deleted{when}; "
+                       f"{inputs_hint(job.id if job is not None else None)}") from exc
 
 
 def _parse_or_none(text: str) -> Any:

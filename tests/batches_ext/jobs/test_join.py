@@ -122,7 +122,8 @@ def test_an_expired_input_file_says_when_and_what_to_pass(fake: FakeBatchesAPI, 
     job = submit(client, lines, expires_after=3600)
     wait(client, job)
     fake.advance(2 * 3600)
-    with pytest.raises(JobError, match=r"input files are kept 1 hour: it expired at .*; pass inputs="):
+    with pytest.raises(JobError, match=r"input files are kept 1 hour: it expired at .*\); pass the request lines .*"
+                                      r"results\(client, job, inputs=\.\.\.\)"):
         results(client, job)
     assert [r.custom_id for r in results(client, job, inputs=lines)] == ["request-1", "request-2"]
 

@@ -107,6 +107,17 @@ def test_retry_and_cancel_of_a_job(shell) -> None:
     assert [p.state for p in Job.load(later.id).parts][1:] == ["withdrawn"] * 3
 
 
+def test_retry_of_a_job_whose_inputs_expired_says_what_to_do_in_one_line(shell) -> None:
+    sh, fake = shell
+    job = sh.run_cell_magic("batches", "create --model gpt-4o-mini --batch-size 4 --expires-after 1h", PROMPTS)
+    sh.run_line_magic("batches", f"watch {job.id} --text")
+    fake.advance(2 * 3600)
+    result, text, _ = run(sh, f"%batches retry {job.id}")
+    assert not result.success and "Traceback" not in text, text
+    assert (f"retry_failed(client, job, inputs=...); %batches retry cannot read them: in Python, "
+            f"job = Job.load({job.id!r}) first") in text, text
+
+
 NEW_KERNEL = textwrap.dedent("""
     import json, sys
     import requests
