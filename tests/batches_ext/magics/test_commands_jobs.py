@@ -36,6 +36,9 @@ def test_a_job_over_its_budget_is_created_as_watch_goes_and_listed_with_its_spen
     assert "pending: waits for room in the token budget" in str(job)
     result, text, cap = run(sh, f"%batches watch {job.id} --text")
     assert result.success, text
+    frames = [f for f in cap.stderr.replace("\n", "\r").split("\r") if "100%|" in f]
+    assert frames and "8/8 done" in frames[-1] and not any("pending" in f for f in frames), frames
+    assert "parts 3, 4 pending" in cap.stderr  # the bar's total is the job's 8 lines from the start
     assert [b.status for b in result.result] == ["completed"] * 4 and len(fake.batches()) == 4
     out = tmp_path / "res.csv"
     res = sh.run_line_magic("batches", f"results {job.id} -o {out}")
