@@ -1,7 +1,7 @@
 """Batch prices: a dated table of what one million tokens cost through the Batch API, per model, and the spend
 of a batch's `usage` (or a price range for an estimate) computed from it.
 
-    price_for("gpt-4o-mini-2024-07-18")          # Price(input=0.075, cached_input=0.0375, output=0.3), by prefix
+    price_for("gpt-4o-mini-2024-07-18")          # Price(input=0.075, cached_input=0.0375, output=0.3): a snapshot
     spend({"input_tokens": 1000, ...}, "gpt-4o-mini")   # dollars, from a Batch's usage
     set_prices({"my-finetune": Price(0.5, 0.25, 2.0)})  # your own prices (or corrections) win
 
@@ -9,12 +9,17 @@ The table is what OpenAI's pricing page showed for the Batch API on `PRICES_AS_O
 the synchronous price; cached input is half the synchronous cached price). Prices change: every view that shows
 a cost shows that date, and `set_prices` (or `BATCHES_EXT_PRICES`, a JSON file of the same shape) overrides or
 extends it. A model the table does not know has no price: the views say so instead of guessing.
+
+A key names a model and its dated snapshots only (`model_matches`): "gpt-4o" prices `gpt-4o`,
+`gpt-4o-2024-08-06` (`-YYYY-MM-DD`) and a `-MMDD` snapshot such as `gpt-3.5-turbo-0125`, never a sibling such as
+`gpt-4o-mini`, `gpt-5-pro` or `gpt-3.5-turbo-16k` (those have their own entry, or no price).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +28,7 @@ from typing import Any
 from .errors import ConfigError
 
 __all__ = ["Price", "PRICES_AS_OF", "PRICES_SOURCE", "BATCH_PRICES", "price_for", "set_prices", "spend",
-           "cost_range", "PRICES_ENV"]
+           "cost_range", "PRICES_ENV", "model_matches"]
 
 PRICES_AS_OF = "2026-07-05"
 PRICES_SOURCE = "openai.com/api/pricing (Batch API), as summarised publicly on that date; check before relying on it"
@@ -39,7 +44,8 @@ class Price:
     output: float
 
 
-#: Model (or dated-snapshot prefix) -> batch price. Longest prefix wins, so "gpt-4o-mini-2024-07-18" is gpt-4o-mini.
+#: Model -> batch price; a key also prices the model's dated snapshots (`model_matches`), so
+#: "gpt-4o-mini-2024-07-18" is gpt-4o-mini, and "gpt-4o" does not price gpt-4o-mini.
 BATCH_PRICES: dict[str, Price] = {
     "gpt-5": Price(0.625, 0.0625, 5.00),
     "gpt-5-mini": Price(0.125, 0.0125, 1.00),
@@ -57,8 +63,21 @@ BATCH_PRICES: dict[str, Price] = {
     "text-embedding-3-large": Price(0.065, 0.065, 0.0),
     "text-embedding-ada-002": Price(0.05, 0.05, 0.0),
     "omni-moderation": Price(0.0, 0.0, 0.0),
-    "text-moderation": Price(0.0, 0.0, 0.0),
+    "omni-moderation-latest": Price(0.0, 0.0, 0.0),
+    "text-moderation-latest": Price(0.0, 0.0, 0.0),
+    "text-moderation-stable": Price(0.0, 0.0, 0.0),
+    "text-moderation-007": Price(0.0, 0.0, 0.0),
 }
+
+_SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4})")
+
+
+def model_matches(key: str, model: str) -> bool:
+    """Whether a per-model table entry `key` applies to `model`: the model itself or one of its dated snapshots
+    (`key-YYYY-MM-DD` as in `gpt-4o-2024-08-06`, or `key-MMDD` as in `gpt-4-0613`, `gpt-3.5-turbo-0125`). A
+    sibling is not a snapshot: "gpt-4o" does not match `gpt-4o-mini`, "gpt-5" not `gpt-5-pro`, "gpt-3.5-turbo"
+    not `gpt-3.5-turbo-16k`."""
+    return model == key or (model.startswith(key) and _SNAPSHOT.fullmatch(model, len(key)) is not None)
 
 _overrides: dict[str, Price] = {}
 _lock = threading.Lock()
@@ -66,7 +85,8 @@ _env_loaded: str | None = None
 
 
 def set_prices(prices: Mapping[str, Price | Mapping[str, float]] | None) -> None:
-    """Add or correct prices (model or snapshot prefix -> Price, or {"input", "cached_input", "output"});
+    """Add or correct prices (model -> Price, or {"input", "cached_input", "output"}; a key also prices the
+    model's dated snapshots);
     None forgets every override. They win over the dated table."""
     with _lock:
         if prices is None:
@@ -76,13 +96,14 @@ def set_prices(prices: Mapping[str, Price | Mapping[str, float]] | None) -> None
 
 
 def price_for(model: str | None) -> Price | None:
-    """The batch price of `model` (the longest known prefix of its name), or None when no table knows it."""
+    """The batch price of `model` or of the model it is a dated snapshot of (`model_matches`; an override wins
+    over the table), or None when no table knows it: `gpt-5-pro` has no price rather than gpt-5's."""
     if not model:
         return None
     _load_env()
     with _lock:
         for table in (_overrides, BATCH_PRICES):
-            known = [name for name in table if model == name or model.startswith(name + "-")]
+            known = [name for name in table if model_matches(name, model)]
             if known:
                 return table[max(known, key=len)]
     return None

@@ -70,10 +70,12 @@ class Estimate:
 
     @classmethod
     def of_parts(cls, parts: Iterable[Any], *, exact: bool, model: str | None, endpoint: str | None) -> Estimate:
-        """The estimate of a job from its parts' `lines`, `tokens` and `output_cap` (None: uncapped lines)."""
+        """The estimate of a job from its parts' `lines`, `tokens`, `output_cap` (None: uncapped lines) and
+        `uncapped` (how many of its lines set no cap; a part that does not know counts all its lines when its
+        output is uncapped)."""
         parts = list(parts)
         caps = [p.output_cap for p in parts]
-        uncapped = sum(p.lines for p in parts if p.output_cap is None)
+        uncapped = sum(_uncapped_lines(p) for p in parts)
         return cls(sum(p.lines for p in parts), sum(p.tokens for p in parts), exact,
                    None if any(c is None for c in caps) else sum(c for c in caps if c is not None), uncapped,
                    model, endpoint, len(parts))
@@ -97,6 +99,13 @@ class Estimate:
         from ..render import estimate_html
 
         return estimate_html(self)
+
+
+def _uncapped_lines(part: Any) -> int:
+    known = getattr(part, "uncapped", None)
+    if isinstance(known, int):
+        return known
+    return part.lines if part.output_cap is None else 0
 
 
 class TokenTally:

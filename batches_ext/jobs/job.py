@@ -168,9 +168,16 @@ class Job:
         return total_spend(items)
 
     def estimate(self) -> Estimate:
-        """Requests, estimated input tokens (and whether exact), the output cap and the price range."""
-        return Estimate.of_parts(self.parts, exact=bool(self.estimate_data.get("exact")), model=self.model,
-                                 endpoint=self.endpoint)
+        """Requests, estimated input tokens (and whether exact), the output cap and the price range. How many
+        lines set no output cap is the count `submit` made of the lines (kept in the journal); a job rebuilt
+        from the server alone counts every line of a part with any uncapped line."""
+        est = Estimate.of_parts(self.parts, exact=bool(self.estimate_data.get("exact")), model=self.model,
+                                endpoint=self.endpoint)
+        counted = self.estimate_data.get("uncapped")
+        if (isinstance(counted, int) and est.output_cap is None and self.estimate_data.get("requests") == est.requests
+                and 0 < counted <= est.uncapped):
+            est = replace(est, uncapped=counted)
+        return est
 
     # ------------------------------------------------------------------ acting on it
 

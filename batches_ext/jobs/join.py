@@ -5,28 +5,32 @@ batch's input file. An input with no result line is "cancelled" in a cancelled b
 otherwise, carrying the batch's validation error for its line when there is one (a part refused for the
 enqueued-token quota: `token_limit_exceeded`). A part that never had a batch (the API refused to create it, or
 the job was cancelled first) reads its lines from its input file. A file that has expired is said to have
-expired, and when, instead of a bare 404.
+expired instead of a bare 404, and when only if the batch's output lifetime is known (the job's
+`output_expires_after`, from the job given or the journal's job named in the batch's metadata); a batch made
+elsewhere reads "gone (expired or deleted)", without a date.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JobError, NotFoundError
+from ..errors import BatchesError, BatchesWarning, JobError, NotFoundError
 from ..jsonl import ResultLine, iter_jsonl, parse_json_line, parse_result_line
 from ..models import Batch
 from ..render import plural, span_text, utc_text
 from ..spec import FILE_LIFETIME_SECONDS
 from .job import Job, Target, batch_ids
+from .journal import default_journal
 from .resultset import ResultRow, Results
-from .state import REFUSED, WITHDRAWN, JobPart
+from .state import JOB_KEY, REFUSED, WITHDRAWN, JobPart
 
 if TYPE_CHECKING:
     from ..client import BatchesAPI
 
-__all__ = ["results"]
+__all__ = ["results", "unsent_note", "inputs_hint"]
 
 
 def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
@@ -35,13 +39,19 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
     Output and error files are streamed line by line (both error shapes). `inputs` (request lines, or a
     JSONL path/bytes, in the order submitted) saves re-reading each batch's input file. Inputs with no
     result line are "cancelled" in a cancelled batch and "not_run" otherwise (e.g. a failed batch, whose
-    validation errors are attached by line). Raises JobError if a batch is not finished yet, or a job has
-    parts not created yet, or a file the join needs has expired (saying when).
+    validation errors are attached by line). The lines of a job's part whose input never reached the server (a
+    submit interrupted during its uploads) are known only from `inputs`: without it they have no rows, and a
+    BatchesWarning says how many are missing and why. Raises JobError if a batch is not finished yet, or a job
+    has parts not created yet, or a file the join needs has expired (saying when).
     """
     job = target if isinstance(target, Job) and target.parts else None
     if job is not None:
         job.refresh(client)
         _require_created(job)
+        note = None if inputs is not None else unsent_note(job)
+        if note:
+            warnings.warn(f"{note}; {inputs_hint(job.id)} (they are not_run rows then)", BatchesWarning,
+                          stacklevel=2)
     ids, _ = batch_ids(target)
     batches = [_fresh(client, job, b) for b in ids]
     pending = [b for b in batches if not b.is_terminal]
@@ -52,13 +62,13 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
         others = f" (and {plural(len(pending) - 1, 'other batch', 'other batches')})" if len(pending) > 1 else ""
         raise JobError(f"batch {first.id} is still {first.status} ({progress_text(first)}){others}: "
                        f"wait(client, {first.id!r}) follows it to the end", unfinished=pending)
-    lifetime = _lifetime(job, "output_expires_after")
     found: dict[tuple[str | None, str], tuple[ResultLine, str]] = {}
     flat = inputs is not None
     for batch in batches:
         for kind, file_id in (("output", batch.output_file_id), ("error", batch.error_file_id)):
             if file_id:
-                for n, text in enumerate(_file_lines(client, file_id, _expired_output(batch, kind, lifetime)), 1):
+                gone = _expired_output(batch, kind, _output_lifetime(batch, job))
+                for n, text in enumerate(_file_lines(client, file_id, gone), 1):
                     if text.strip():
                         line = parse_result_line(text, n)
                         found[(None if flat else batch.id, line.custom_id)] = (line, batch.id)
@@ -91,6 +101,28 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
     return Results(rows, batches, job=job)
 
 
+def unsent_note(job: Job) -> str | None:
+    """`job_…: 2 lines (part 5/5) are missing: their input was never uploaded (...)` when some of the job's parts
+    have neither a batch nor an input file (only the caller's request lines can give them); None otherwise."""
+    unsent = [p for p in job.parts if not p.batch_id and not p.input_file_id]
+    if not unsent:
+        return None
+    n = len(job.parts)
+    which = (f"part {unsent[0].index}/{n}" if len(unsent) == 1 else
+             f"parts {', '.join(str(p.index) for p in unsent[:6])}{', …' if len(unsent) > 6 else ''} of {n}")
+    return (f"{job.id}: {plural(sum(p.lines for p in unsent), 'line')} ({which}) are missing: their input was "
+            f"never uploaded (the submit was interrupted)")
+
+
+def inputs_hint(job_id: str | None) -> str:
+    """What to do when only the caller's request lines can say what a job held."""
+    where = "job" if job_id else "target"
+    magic = ("; %batches retry cannot read them: " +
+             (f"in Python, job = Job.load({job_id!r}) first" if job_id else "call retry_failed in Python"))
+    return (f"pass the request lines you submitted (a list, or their JSONL path) as inputs=: "
+            f"results(client, {where}, inputs=...) or retry_failed(client, {where}, inputs=...){magic}")
+
+
 def _require_created(job: Job) -> None:
     """A job with parts still to create is not finished (its running batches are checked like any batch)."""
     waiting = [p for p in job.parts if not p.final]
@@ -117,6 +149,35 @@ def _lifetime(job: Job | None, option: str) -> int:
     return int(seconds) if isinstance(seconds, int) else FILE_LIFETIME_SECONDS
 
 
+def _output_lifetime(batch: Batch, job: Job | None) -> int | None:
+    """Seconds the batch's output files are kept, when known: from the batch itself if the API says, else from
+    the options of its job (the job given, or the journal's job named in the batch's metadata: a job created
+    without `output_expires_after` has the API's default); None when nothing says how the batch was created."""
+    own = batch.raw.get("output_expires_after") if isinstance(batch.raw, dict) else None
+    if isinstance(own, dict) and isinstance(own.get("seconds"), int):
+        return int(own["seconds"])
+    options = job.options if job is not None and "output_expires_after" in job.options else _journal_options(batch)
+    if options is None or "output_expires_after" not in options:
+        return None
+    return _lifetime_of(options.get("output_expires_after"))
+
+
+def _journal_options(batch: Batch) -> dict[str, Any] | None:
+    job_id = (batch.metadata or {}).get(JOB_KEY)
+    if not job_id:
+        return None
+    try:
+        record = default_journal().get(job_id)
+    except BatchesError:
+        return None
+    return record.options if record is not None else None
+
+
+def _lifetime_of(value: Any) -> int:
+    seconds = value.get("seconds") if isinstance(value, dict) else value
+    return int(seconds) if isinstance(seconds, int) and not isinstance(seconds, bool) else FILE_LIFETIME_SECONDS
+
+
 def _file_lines(client: BatchesAPI, file_id: str, gone: str) -> Iterator[str]:
     try:
         yield from client.iter_file_lines(file_id)
@@ -124,11 +185,13 @@ def _file_lines(client: BatchesAPI, file_id: str, gone: str) -> Iterator[str]:
         raise JobError(gone) from None
 
 
-def _expired_output(batch: Batch, kind: str, lifetime: int) -> str:
+def _expired_output(batch: Batch, kind: str, lifetime: int | None) -> str:
+    """Why a batch's output or error file is gone: when it expired if its lifetime is known, else no date."""
     file_id = batch.output_file_id if kind == "output" else batch.error_file_id
     ended = batch.finished_at
-    if ended is None:
-        return f"the {kind} file {file_id} of {batch.id} is gone (expired or deleted)"
+    if ended is None or lifetime is None:
+        return (f"the {kind} file {file_id} of {batch.id} is gone (expired or deleted); its results are gone "
+                f"with it")
     expires = ended + lifetime
     return (f"the {kind} file {file_id} of {batch.id} has expired: {kind} files are kept {span_text(lifetime)} "
             f"after the batch ends, so it expired at {utc_text(expires)} (or was deleted); its results are gone "
@@ -170,8 +233,8 @@ def _input_lines(client: BatchesAPI, owner: Batch | JobPart, job: Job | None) ->
             lifetime = _lifetime(job, "expires_after")
             expired = utc_text(job.created_at + lifetime)
             when = f" (input files are kept {span_text(lifetime)}: it expired at {expired})"
-        raise JobError(f"the input file {file_id} of {whose} has expired or was deleted{when}; pass inputs= "
-                       f"(the request lines you submitted) to results()") from exc
+        raise JobError(f"the input file {file_id} of {whose} has expired or was deleted{when}; "
+                       f"{inputs_hint(job.id if job is not None else None)}") from exc
 
 
 def _parse_or_none(text: str) -> Any:

@@ -24,6 +24,7 @@ from ..jsonl import (
     parse_json_line,
     preflight,
 )
+from ..pricing import model_matches
 from ..spec import DEFAULT_ENDPOINT, FAKE_ERROR_PREFIX, MAX_BYTES, MAX_EMBEDDING_INPUTS, MAX_LINES
 from .estimate import Estimate, TokenTally
 
@@ -33,7 +34,8 @@ __all__ = ["JobPlan", "PlannedPart", "plan_job", "plan_source", "split_parts", "
 @dataclass(frozen=True)
 class PlannedPart:
     """One batch `submit` would create: its 1-based `index`, `lines`, `bytes`, first input line (1-based), the
-    estimated input `tokens`, the output cap its lines set (None: some line has none), and its byte range."""
+    estimated input `tokens`, the output cap its lines set (None: some line has none), its byte range, and how
+    many of its lines set no output cap (`uncapped`)."""
 
     index: int
     lines: int
@@ -43,6 +45,7 @@ class PlannedPart:
     output_cap: int | None = None
     start: int = 0
     end: int = 0
+    uncapped: int = 0
 
 
 @dataclass
@@ -56,13 +59,15 @@ class JobPlan:
 
 
 def token_limit_for(limit: int | Mapping[str, int] | None, model: str | None) -> int | None:
-    """The enqueued-token budget for `model`: an int applies to every model; a mapping is looked up by the
-    model's name, then its longest prefix (`gpt-4o-mini` covers `gpt-4o-mini-2024-07-18`), then `"*"`."""
+    """The enqueued-token budget for `model`: an int applies to every model; in a mapping a key applies to that
+    model and its dated snapshots only (`gpt-4o-mini` covers `gpt-4o-mini-2024-07-18` and `gpt-4-0613` is a
+    snapshot of `gpt-4`, but `gpt-4o` does not cover `gpt-4o-mini`: `batches_ext.pricing.model_matches`), then
+    `"*"` covers every other model."""
     if limit is None:
         return None
     if isinstance(limit, Mapping):
         if model:
-            known = [name for name in limit if name != "*" and (model == name or model.startswith(name + "-"))]
+            known = [name for name in limit if name != "*" and model_matches(name, model)]
             if known:
                 return _positive(limit[max(known, key=len)])
         return _positive(limit["*"]) if "*" in limit else None
@@ -119,13 +124,13 @@ def split_parts(source: str | bytes, endpoint: str, tally: TokenTally, max_lines
     """Consecutive parts of `source`, each within `max_lines`, `max_bytes`, 50,000 embedding inputs and (when
     given) `max_tokens` estimated input tokens."""
     parts: list[PlannedPart] = []
-    start = offset = lines = inputs = tokens = 0
+    start = offset = lines = inputs = tokens = uncapped = 0
     cap: int | None = 0
     first = 1
     embeddings = endpoint == "/v1/embeddings"
 
     def close(end: int) -> None:
-        parts.append(PlannedPart(len(parts) + 1, lines, end - start, first, tokens, cap, start, end))
+        parts.append(PlannedPart(len(parts) + 1, lines, end - start, first, tokens, cap, start, end, uncapped))
 
     for n, raw in enumerate(iter_raw_lines(source), start=1):
         size = len(raw) + 1
@@ -141,12 +146,13 @@ def split_parts(source: str | bytes, endpoint: str, tally: TokenTally, max_lines
                       or inputs + weight > MAX_EMBEDDING_INPUTS
                       or (max_tokens is not None and tokens + line_tokens > max_tokens)):
             close(offset)
-            start, lines, inputs, tokens, cap, first = offset, 0, 0, 0, 0, n
+            start, lines, inputs, tokens, cap, uncapped, first = offset, 0, 0, 0, 0, 0, n
         offset += size
         lines += 1
         inputs += weight
         tokens += line_tokens
         cap = None if cap is None or line_cap is None else cap + line_cap
+        uncapped += line_cap is None
     if lines:
         total = os.path.getsize(source) if isinstance(source, str) else len(source)
         close(min(offset, total))

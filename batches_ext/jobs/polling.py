@@ -132,7 +132,8 @@ def _wait_job(client: BatchesAPI, job: Job, poll_interval: float, timeout: float
                 if on_update is not None and (previous is None or _state(previous) != _state(batch)):
                     on_update(batch)
             if bar is not None:
-                bar.show([job.batches.get(p.batch_id) if p.batch_id else None for p in job.parts])
+                bar.show([job.batches.get(p.batch_id) if p.batch_id else None for p in job.parts], lines=job.lines,
+                         pending=[p.index for p in job.pending])
             if job.finished:
                 return [job.batches.get(b) or client.retrieve_batch(b) for b in job.batch_ids]
             delay = poll_interval if delay is None or changed else min(delay * 1.5, ceiling)

@@ -2,7 +2,9 @@
 `%batches watch`.
 
 One bar for the whole set: requests processed of requests known ("queued" while every batch is still
-validating and no count is known), the statuses, the elapsed time and the ETA. The words come from
+validating and no count is known), the statuses, the elapsed time and the ETA. For a job the total is the job's
+lines, parts not created yet included (the bar never reaches 100 % before the job ends), and those parts are
+named ("parts 3, 4 pending"). The words come from
 `render.progress_caption`; tqdm only draws. Elapsed and ETA are measured on the client's clock (`client.now()`:
 the offline fake's simulated time in fake mode), never on tqdm's own wall-clock timer, so a batch that takes 40
 simulated minutes on a sped-up fake does not read "00:02". tqdm is imported only when a bar is shown.
@@ -68,9 +70,11 @@ class TextProgress:
         self._bar = tqdm(total=None, desc=_literal(label), bar_format=f"{{desc}}: {_literal(tail)}", file=file,
                          mininterval=0, miniters=0, leave=True, dynamic_ncols=True)
 
-    def show(self, batches: Sequence[Any]) -> None:
-        """Redraw for the latest `batches` (None for one not fetched yet), in the order of `ids`."""
-        caption = self._caption(self._ids, list(batches), self._now())
+    def show(self, batches: Sequence[Any], *, lines: int | None = None, pending: Sequence[int] = ()) -> None:
+        """Redraw for the latest `batches` (None for one not fetched yet), in the order of `ids`. For a job,
+        `lines` (its total lines) is the bar's total, so it counts the parts not created yet, and `pending` (their
+        indices) is named in the postfix."""
+        caption = self._caption(self._ids, list(batches), self._now(), lines=lines, pending=pending)
         if caption == self._shown:
             return
         self._shown = caption

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import JobError
 from ..models import Batch
 from .job import Job, Target
-from .join import results
+from .join import inputs_hint, results, unsent_note
 from .journal import Journal
+from .resultset import Results
 from .state import JOB_KEY, RETRY_KEY, TOKEN_LIMIT_CODE
 from .submission import submit
 
@@ -37,14 +38,29 @@ def retry_failed(
     expires_after: int | Mapping[str, Any] | None = _UNSET,
     output_expires_after: int | Mapping[str, Any] | None = _UNSET,
     journal: Journal | bool | None = None,
+    inputs: Any = None,
 ) -> Job:
     """A new job from the failed and expired lines of `target`, and every line of its failed parts (a batch the
     API failed for `token_limit_exceeded`, a part it refused to create): their original request lines, same
     custom_ids. Tagged `batches_ext_retry_of=<batch id>` (for several batches: the job id, or the ids joined
     by ","). For a Job, `batch_size`, `max_enqueued_tokens` and the expiries default to the job's own.
-    Raises JobError when no line qualifies.
+
+    inputs: the request lines `target` was submitted with (a list, or a JSONL path or bytes), as
+        `results(..., inputs=)` takes them: needed when the input files have expired, and to run the lines of
+        parts whose input was never uploaded (a submit interrupted mid-way: their lines are retried with the
+        failed parts'). `target` may also be a `Results` (from `results(client, job, inputs=...)`).
+    Raises JobError when no line qualifies, or when a job has lines only `inputs` can give.
     """
-    res = results(client, target)
+    if isinstance(target, Results):
+        res = target
+        target = res.job if res.job is not None else list(res.batches)
+    else:
+        if inputs is None and isinstance(target, Job) and target.parts:
+            target.refresh(client)
+            note = unsent_note(target)
+            if note:
+                raise JobError(f"{note}; {inputs_hint(target.id)}", job=target)
+        res = results(client, target, inputs=inputs)
     wanted = tuple(statuses)
     retry = [row.input for row in res if isinstance(row.input, dict)
              and (row.status in wanted or (row.status == "not_run" and row.error_code in FAILED_PART_CODES))]

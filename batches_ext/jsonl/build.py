@@ -12,6 +12,7 @@ sent in every body.
 from __future__ import annotations
 
 import difflib
+import numbers
 from typing import Any
 
 from ..errors import InputError
@@ -44,7 +45,8 @@ def build_requests(
         request lines (dicts with `body` and `custom_id`/`url`; kept, `url`/`method` filled in), or a
         pandas Series (a one-column DataFrame works too).
     ids: None gives `f"{id_prefix}{n}"` for n = 1..N; "index" uses the Series' index labels (as str);
-        or an iterable of ids, one per item. custom_ids must be unique.
+        or an iterable of ids, one per item (a whole-number float such as 1.0 becomes "1"; a missing id, None or
+        NaN, is an InputError naming the item). custom_ids must be unique.
     system: a system message (chat: first message; responses: `instructions`).
     response_format: a pydantic model class or a JSON Schema dict: every line asks for JSON fitting it, in
         OpenAI's strict `json_schema` mode (chat: `response_format`; responses: `text.format`); read the answers
@@ -69,7 +71,7 @@ def build_requests(
             raise InputError("ids='index' needs a pandas Series or DataFrame column")
         custom_ids = [str(label) for label in labels]
     else:
-        custom_ids = [str(i) for i in ids]
+        custom_ids = [_custom_id(i, n) for n, i in enumerate(ids, start=1)]
         if len(custom_ids) != len(values):
             raise InputError(f"got {len(custom_ids)} ids for {len(values)} items")
     seen: dict[str, int] = {}
@@ -92,13 +94,29 @@ def _check_arguments(endpoint: str, given: dict[str, Any]) -> None:
     if not unknown:
         return
     name = unknown[0]
-    choices = [*OWN_ARGUMENTS, *sorted(known)]
+    choices = list(dict.fromkeys([*OWN_ARGUMENTS, *sorted(known)]))  # response_format is both
     close = [c for c in OWN_ARGUMENTS if name.endswith(c) or c.endswith(name)]
-    close += [c for c in difflib.get_close_matches(name, choices, n=2, cutoff=0.6) if c not in close]
+    for c in difflib.get_close_matches(name, choices, n=3, cutoff=0.6):
+        if c not in close:
+            close.append(c)
     hint = f" (did you mean {' or '.join(f'{c}=' for c in close[:2])}?)" if close else ""
     raise InputError(f"build_requests: unknown argument {name}={hint}; it takes "
                      f"{', '.join(f'{a}=' for a in OWN_ARGUMENTS)} and the body parameters of {endpoint}: "
                      f"{', '.join(sorted(known))}")
+
+
+def _custom_id(value: Any, n: int) -> str:
+    """The custom_id of item `n` from its entry in `ids=`: a missing value (None, NaN, pandas' NA) is refused; a
+    whole-number float (1.0, as pandas stores an int column that has a NaN) is written as an int ("1")."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        raise InputError(f"item {n}: missing id (ids= has {value!r} there; every line needs a custom_id)", line=n)
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        number = float(value)
+        if number != number:
+            raise InputError(f"item {n}: missing id (ids= has NaN there; every line needs a custom_id)", line=n)
+        if number.is_integer():
+            return str(int(number))
+    return str(value)
 
 
 def _items_and_labels(items: Any) -> tuple[list[Any], list[Any] | None]:

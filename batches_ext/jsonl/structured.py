@@ -8,7 +8,10 @@
 OpenAI's strict mode takes a subset of JSON Schema: every object lists all its properties in `required` and says
 `additionalProperties: false` (an optional field is one that may be null: pydantic's `X | None` is an `anyOf`
 with null), unions are `anyOf`, and a `$ref` stands alone. `strict_schema` rewrites a schema that way — at every
-depth, in `$defs` too — and refuses what strict mode cannot say (a free-form object such as `dict[str, int]`).
+depth, in `$defs` too — and refuses what strict mode cannot say: a free-form object such as `dict[str, int]`,
+a root that is not an object (`RootModel[list[int]]`, `{"type": "string"}`, an `anyOf` at the root), a value
+with no type (pydantic's `Any`, `list[Any]`). Defaults are kept (a `None` default is dropped): OpenAI's reports
+on `default` in strict mode disagree, so the API decides.
 pydantic (the `pydantic` extra) is needed only for a model; a schema dict needs nothing.
 """
 
@@ -50,7 +53,23 @@ def _name(text: str) -> str:
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A copy of `schema` as OpenAI's strict mode requires it (see the module docstring)."""
     root = copy.deepcopy(schema)
-    return _strict(root, root, "")
+    strict = _strict(root, root, "")
+    if strict.get("type") != "object" or "anyOf" in strict:
+        kind = "an anyOf" if "anyOf" in strict else (repr(strict["type"]) if "type" in strict else "untyped")
+        raise InputError(f"response_format: the schema's root is {kind}, not an object: OpenAI's strict mode "
+                         f"needs an object at the root (wrap the value in a model with one field)")
+    return strict
+
+
+#: Keys that say what a value is; a value schema with none of them (pydantic's `Any`) is refused.
+_TYPED = ("type", "$ref", "anyOf", "allOf", "enum", "const")
+
+
+def _typed(node: Any, where: str) -> Any:
+    if isinstance(node, dict) and not any(key in node for key in _TYPED):
+        raise InputError(f"response_format: {where or 'the schema'} has no type (pydantic's Any?): OpenAI's "
+                         f"strict mode needs a type for every value")
+    return node
 
 
 def _strict(node: Any, root: dict[str, Any], where: str) -> Any:
@@ -74,20 +93,21 @@ def _strict(node: Any, root: dict[str, Any], where: str) -> Any:
     elif isinstance(all_of, list):
         node["allOf"] = [_strict(sub, root, where) for sub in all_of]
     if isinstance(node.get("anyOf"), list):
-        node["anyOf"] = [_strict(sub, root, where) for sub in node["anyOf"]]
+        node["anyOf"] = [_typed(_strict(sub, root, where), where) for sub in node["anyOf"]]
     if node.get("type") == "object" or "properties" in node:
         extra = node.get("additionalProperties")
         if isinstance(extra, dict) and extra:
             raise InputError(f"response_format: {where or 'the schema'} is a free-form object (a dict of any "
                              f"keys): OpenAI's strict mode needs named properties (use a list of key/value models)")
         props = node.get("properties") or {}
-        node["properties"] = {k: _strict(v, root, f"{where}.{k}".lstrip(".")) for k, v in props.items()}
+        node["properties"] = {k: _typed(_strict(v, root, f"{where}.{k}".lstrip(".")), f"{where}.{k}".lstrip("."))
+                              for k, v in props.items()}
         node["required"] = list(props)
         node["additionalProperties"] = False
     if isinstance(node.get("items"), dict):
-        node["items"] = _strict(node["items"], root, f"{where}[]")
+        node["items"] = _typed(_strict(node["items"], root, f"{where}[]"), f"{where}[]")
     if isinstance(node.get("prefixItems"), list):
-        node["prefixItems"] = [_strict(sub, root, f"{where}[]") for sub in node["prefixItems"]]
+        node["prefixItems"] = [_typed(_strict(sub, root, f"{where}[]"), f"{where}[]") for sub in node["prefixItems"]]
     return node
 
 

@@ -57,7 +57,7 @@ def requests_from_variable(namespace: Mapping[str, Any] | None, args: Any) -> li
             if args.id_column not in columns:
                 raise UsageError(f"{where} {name}: no column {args.id_column!r} for --id-column (it has "
                                  f"{', '.join(columns[:10])})")
-            ids = [str(x) for x in value[args.id_column].tolist()]
+            ids = value[args.id_column].tolist()  # build_requests renders them and refuses a missing one
     elif _is_series(value):
         if args.column is not None:
             raise UsageError(f"{where} {name}: a Series has no columns; drop --column")
@@ -83,7 +83,7 @@ def requests_from_variable(namespace: Mapping[str, Any] | None, args: Any) -> li
                           ids=ids)
 
 
-def _records(rows: list[Any], args: Any, where: str) -> tuple[list[Any], list[str] | None]:
+def _records(rows: list[Any], args: Any, where: str) -> tuple[list[Any], list[Any] | None]:
     column = args.column
     if column is None:
         raise UsageError(f"{where}: say which key holds the prompts with --column")
@@ -95,7 +95,7 @@ def _records(rows: list[Any], args: Any, where: str) -> tuple[list[Any], list[st
         gap = next((n for n, row in enumerate(rows, start=1) if args.id_column not in row), None)
         if gap is not None:
             raise UsageError(f"{where}: item {gap} has no key {args.id_column!r} for --id-column")
-        ids = [str(row[args.id_column]) for row in rows]
+        ids = [row[args.id_column] for row in rows]
     return [row[column] for row in rows], ids
 
 

@@ -237,11 +237,14 @@ def _statuses(batches: Sequence[Any]) -> str:
     return ", ".join(f"{n} {s}" for s, n in found.items())
 
 
-def progress_caption(ids: Sequence[str], batches: Sequence[Any | None], now: float) -> tuple[str, str, int, int]:
+def progress_caption(ids: Sequence[str], batches: Sequence[Any | None], now: float, *, lines: int | None = None,
+                     pending: Sequence[int] = ()) -> tuple[str, str, int, int]:
     """What a text progress bar over `batches` (None for one not fetched yet) shows, as
     `(label, tail, processed, total)`: the label is the batch id (or "3 batches"), the tail says how far
     ("10/40 done, 3 failed"), the statuses, the elapsed time and the ETA, all measured on `now` (the offline
-    fake's clock in fake mode). While no count is known the tail is "queued (validating)"."""
+    fake's clock in fake mode). While no count is known the tail is "queued (validating)". For a job, `lines` is
+    its total lines — the total once any count is known, pending parts included, so the bar never reaches 100 %
+    before the job ends — and `pending` the indices of its parts not created yet ("parts 3, 4 pending")."""
     label = ids[0] if len(ids) == 1 else plural(len(ids), "batch")
     seen = [b for b in batches if b is not None]
     if not seen:
@@ -253,6 +256,9 @@ def progress_caption(ids: Sequence[str], batches: Sequence[Any | None], now: flo
     created = [b.created_at for b in seen if b.created_at]
     finished = all(b.is_terminal for b in seen) and len(seen) == len(ids)
     parts = [_statuses(seen)]
+    if pending:
+        shown = ", ".join(str(i) for i in pending[:5]) + (", …" if len(pending) > 5 else "")
+        parts.append(f"{'part' if len(pending) == 1 else 'parts'} {shown} pending")
     if created:
         end = max((b.finished_at or now) for b in seen) if finished else now
         parts.append(f"{'took' if finished else 'elapsed'} {duration(end - min(created))}")
@@ -263,5 +269,6 @@ def progress_caption(ids: Sequence[str], batches: Sequence[Any | None], now: flo
     if not total:
         how = "queued" if not finished else "none run"
         return label, f"{how} ({', '.join(parts)})", 0, 0
+    total = max(total, lines or 0)
     how = f"{done + failed:,}/{total:,} done" + (f", {failed:,} failed" if failed else "")
     return label, f"{how} · {' · '.join(parts)}", done + failed, total

@@ -27,6 +27,33 @@ def test_dated_snapshots_take_their_family_price_by_the_longest_prefix() -> None
     assert price_for("gpt-4omni") is None and price_for("my-model") is None and price_for(None) is None
 
 
+def test_a_key_prices_its_model_and_dated_snapshots_never_a_sibling() -> None:
+    assert price_for("gpt-4o-mini") == pricing.BATCH_PRICES["gpt-4o-mini"] != pricing.BATCH_PRICES["gpt-4o"]
+    for sibling in ("gpt-5-pro", "o3-pro", "gpt-3.5-turbo-16k", "gpt-4o-audio-preview", "gpt-5-chat-latest"):
+        assert price_for(sibling) is None, sibling
+    assert price_for("gpt-3.5-turbo-0125") == pricing.BATCH_PRICES["gpt-3.5-turbo"]  # a -MMDD snapshot
+    assert price_for("gpt-5-2025-08-07") == pricing.BATCH_PRICES["gpt-5"]
+    assert price_for("gpt-4o-2024-05-13") == pricing.BATCH_PRICES["gpt-4o"]  # the table has no entry of its own
+    set_prices({"gpt-4": Price(15, 15, 30)})
+    assert price_for("gpt-4-0613") == Price(15, 15, 30) and price_for("gpt-4o") == pricing.BATCH_PRICES["gpt-4o"]
+    assert price_for("gpt-4-turbo") is None
+
+
+def test_every_entry_of_the_table_and_its_snapshots_resolve_to_itself() -> None:
+    for model, price in pricing.BATCH_PRICES.items():
+        assert price_for(model) == price, model
+        assert price_for(model + "-2025-01-31") == price and price_for(model + "-0613") == price, model
+    assert price_for("omni-moderation-latest") == price_for("text-moderation-stable") == Price(0, 0, 0)
+
+
+def test_an_estimate_of_a_sibling_model_says_no_price_instead_of_its_siblings() -> None:
+    from batches_ext.jobs import plan_job
+    from batches_ext.jsonl import build_requests
+
+    est = plan_job(build_requests(["hi"], model="gpt-5-pro", max_tokens=5)).estimate
+    assert est is not None and est.cost is None and "no batch price known for 'gpt-5-pro'" in str(est)
+
+
 def test_spend_is_the_hand_computation_with_cached_tokens_at_the_cached_rate() -> None:
     usage = {"input_tokens": 1_000_000, "input_tokens_details": {"cached_tokens": 200_000},
              "output_tokens": 500_000, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 1_500_000}

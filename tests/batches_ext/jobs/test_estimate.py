@@ -48,6 +48,18 @@ def test_without_a_tokenizer_or_a_cap_or_a_price_the_estimate_says_so(monkeypatc
     assert unknown.cost is None and "no batch price known for 'my-finetune'" in str(unknown)
 
 
+def test_not_capped_counts_the_lines_without_a_cap_not_every_line_of_their_parts() -> None:
+    lines = build_requests([f"Prompt {i}" for i in range(10)], model=MODEL)
+    for line in lines[::3][:4]:  # lines 1, 4, 7, 10 set a cap: every part of 3 mixes capped and uncapped lines
+        line["body"]["max_tokens"] = 5
+    plan = plan_job(lines, batch_size=3)
+    assert [p.uncapped for p in plan.parts] == [2, 2, 2, 0] and plan.estimate.uncapped == 6
+    assert "not capped (6 lines set no max_tokens)" in str(plan.estimate)
+    client = BatchesClient.offline(FakeBatchesAPI(clock=ManualClock()))
+    job = submit(client, lines, batch_size=3, journal=False)
+    assert "not capped (6 lines set no max_tokens)" in str(job.estimate())
+
+
 def test_spend_per_batch_and_per_job_is_the_fakes_usage_at_the_table_price() -> None:
     fake = FakeBatchesAPI(clock=ManualClock())
     client = BatchesClient.offline(fake)

@@ -94,12 +94,36 @@ def test_an_expired_output_file_is_said_to_have_expired_and_when(fake: FakeBatch
                                  f"deleted); its results are gone with it")
 
 
+def test_a_jobs_batch_by_id_says_when_its_output_expired_from_the_journal(fake: FakeBatchesAPI,
+                                                                          client: BatchesClient) -> None:
+    """results(client, batch_id) used to assume 30 days ("expired at <a month later>") for a 1-hour output."""
+    job = submit(client, prompts(3), output_expires_after=3600)
+    [batch] = wait(client, job)
+    fake.advance(2 * 3600)
+    with pytest.raises(JobError) as caught:
+        results(client, batch.id)
+    expires = render.utc_text(batch.finished_at + 3600)
+    assert f"output files are kept 1 hour after the batch ends, so it expired at {expires}" in str(caught.value)
+
+
+def test_an_expired_output_of_a_batch_nobody_recorded_is_gone_without_a_date(fake: FakeBatchesAPI,
+                                                                             client: BatchesClient) -> None:
+    job = submit(client, prompts(3), output_expires_after=3600, journal=False)
+    [batch] = wait(client, job)
+    fake.advance(2 * 3600)
+    with pytest.raises(JobError) as caught:
+        results(client, batch.id)
+    assert str(caught.value) == (f"the output file {batch.output_file_id} of {batch.id} is gone (expired or "
+                                 f"deleted); its results are gone with it")
+
+
 def test_an_expired_input_file_says_when_and_what_to_pass(fake: FakeBatchesAPI, client: BatchesClient) -> None:
     lines = prompts(2)
     job = submit(client, lines, expires_after=3600)
     wait(client, job)
     fake.advance(2 * 3600)
-    with pytest.raises(JobError, match=r"input files are kept 1 hour: it expired at .*; pass inputs="):
+    with pytest.raises(JobError, match=r"input files are kept 1 hour: it expired at .*\); pass the request lines .*"
+                                      r"results\(client, job, inputs=\.\.\.\)"):
         results(client, job)
     assert [r.custom_id for r in results(client, job, inputs=lines)] == ["request-1", "request-2"]
 

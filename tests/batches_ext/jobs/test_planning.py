@@ -38,5 +38,14 @@ def test_the_budget_of_a_model_by_name_prefix_or_star() -> None:
     assert token_limit_for(budget, "gpt-4o-mini-2024-07-18") == 20 and token_limit_for(budget, "gpt-4o") == 10
     assert token_limit_for(budget, "o3") == 5 and token_limit_for({"gpt-4o": 1}, "o3") is None
     assert token_limit_for(7, None) == 7 and token_limit_for(None, "x") is None
+
+
+def test_a_budget_for_a_model_covers_its_snapshots_not_its_siblings() -> None:
+    assert token_limit_for({"gpt-4o": 100}, "gpt-4o-mini") is None
+    assert token_limit_for({"gpt-4o": 100, "*": 7}, "gpt-4o-mini") == 7
+    assert token_limit_for({"gpt-4o": 100}, "gpt-4o-2024-08-06") == 100
+    assert token_limit_for({"gpt-4": 100}, "gpt-4-0613") == 100 and token_limit_for({"gpt-4": 100}, "gpt-4o") is None
+    assert token_limit_for({"gpt-3.5-turbo": 9}, "gpt-3.5-turbo-16k") is None
+    assert token_limit_for({"gpt-5": 9}, "gpt-5-pro") is None and token_limit_for({"o3": 9}, "o3-pro") is None
     with pytest.raises(InputError, match="max_enqueued_tokens"):
         token_limit_for({"x": -1}, "x")

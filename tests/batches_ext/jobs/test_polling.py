@@ -95,6 +95,27 @@ def test_wait_shows_a_text_bar_on_the_client_s_clock_until_every_batch_is_termin
     assert fake.clock.now() > started and batch.status == "completed"
 
 
+def test_the_bar_of_a_throttled_job_counts_every_line_and_names_the_parts_still_to_create(
+        fake: FakeBatchesAPI, client: BatchesClient) -> None:
+    """The total used to be the created parts' requests: the bar read 100 % while parts were still pending."""
+    import io
+
+    from batches_ext.jobs import plan_job
+
+    lines = prompts(8)
+    budget = max(p.tokens for p in plan_job(lines, batch_size=2).parts) + 1  # one part at a time
+    job = submit(client, lines, batch_size=2, max_enqueued_tokens=budget)
+    assert [p.state for p in job.parts][1:] == ["pending"] * 3
+    shown = io.StringIO()
+    wait(client, job, poll_interval=10, progress=True, progress_file=shown)
+    frames = [f.strip() for f in shown.getvalue().replace("\n", "\r").split("\r") if f.strip()]
+    assert any("/8 done" in f and "parts 2, 3, 4 pending" in f for f in frames), frames
+    assert any("part 4 pending" in f for f in frames), frames
+    full = [f for f in frames if "100%|" in f]
+    assert full and not any("pending" in f for f in full) and "8/8 done" in frames[-1] and "took" in frames[-1]
+    assert not any(re.search(r"\| [0-9]/[0-7] done", f) for f in frames), frames  # never a created-parts total
+
+
 def test_wait_shows_no_bar_unless_someone_watches(client: BatchesClient, monkeypatch, capsys) -> None:
     from batches_ext.jobs import PROGRESS_ENV, is_interactive
 

@@ -87,6 +87,31 @@ def test_build_errors_name_the_item() -> None:
         build_requests(["x"], model="m", endpoint="/v1/nope")
 
 
+def test_a_missing_id_is_refused_naming_the_item_and_whole_floats_read_as_ints() -> None:
+    """A None or NaN id used to become the custom_id "None" / "nan"; an int column with a NaN gave "1.0"."""
+    with pytest.raises(InputError, match="item 1: missing id") as info:
+        build_requests(["x", "y"], model="m", ids=[None, "b"])
+    assert info.value.line == 1
+    pd = pytest.importorskip("pandas")
+    np = pytest.importorskip("numpy")
+    with pytest.raises(InputError, match="item 1: missing id"):
+        build_requests(["x", "y"], model="m", ids=pd.Series([None, "b"]))
+    with pytest.raises(InputError, match="item 2: missing id"):
+        build_requests(["x", "y"], model="m", ids=pd.Series([1, np.nan]))
+    with pytest.raises(InputError, match="item 2: missing id"):
+        build_requests(["x", "y"], model="m", ids=pd.Series([1, None], dtype="Int64"))
+    assert [r["custom_id"] for r in build_requests(["x", "y"], model="m", ids=pd.Series([1.0, 2.5]))] == ["1", "2.5"]
+    assert [r["custom_id"] for r in build_requests(["x"], model="m", ids=[np.int64(7)])] == ["7"]
+
+
+def test_a_misspelt_option_is_suggested_once() -> None:
+    with pytest.raises(InputError) as caught:
+        build_requests(["a"], model="gpt-4o-mini", respone_format={"type": "json_object"})
+    hint = str(caught.value).split("(did you mean ", 1)[1].split("?)", 1)[0]
+    names = hint.split(" or ")
+    assert names[0] == "response_format=" and len(set(names)) == len(names), hint
+
+
 def test_an_unknown_keyword_is_refused_naming_the_valid_ones() -> None:
     """`custom_ids=` (a typo for `ids=`) used to go into every body; now it is refused before anything is built."""
     with pytest.raises(InputError) as caught:

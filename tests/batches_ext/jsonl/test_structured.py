@@ -4,6 +4,8 @@ chat and `text.format` for responses; what strict mode cannot say is refused."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from batches_ext.errors import InputError
@@ -74,6 +76,28 @@ def test_what_strict_mode_cannot_say_is_refused() -> None:
         response_format_body(Person, "/v1/embeddings")
     with pytest.raises(InputError, match="expected a pydantic model class or a JSON Schema dict"):
         response_format_body("Person", "/v1/chat/completions")
+
+
+class Loose(pydantic.BaseModel):
+    name: str
+    extra: Any
+
+
+class LooseList(pydantic.BaseModel):
+    values: list[Any]
+
+
+@pytest.mark.parametrize("spec, reason", [
+    (pydantic.RootModel[list[int]], "the schema's root is 'array', not an object"),
+    ({"type": "string"}, "the schema's root is 'string', not an object"),
+    ({"anyOf": [{"type": "object", "properties": {"a": {"type": "string"}}}, {"type": "null"}]},
+     "the schema's root is an anyOf, not an object"),
+    (Loose, "extra has no type"),
+    (LooseList, r"values\[\] has no type"),
+])
+def test_a_schema_strict_mode_rejects_is_refused_before_anything_is_sent(spec, reason) -> None:
+    with pytest.raises(InputError, match=reason):
+        build_requests(["Who?"], model="gpt-4o-mini", response_format=spec)
 
 
 def test_build_requests_puts_the_format_where_each_endpoint_reads_it() -> None:

@@ -36,6 +36,9 @@ def test_a_job_over_its_budget_is_created_as_watch_goes_and_listed_with_its_spen
     assert "pending: waits for room in the token budget" in str(job)
     result, text, cap = run(sh, f"%batches watch {job.id} --text")
     assert result.success, text
+    frames = [f for f in cap.stderr.replace("\n", "\r").split("\r") if "100%|" in f]
+    assert frames and "8/8 done" in frames[-1] and not any("pending" in f for f in frames), frames
+    assert "parts 3, 4 pending" in cap.stderr  # the bar's total is the job's 8 lines from the start
     assert [b.status for b in result.result] == ["completed"] * 4 and len(fake.batches()) == 4
     out = tmp_path / "res.csv"
     res = sh.run_line_magic("batches", f"results {job.id} -o {out}")
@@ -105,6 +108,17 @@ def test_retry_and_cancel_of_a_job(shell) -> None:
     result, text, _ = run(sh, f"%batches cancel {later.id}")
     assert result.success and f"{later.id}: 3 parts not created yet withdrawn" in text
     assert [p.state for p in Job.load(later.id).parts][1:] == ["withdrawn"] * 3
+
+
+def test_retry_of_a_job_whose_inputs_expired_says_what_to_do_in_one_line(shell) -> None:
+    sh, fake = shell
+    job = sh.run_cell_magic("batches", "create --model gpt-4o-mini --batch-size 4 --expires-after 1h", PROMPTS)
+    sh.run_line_magic("batches", f"watch {job.id} --text")
+    fake.advance(2 * 3600)
+    result, text, _ = run(sh, f"%batches retry {job.id}")
+    assert not result.success and "Traceback" not in text, text
+    assert (f"retry_failed(client, job, inputs=...); %batches retry cannot read them: in Python, "
+            f"job = Job.load({job.id!r}) first") in text, text
 
 
 NEW_KERNEL = textwrap.dedent("""

@@ -32,6 +32,13 @@ def test_a_dataframe_column_with_its_ids(shell) -> None:
     assert [x["custom_id"] for x in sent(fake, result.result)] == ["0", "1"]
 
 
+def test_an_int_id_column_with_a_gap_elsewhere_keeps_its_ids_as_ints(shell) -> None:
+    sh, fake = shell
+    sh.user_ns["df"] = pd.DataFrame({"id": [1, 2, None], "prompt": ["a", "b", "c"]}).iloc[:2]  # float64 ids
+    got = sh.run_line_magic("batches", "create --from df --column prompt --id-column id --model gpt-4o-mini")
+    assert [x["custom_id"] for x in sent(fake, got)] == ["1", "2"]
+
+
 def test_a_series_a_list_and_a_list_of_records(shell) -> None:
     sh, fake = shell
     sh.user_ns.update(s=pd.Series(["x", "y"], index=["k1", "k2"]), prompts=["p", "q", "r"],
@@ -58,11 +65,15 @@ def test_a_series_a_list_and_a_list_of_records(shell) -> None:
     ("%batches create in.jsonl --column prompt", "--column and --id-column go with --from VAR"),
     ("%batches create --from df --column prompt --id-column id --model m x.jsonl", "drop the path 'x.jsonl'"),
     ("%batches create --from dup --column prompt --id-column id --model m", "duplicate custom_id 'a'"),
+    ("%batches create --from holes --column prompt --id-column id --model m", "item 2: missing id"),
+    ("%batches create --from rows --column q --id-column key --model m", "item 1: missing id"),
 ])
 def test_mistakes_are_one_line(shell, cell: str, needle: str) -> None:
     sh, fake = shell
     sh.user_ns.update(df=pd.DataFrame({"id": ["a", "b"], "prompt": ["x", "y"]}), number=3, empty=[],
-                      prompts=["p"], dup=pd.DataFrame({"id": ["a", "a"], "prompt": ["x", "y"]}))
+                      prompts=["p"], dup=pd.DataFrame({"id": ["a", "a"], "prompt": ["x", "y"]}),
+                      holes=pd.DataFrame({"id": [1, None], "prompt": ["x", "y"]}),
+                      rows=[{"q": "x", "key": None}])
     result, text, _ = run(sh, cell)
     assert not result.success and "Traceback" not in text and needle in text, text
     assert fake.batches() == []
