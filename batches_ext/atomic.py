@@ -12,8 +12,10 @@ never sees a half-written file and a failed write leaves the old file untouched.
 * Temporary files are named `.NAME.bx<pid>-<host>-<random>.tmp`. A save killed mid-write (kill -9, power loss)
   leaves one behind; every later save into the same folder sweeps such leftovers: at once when they were made
   on this host by a process that no longer exists (provably dead), otherwise once untouched for
-  `STALE_AFTER` seconds (24 h: made on another host sharing the folder, or by an older batches_ext whose
-  `.NAME.xxxxxxxx.tmp` names carry no process id). A file whose name does not match is never touched.
+  `STALE_AFTER` seconds (24 h: made on another host sharing the folder). Only names of exactly that form are
+  ever removed. Leftovers of older batches_ext versions (`tempfile.mkstemp`'s `.NAME.xxxxxxxx.tmp`) are not
+  swept: nothing tells them from a user's own hidden file such as `.notes.20240101.tmp`, and a user's file is
+  never ours to delete.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ __all__ = ["atomic_open", "atomic_files", "sweep_stale_temps", "STALE_AFTER"]
 STALE_AFTER = 24 * 3600.0
 _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
 _OURS = re.compile(r"^\..+\.bx(?P<pid>\d+)-(?P<host>[0-9a-f]{6})-[0-9a-f]{8}\.tmp$")
-_LEGACY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
 
 
 class _Staged:
@@ -125,7 +126,7 @@ def sweep_stale_temps(folder: str | os.PathLike, *, now: float | None = None) ->
         if not name.startswith(".") or not name.endswith(".tmp"):
             continue
         ours = _OURS.match(name)
-        if ours is None and not _LEGACY.match(name):
+        if ours is None:  # not a name this module makes: a user's file, whatever it looks like
             continue
         try:
             if not entry.is_file(follow_symlinks=False):
@@ -133,7 +134,7 @@ def sweep_stale_temps(folder: str | os.PathLike, *, now: float | None = None) ->
             age = now - entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        dead = ours is not None and ours["host"] == _HOST and not _alive(int(ours["pid"]))
+        dead = ours["host"] == _HOST and not _alive(int(ours["pid"]))
         if dead or age > STALE_AFTER:
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)

@@ -158,8 +158,7 @@ def test_the_sweep_takes_only_what_is_provably_ours_and_dead_or_old(tmp_path):
         f".x.jsonl.bx{os.getpid()}-{host}-0123abcd.tmp": 0,  # this process: alive, kept
         f".x.jsonl.bx{dead_pid}-ffffff-0123abcd.tmp": 0,  # another host: cannot tell, kept until old
         f".y.jsonl.bx{dead_pid}-ffffff-0123abcd.tmp": STALE_AFTER + 60,  # another host, untouched for a day+
-        ".z.jsonl.ab_cd123.tmp": STALE_AFTER + 60,  # an older batches_ext's mkstemp name, old: swept
-        ".w.jsonl.ab_cd123.tmp": 60,  # the same, recent: kept
+        ".z.jsonl.ab_cd123.tmp": STALE_AFTER * 10,  # looks like an older mkstemp name: may be a user's, kept
         ".notes.tmp": STALE_AFTER * 10,  # not our pattern: never touched
         "x.jsonl": STALE_AFTER * 10,
     }
@@ -168,8 +167,22 @@ def test_the_sweep_takes_only_what_is_provably_ours_and_dead_or_old(tmp_path):
         path.write_text("x")
         os.utime(path, (now - age, now - age))
     removed = {p.name for p in sweep_stale_temps(tmp_path, now=now)}
-    assert removed == {f".x.jsonl.bx{dead_pid}-{host}-0123abcd.tmp", f".y.jsonl.bx{dead_pid}-ffffff-0123abcd.tmp",
-                       ".z.jsonl.ab_cd123.tmp"}
+    assert removed == {f".x.jsonl.bx{dead_pid}-{host}-0123abcd.tmp", f".y.jsonl.bx{dead_pid}-ffffff-0123abcd.tmp"}
+
+
+@pytest.mark.parametrize("name", [".report.final_v2.tmp", ".notes.20240101.tmp", ".a.12345678.tmp"])
+def test_a_save_never_deletes_a_users_own_hidden_tmp_file_however_old(tmp_path, name):
+    """A user's hidden `.tmp` file that merely looks like an old mkstemp name (8 characters before `.tmp`)
+    survives every save into its folder, days old or not."""
+    mine = tmp_path / name
+    mine.write_text("my notes\n")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(mine, (two_days_ago, two_days_ago))
+    with atomic_open(tmp_path / "r.jsonl", "w") as handle:
+        handle.write("{}\n")
+    assert mine.read_text() == "my notes\n"
+    assert sweep_stale_temps(tmp_path, now=time.time() + 365 * 86400) == []
+    assert mine.exists()
 
 
 def _host_tag(folder: Path) -> set[str]:
