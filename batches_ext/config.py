@@ -8,7 +8,9 @@
 `Settings.sources` says where each value came from ("argument" | "environment" | "default").
 
 The key is stripped of surrounding whitespace (a key read with `open(keyfile).read()` keeps its newline) and
-must then be printable ASCII without spaces: anything else is a ConfigError that does not contain the key. The
+must then be printable ASCII without spaces: anything else is a ConfigError that does not contain the key.
+`organization` / `project` are stripped too; a control character or a character outside Latin-1 inside one
+(neither can be sent in a header) is a ConfigError naming the setting, raised when the client is built. The
 key never appears in `repr()` / `str()`, and a base URL's credentials (`https://user:pass@host/v1`) are shown
 as `https://***@host/v1` everywhere (`redact_url`).
 
@@ -106,7 +108,7 @@ class Settings:
             sources["api_key"] = "default"
         values["base_url"] = _checked_base_url(values["base_url"])
         for name in ("organization", "project"):
-            values[name] = _checked_header_value(values[name], name)
+            values[name] = _checked_header_value(values[name], name, sources[name])
         values["timeout"] = _positive(values["timeout"], "timeout")
         values["connect_timeout"] = _positive(values["connect_timeout"], "connect_timeout")
         if values["deadline"] is not None:
@@ -168,14 +170,25 @@ def _checked_key(value: Any, source: str) -> str | None:
     return key
 
 
-def _checked_header_value(value: Any, name: str) -> str | None:
-    """An organization / project id as sent in its header: stripped; a line break or other control character
-    inside is a ConfigError (requests would refuse the header on every attempt)."""
+def _checked_header_value(value: Any, name: str, source: str) -> str | None:
+    """An organization / project id as sent in its header: stripped; a ConfigError naming the setting (not
+    quoting the value) when what is left could not be sent: a line break or other control character (C0, DEL,
+    C1) would split or corrupt the header, and a character outside Latin-1 (`орг-1`, U+2028) cannot be
+    encoded by http.client at all (a bare UnicodeEncodeError on every call)."""
     if value is None:
         return None
     text = str(value).strip()
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise ConfigError(f"{name} has a line break or another control character inside it")
+    where = ENV_VARS[name] if source == "environment" else f"the {name} argument"
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if code < 32 or 127 <= code < 160:
+            problem = "a line break or another control character"
+        elif code > 255:
+            problem = "a character an HTTP header cannot carry (not Latin-1)"
+        else:
+            continue
+        raise ConfigError(f"{name} ({where}) has {problem} inside it (character {i + 1} of {len(text)}): "
+                          f"check the {name} id")
     return text or None
 
 

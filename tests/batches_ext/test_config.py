@@ -88,3 +88,21 @@ def test_the_deadline_is_a_positive_number_or_derived():
     assert Settings.resolve(env={}, deadline=5).deadline == 5.0
     with pytest.raises(ConfigError, match="deadline"):
         Settings.resolve(env={}, deadline=0)
+
+
+@pytest.mark.parametrize("value", ["орг-1", "org\u2028x", "org\x85x", "org\x7fx"])
+@pytest.mark.parametrize("name", ["organization", "project"])
+def test_an_id_a_header_cannot_carry_is_refused_naming_the_setting(name, value):
+    """Not Latin-1 (http.client would raise a bare UnicodeEncodeError on every call) or a control character:
+    one line naming the setting and where it came from, not quoting the value."""
+    var = {"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"}[name]
+    with pytest.raises(ConfigError, match=f"^{name} \\(the {name} argument\\) has .* inside it") as caught:
+        Settings.resolve(env={}, **{name: value})
+    with pytest.raises(ConfigError, match=f"^{name} \\({var}\\) has ") as from_env:
+        Settings.resolve(env={var: value})
+    for err in (caught.value, from_env.value):
+        assert "\n" not in str(err) and value not in str(err) and "орг" not in str(err)
+
+
+def test_a_latin_1_id_is_kept():
+    assert Settings.resolve(env={}, organization=" org-café ").organization == "org-café"
