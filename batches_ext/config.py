@@ -12,7 +12,8 @@ must then be printable ASCII without spaces: anything else is a ConfigError that
 `organization` / `project` are stripped too; a control character or a character outside Latin-1 inside one
 (neither can be sent in a header) is a ConfigError naming the setting, raised when the client is built. The
 key never appears in `repr()` / `str()`, and a base URL's credentials (`https://user:pass@host/v1`) are shown
-as `https://***@host/v1` everywhere (`redact_url`).
+as `https://***@host/v1` everywhere (`redact_url`). Credentials must be percent-encoded: a base URL with an `@`
+after a raw `/`, `?` or `#` (`http://alice:pa#ss@host/v1`) is a ConfigError that does not quote it.
 
 `deadline` bounds one call, retries and waits included; by default it is derived from `timeout` and
 `max_retries` (see `batches_ext.client.retry.deadline_for`).
@@ -60,7 +61,9 @@ _DEFAULTS: dict[str, Any] = {
     "deadline": None,
 }
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space: what an Authorization header can carry
-_URL_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s]*@")
+# Everything from `//` to the last `@` of the same whitespace-free run: a password holding a raw `/`, `?` or
+# `#` cannot hide its tail (a URL whose query holds an `@` is redacted up to it: too much, never too little).
+_URL_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)\S*@")
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,8 @@ class Settings:
 
 
 def redact_url(url: str) -> str:
-    """`url` (or any text holding URLs) with `user:password@` credentials replaced by `***@`."""
+    """`url` (or any text holding URLs) with `user:password@` credentials replaced by `***@`: everything
+    between `scheme://` and the last `@` before the next whitespace, whatever characters it holds."""
     return _URL_CREDENTIALS.sub(r"\1***@", url)
 
 
@@ -193,9 +197,19 @@ def _checked_header_value(value: Any, name: str, source: str) -> str | None:
 
 
 def _checked_base_url(value: Any) -> str:
+    """The base URL without trailing slashes; a ConfigError (never quoting credentials) when it is not
+    http(s) with a host, holds whitespace, or has an `@` after its host part: credentials whose password holds
+    a raw `/`, `?` or `#` (`http://alice:pa#ss@host/v1`), which every URL parser reads as host `alice` and
+    the rest as path, query or fragment (and no redaction could tell where the secret ends)."""
     url = str(value).strip().rstrip("/")
-    if not re.match(r"^https?://[^/?#]+", url, re.IGNORECASE):
+    if not re.match(r"^https?://[^/?#\s]+", url, re.IGNORECASE):
         raise ConfigError(f"base_url must start with http:// or https:// and name a host, got {redact_url(url)!r}")
+    if any(ch.isspace() for ch in url):
+        raise ConfigError("base_url has whitespace inside it: check how it was copied")
+    after_host = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[1:]
+    if after_host and "@" in after_host[0]:
+        raise ConfigError("base_url has an '@' after a '/', '?' or '#': if it holds credentials (user:password@host), "
+                          "percent-encode those characters in them ('/' as %2F, '?' as %3F, '#' as %23)")
     return url
 
 
