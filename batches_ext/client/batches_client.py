@@ -314,7 +314,8 @@ class BatchesClient:
     def save_file(self, file_id: str, dest: str | os.PathLike) -> Path:
         """Stream the file to `dest` (a path, or a directory: the server's filename made safe), atomically.
 
-        Never writes outside `dest`; see `batches_ext.downloads`. Returns the path written.
+        A `dest` ending in `/` is a directory, created when missing. Never writes outside `dest`; see
+        `batches_ext.client.saving`. Returns the path written.
         """
         from .saving import save_file
 
