@@ -211,3 +211,63 @@ def test_a_missing_or_wrong_folder_is_named_not_the_hidden_temp_file(tmp_path) -
         with atomic_open(tmp_path / "file" / "out.jsonl") as f:
             f.write(b"x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def _rows():
+    from batches_ext.jobs import Results
+
+    class Rows(Results):
+        def to_records(self):
+            return [{"custom_id": "a"}]
+
+    return Rows([])
+
+
+def test_a_folder_at_the_target_is_named_as_such_not_the_hidden_temp_file(tmp_path):
+    """`Results.save("out.jsonl")` where out.jsonl is a folder raised a bare IsADirectoryError about the temp."""
+    (tmp_path / "out.jsonl").mkdir()
+    with pytest.raises(InputError, match=r"^.*out\.jsonl is a folder") as caught:
+        _rows().save(tmp_path / "out.jsonl")
+    assert ".tmp" not in str(caught.value)
+    with pytest.raises(InputError, match="is a folder"):
+        with atomic_open(tmp_path / "out.jsonl", "w") as handle:
+            handle.write("x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"] and (tmp_path / "out.jsonl").is_dir()
+    (tmp_path / "link.jsonl").symlink_to(tmp_path / "out.jsonl")  # a symlink is replaced, as ever, not refused
+    _rows().save(tmp_path / "link.jsonl")
+    assert not (tmp_path / "link.jsonl").is_symlink() and (tmp_path / "out.jsonl").is_dir()
+
+
+@pytest.mark.parametrize("name", ["a" * 219 + ".jsonl", "a" * 249 + ".jsonl", "é" * 124 + ".jsonl",
+                                  "é" * 123 + "ab.jsonl"])
+def test_any_name_open_accepts_can_be_saved(tmp_path, name):
+    """Names of 225-255 bytes failed with ENAMETOOLONG: the temp file's prefix and suffix pushed it past 255."""
+    assert len(os.fsencode(name)) <= 255
+    (tmp_path / name).write_text("old")  # the file system takes such a name
+    _rows().save(tmp_path / name)
+    assert (tmp_path / name).read_text() == '{"custom_id":"a"}\n'
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_name_too_long_for_the_file_system_is_named_plainly(tmp_path):
+    name = "a" * 250 + ".jsonl"  # 256 bytes
+    with pytest.raises(OSError):
+        open(tmp_path / name, "w")
+    with pytest.raises(InputError, match=r"^file name too long \(256 bytes; at most 255\): .*aaa\.jsonl$"):
+        _rows().save(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_refuses_the_file_is_named_not_the_temp_file(tmp_path, monkeypatch):
+    """Any refusal to create the temp file (here EACCES, as in a read-only folder) names the user's path."""
+    real_open = os.open
+
+    def refusing(path, *args, **kwargs):
+        if str(path).endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    (tmp_path / "locked").mkdir()
+    monkeypatch.setattr(os, "open", refusing)
+    with pytest.raises(InputError, match=r"^cannot save .*locked/r\.jsonl: permission denied$"):
+        _rows().save(tmp_path / "locked" / "r.jsonl")
