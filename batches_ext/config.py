@@ -8,9 +8,12 @@
 `Settings.sources` says where each value came from ("argument" | "environment" | "default").
 
 The key is stripped of surrounding whitespace (a key read with `open(keyfile).read()` keeps its newline) and
-must then be printable ASCII without spaces: anything else is a ConfigError that does not contain the key. The
+must then be printable ASCII without spaces: anything else is a ConfigError that does not contain the key.
+`organization` / `project` are stripped too; a control character or a character outside Latin-1 inside one
+(neither can be sent in a header) is a ConfigError naming the setting, raised when the client is built. The
 key never appears in `repr()` / `str()`, and a base URL's credentials (`https://user:pass@host/v1`) are shown
-as `https://***@host/v1` everywhere (`redact_url`).
+as `https://***@host/v1` everywhere (`redact_url`). Credentials must be percent-encoded: a base URL with an `@`
+after a raw `/`, `?` or `#` (`http://alice:pa#ss@host/v1`) is a ConfigError that does not quote it.
 
 `deadline` bounds one call, retries and waits included; by default it is derived from `timeout` and
 `max_retries` (see `batches_ext.client.retry.deadline_for`).
@@ -58,7 +61,9 @@ _DEFAULTS: dict[str, Any] = {
     "deadline": None,
 }
 _KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space: what an Authorization header can carry
-_URL_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s]*@")
+# Everything from `//` to the last `@` of the same whitespace-free run: a password holding a raw `/`, `?` or
+# `#` cannot hide its tail (a URL whose query holds an `@` is redacted up to it: too much, never too little).
+_URL_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)\S*@")
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ class Settings:
             sources["api_key"] = "default"
         values["base_url"] = _checked_base_url(values["base_url"])
         for name in ("organization", "project"):
-            values[name] = _checked_header_value(values[name], name)
+            values[name] = _checked_header_value(values[name], name, sources[name])
         values["timeout"] = _positive(values["timeout"], "timeout")
         values["connect_timeout"] = _positive(values["connect_timeout"], "connect_timeout")
         if values["deadline"] is not None:
@@ -145,7 +150,8 @@ class Settings:
 
 
 def redact_url(url: str) -> str:
-    """`url` (or any text holding URLs) with `user:password@` credentials replaced by `***@`."""
+    """`url` (or any text holding URLs) with `user:password@` credentials replaced by `***@`: everything
+    between `scheme://` and the last `@` before the next whitespace, whatever characters it holds."""
     return _URL_CREDENTIALS.sub(r"\1***@", url)
 
 
@@ -168,21 +174,42 @@ def _checked_key(value: Any, source: str) -> str | None:
     return key
 
 
-def _checked_header_value(value: Any, name: str) -> str | None:
-    """An organization / project id as sent in its header: stripped; a line break or other control character
-    inside is a ConfigError (requests would refuse the header on every attempt)."""
+def _checked_header_value(value: Any, name: str, source: str) -> str | None:
+    """An organization / project id as sent in its header: stripped; a ConfigError naming the setting (not
+    quoting the value) when what is left could not be sent: a line break or other control character (C0, DEL,
+    C1) would split or corrupt the header, and a character outside Latin-1 (`орг-1`, U+2028) cannot be
+    encoded by http.client at all (a bare UnicodeEncodeError on every call)."""
     if value is None:
         return None
     text = str(value).strip()
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise ConfigError(f"{name} has a line break or another control character inside it")
+    where = ENV_VARS[name] if source == "environment" else f"the {name} argument"
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if code < 32 or 127 <= code < 160:
+            problem = "a line break or another control character"
+        elif code > 255:
+            problem = "a character an HTTP header cannot carry (not Latin-1)"
+        else:
+            continue
+        raise ConfigError(f"{name} ({where}) has {problem} inside it (character {i + 1} of {len(text)}): "
+                          f"check the {name} id")
     return text or None
 
 
 def _checked_base_url(value: Any) -> str:
+    """The base URL without trailing slashes; a ConfigError (never quoting credentials) when it is not
+    http(s) with a host, holds whitespace, or has an `@` after its host part: credentials whose password holds
+    a raw `/`, `?` or `#` (`http://alice:pa#ss@host/v1`), which every URL parser reads as host `alice` and
+    the rest as path, query or fragment (and no redaction could tell where the secret ends)."""
     url = str(value).strip().rstrip("/")
-    if not re.match(r"^https?://[^/?#]+", url, re.IGNORECASE):
+    if not re.match(r"^https?://[^/?#\s]+", url, re.IGNORECASE):
         raise ConfigError(f"base_url must start with http:// or https:// and name a host, got {redact_url(url)!r}")
+    if any(ch.isspace() for ch in url):
+        raise ConfigError("base_url has whitespace inside it: check how it was copied")
+    after_host = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[1:]
+    if after_host and "@" in after_host[0]:
+        raise ConfigError("base_url has an '@' after a '/', '?' or '#': if it holds credentials (user:password@host), "
+                          "percent-encode those characters in them ('/' as %2F, '?' as %3F, '#' as %23)")
     return url
 
 

@@ -30,7 +30,7 @@ from urllib.parse import quote
 import requests
 
 from ..config import DEFAULT_BASE_URL, Settings, redact_url
-from ..errors import APIResponseError, InputError
+from ..errors import APIResponseError, InputError, redact
 from ..models import Batch, FileObject, Page
 from . import shapes
 from .connection import WatchedAdapter
@@ -212,7 +212,7 @@ class BatchesClient:
         while True:
             page = self.list_batches(limit=page_size, after=after)
             yield from page.data
-            after = _next_cursor(page, after)
+            after = _next_cursor(page, after, self.settings.api_key)
             if after is None:
                 return
 
@@ -282,7 +282,7 @@ class BatchesClient:
         while True:
             page = self.list_files(purpose=purpose, limit=page_size, after=after, order=order)
             yield from page.data
-            after = _next_cursor(page, after)
+            after = _next_cursor(page, after, self.settings.api_key)
             if after is None:
                 return
 
@@ -314,7 +314,8 @@ class BatchesClient:
     def save_file(self, file_id: str, dest: str | os.PathLike) -> Path:
         """Stream the file to `dest` (a path, or a directory: the server's filename made safe), atomically.
 
-        Never writes outside `dest`; see `batches_ext.downloads`. Returns the path written.
+        A `dest` ending in `/` is a directory, created when missing. Never writes outside `dest`; see
+        `batches_ext.client.saving`. Returns the path written.
         """
         from .saving import save_file
 
@@ -362,10 +363,13 @@ def _page(payload: dict[str, Any], build: Callable[[dict[str, Any]], Any]) -> Pa
     )
 
 
-def _next_cursor(page: Page[Any], after: str | None) -> str | None:
-    """The next page's cursor; a server that answers the same page again would loop for ever: an error."""
+def _next_cursor(page: Page[Any], after: str | None, key: str | None) -> str | None:
+    """The next page's cursor; a server that answers the same page again would loop for ever: an error, which
+    quotes the server-sent id redacted of the key (`key`) and cut to 80 characters."""
     cursor = page.next_after
     if cursor is not None and cursor == after:
-        raise APIResponseError(f"the server answered the page after {after!r} with that same id as its last: "
+        shown = redact(" ".join(str(after).split()), key)
+        shown = shown if len(shown) <= 80 else shown[:79] + "…"
+        raise APIResponseError(f"the server answered the page after {shown!r} with that same id as its last: "
                                "paging stopped (it would never end)")
     return cursor

@@ -7,7 +7,8 @@
 * **409 is final** (the SDK retries it; we do not): the only 409 of the Batch API is cancelling a
   completed/failed batch, which no retry can change, so retrying only costs time and requests.
 * Delay: `retry-after-ms` (milliseconds), else `retry-after` (seconds, float, or an HTTP date),
-  used as-is when 0 < value <= 120 s; otherwise (absent, zero, negative, unparseable)
+  used as-is when 0 < value <= 120 s; otherwise (absent, zero, negative, unparseable, not finite: `inf`, `1e400`
+  and `nan` are invalid, and a valid sibling header is used instead)
   exponential backoff `min(0.5 * 2**n, 8)` seconds times a jitter in (0.75, 1], n = retries taken.
 * The deadline of one call (`deadline_for`): `timeout * (max_retries + 1)` plus the longest backoff the retries
   can take, `sum(min(0.5 * 2**n, 8) for n < max_retries)`; defaults 60 s and 2 retries give 181.5 s.
@@ -57,8 +58,8 @@ def should_retry_status(status: int, headers: Mapping[str, str]) -> bool:
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
-    """The server's requested delay in seconds (infinite for an overflowing or infinite value), or None when it
-    gave none we can read (absent, unparseable, NaN)."""
+    """The server's requested delay in seconds, or None when it gave none we can read (absent, unparseable).
+    A non-finite value (`inf`, `1e400`, `nan`) is invalid: ignored in favour of a valid sibling header."""
     for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = headers.get(name)
         if value is None:
@@ -67,7 +68,8 @@ def retry_after_seconds(headers: Mapping[str, str], now: Callable[[], float] = t
             seconds = float(value) / divisor
         except ValueError:
             continue
-        return None if math.isnan(seconds) else seconds
+        if math.isfinite(seconds):
+            return seconds
     value = headers.get("retry-after")
     if value is None:
         return None

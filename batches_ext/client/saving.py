@@ -1,6 +1,6 @@
 """Saving file content to disk: streamed, atomic, and never outside the path you name.
 
-    client.save_file("file-abc", "out/")              # out/<the server's filename, made safe>
+    client.save_file("file-abc", "out/")              # out/<the server's filename, made safe>; out/ made if missing
     client.save_file("file-abc", "out/answers.jsonl") # exactly that path
     save_batch_files(client, "batch_abc", "out/")     # {"output": out/batch_abc_output.jsonl, "error": ...}
 
@@ -58,12 +58,15 @@ def safe_filename(name: Any, fallback: str) -> str:
 def save_file(client: BatchesAPI, file_id: str, dest: str | os.PathLike, *, chunk_size: int = 64 * 1024) -> Path:
     """Stream file `file_id` to `dest` atomically; returns the path written.
 
-    `dest` an existing directory: saved inside it under the server's filename made safe (one extra
-    `GET /files/{id}`); otherwise `dest` is the file path itself (its directory must exist).
+    `dest` an existing directory, or a string ending in a path separator (`"out/"`: the folder is created when
+    missing): saved inside it under the server's filename made safe (one extra `GET /files/{id}`); otherwise
+    `dest` is the file path itself (its directory must exist).
     """
     folder = Path(dest).expanduser()
     target = folder
-    if target.is_dir():
+    # Path drops a trailing "/": without looking at the string, "out/" would be saved as a FILE named out
+    as_folder = isinstance(dest, str) and dest.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep))
+    if as_folder or target.is_dir():
         name = safe_filename(client.retrieve_file(file_id).filename, safe_filename(f"{file_id}.jsonl", ""))
         target = target / name
         if Path(name).name != name or target.parent.resolve() != folder.resolve():  # belt and braces
@@ -71,6 +74,12 @@ def save_file(client: BatchesAPI, file_id: str, dest: str | os.PathLike, *, chun
     elif not target.parent.is_dir():
         raise InputError(f"no such directory: {target.parent}")
     chunks = client.file_content(file_id, chunk_size)  # the request is made (and may fail) before any write
+    if as_folder:
+        try:
+            _make_folder(folder)  # only now: a failed request leaves no empty folder behind
+        except InputError:
+            getattr(chunks, "close", lambda: None)()  # hang up the download
+            raise
     with atomic_open(target, "wb") as handle:
         for chunk in chunks:
             handle.write(chunk)
@@ -91,13 +100,18 @@ def save_batch_files(client: BatchesAPI, batch: Batch | str, directory: str | os
               if file_id]
     if not wanted:
         return {}
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError(f"not a directory: {folder}") from None
+    _make_folder(folder)
     saved = {kind: folder / safe_filename(f"{batch.id}_{kind}.jsonl", f"{kind}.jsonl") for kind, _ in wanted}
     with atomic_files(list(saved.values()), "wb") as handles:
         for (_, file_id), handle in zip(wanted, handles, strict=True):
             for chunk in client.file_content(file_id):
                 handle.write(chunk)
     return saved
+
+
+def _make_folder(folder: Path) -> None:
+    """`folder` and its parents, made when missing; InputError when a file is in the way."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"not a directory: {folder}") from None

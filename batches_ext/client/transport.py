@@ -8,7 +8,8 @@ and, for a create whose answer was lost, adopting what that attempt made instead
    `Watch` cuts the socket when the budget is spent (a server trickling one byte a second is stopped there);
 2. each attempt sends `Idempotency-Key` (POST: one key for all attempts of the call), authenticates through
    `BearerAuth`, and follows redirects only for GET (a redirect answering a POST or DELETE is an
-   APIResponseError naming the Location: replaying the request elsewhere is not ours to decide);
+   APIResponseError naming the Location: replaying the request elsewhere is not ours to decide); a transport
+   failure after a followed redirect to another origin names that origin, not the base URL;
 3. an error answer is read up to 64 KiB and becomes the `APIStatusError` of its status, every server-sent field
    redacted of the key; retried per `retry` (Retry-After up to 120 s; above that, or past the deadline, not
    retried and the error says how long the server asked to wait);
@@ -30,6 +31,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 
@@ -294,10 +296,13 @@ class Transport:
         if fired or (failure.timeout and budget.remaining() <= 0.01):  # cut, or its timeout was what was left
             return _Failed(self._deadline_error(what), retry=False,
                            maybe_done=method != "GET" and (fired or failure.maybe_sent))
-        if failure.connecting:
+        redirected = _redirect_origin(exc, self.base)
+        if failure.connecting and redirected:
+            text = f"cannot connect to {redirected} (after a redirect from {self.shown_base}): {failure.reason}"
+        elif failure.connecting:
             text = f"cannot connect to {self.shown_base}: {failure.reason}"
         else:
-            text = f"{what}: {failure.reason}"
+            text = f"{what}" + (f" (after a redirect to {redirected})" if redirected else "") + f": {failure.reason}"
         if failure.timeout and not failure.connecting:
             text += f" ({self.settings.timeout:g} s)"
         text = redact(redact_url(text), self.settings.api_key)
@@ -339,6 +344,27 @@ class _ProgressBody:
             self._budget.exclude(now - self._started)
             self._watch.arm(self._budget.remaining())
         return bytes(chunk)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _redirect_origin(exc: BaseException, base: str) -> str | None:
+    """`scheme://host:port` of the request that failed when a followed redirect took it off the base URL's
+    origin (credentials redacted), else None. Only the URL is read from the request (never its headers)."""
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    if not isinstance(url, str) or not url:
+        return None
+    try:
+        origin = _origin(url)
+        if origin == _origin(base):
+            return None
+    except ValueError:
+        return None
+    return redact_url(origin)
 
 
 def _with_retry_after(error: BatchesError, seconds: float) -> BatchesError:

@@ -158,8 +158,7 @@ def test_the_sweep_takes_only_what_is_provably_ours_and_dead_or_old(tmp_path):
         f".x.jsonl.bx{os.getpid()}-{host}-0123abcd.tmp": 0,  # this process: alive, kept
         f".x.jsonl.bx{dead_pid}-ffffff-0123abcd.tmp": 0,  # another host: cannot tell, kept until old
         f".y.jsonl.bx{dead_pid}-ffffff-0123abcd.tmp": STALE_AFTER + 60,  # another host, untouched for a day+
-        ".z.jsonl.ab_cd123.tmp": STALE_AFTER + 60,  # an older batches_ext's mkstemp name, old: swept
-        ".w.jsonl.ab_cd123.tmp": 60,  # the same, recent: kept
+        ".z.jsonl.ab_cd123.tmp": STALE_AFTER * 10,  # looks like an older mkstemp name: may be a user's, kept
         ".notes.tmp": STALE_AFTER * 10,  # not our pattern: never touched
         "x.jsonl": STALE_AFTER * 10,
     }
@@ -168,8 +167,22 @@ def test_the_sweep_takes_only_what_is_provably_ours_and_dead_or_old(tmp_path):
         path.write_text("x")
         os.utime(path, (now - age, now - age))
     removed = {p.name for p in sweep_stale_temps(tmp_path, now=now)}
-    assert removed == {f".x.jsonl.bx{dead_pid}-{host}-0123abcd.tmp", f".y.jsonl.bx{dead_pid}-ffffff-0123abcd.tmp",
-                       ".z.jsonl.ab_cd123.tmp"}
+    assert removed == {f".x.jsonl.bx{dead_pid}-{host}-0123abcd.tmp", f".y.jsonl.bx{dead_pid}-ffffff-0123abcd.tmp"}
+
+
+@pytest.mark.parametrize("name", [".report.final_v2.tmp", ".notes.20240101.tmp", ".a.12345678.tmp"])
+def test_a_save_never_deletes_a_users_own_hidden_tmp_file_however_old(tmp_path, name):
+    """A user's hidden `.tmp` file that merely looks like an old mkstemp name (8 characters before `.tmp`)
+    survives every save into its folder, days old or not."""
+    mine = tmp_path / name
+    mine.write_text("my notes\n")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(mine, (two_days_ago, two_days_ago))
+    with atomic_open(tmp_path / "r.jsonl", "w") as handle:
+        handle.write("{}\n")
+    assert mine.read_text() == "my notes\n"
+    assert sweep_stale_temps(tmp_path, now=time.time() + 365 * 86400) == []
+    assert mine.exists()
 
 
 def _host_tag(folder: Path) -> set[str]:
@@ -198,3 +211,63 @@ def test_a_missing_or_wrong_folder_is_named_not_the_hidden_temp_file(tmp_path) -
         with atomic_open(tmp_path / "file" / "out.jsonl") as f:
             f.write(b"x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def _rows():
+    from batches_ext.jobs import Results
+
+    class Rows(Results):
+        def to_records(self):
+            return [{"custom_id": "a"}]
+
+    return Rows([])
+
+
+def test_a_folder_at_the_target_is_named_as_such_not_the_hidden_temp_file(tmp_path):
+    """`Results.save("out.jsonl")` where out.jsonl is a folder raised a bare IsADirectoryError about the temp."""
+    (tmp_path / "out.jsonl").mkdir()
+    with pytest.raises(InputError, match=r"^.*out\.jsonl is a folder") as caught:
+        _rows().save(tmp_path / "out.jsonl")
+    assert ".tmp" not in str(caught.value)
+    with pytest.raises(InputError, match="is a folder"):
+        with atomic_open(tmp_path / "out.jsonl", "w") as handle:
+            handle.write("x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"] and (tmp_path / "out.jsonl").is_dir()
+    (tmp_path / "link.jsonl").symlink_to(tmp_path / "out.jsonl")  # a symlink is replaced, as ever, not refused
+    _rows().save(tmp_path / "link.jsonl")
+    assert not (tmp_path / "link.jsonl").is_symlink() and (tmp_path / "out.jsonl").is_dir()
+
+
+@pytest.mark.parametrize("name", ["a" * 219 + ".jsonl", "a" * 249 + ".jsonl", "é" * 124 + ".jsonl",
+                                  "é" * 123 + "ab.jsonl"])
+def test_any_name_open_accepts_can_be_saved(tmp_path, name):
+    """Names of 225-255 bytes failed with ENAMETOOLONG: the temp file's prefix and suffix pushed it past 255."""
+    assert len(os.fsencode(name)) <= 255
+    (tmp_path / name).write_text("old")  # the file system takes such a name
+    _rows().save(tmp_path / name)
+    assert (tmp_path / name).read_text() == '{"custom_id":"a"}\n'
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_name_too_long_for_the_file_system_is_named_plainly(tmp_path):
+    name = "a" * 250 + ".jsonl"  # 256 bytes
+    with pytest.raises(OSError):
+        open(tmp_path / name, "w")
+    with pytest.raises(InputError, match=r"^file name too long \(256 bytes; at most 255\): .*aaa\.jsonl$"):
+        _rows().save(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_refuses_the_file_is_named_not_the_temp_file(tmp_path, monkeypatch):
+    """Any refusal to create the temp file (here EACCES, as in a read-only folder) names the user's path."""
+    real_open = os.open
+
+    def refusing(path, *args, **kwargs):
+        if str(path).endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    (tmp_path / "locked").mkdir()
+    monkeypatch.setattr(os, "open", refusing)
+    with pytest.raises(InputError, match=r"^cannot save .*locked/r\.jsonl: permission denied$"):
+        _rows().save(tmp_path / "locked" / "r.jsonl")

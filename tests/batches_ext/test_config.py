@@ -77,7 +77,18 @@ def test_url_credentials_never_show_and_the_base_url_must_be_http():
     s = Settings.resolve(env={"OPENAI_BASE_URL": "https://alice:pw-secret@proxy.example/v1/"})
     assert s.base_url == "https://alice:pw-secret@proxy.example/v1"  # used as given
     assert "pw-secret" not in repr(s) and "https://***@proxy.example/v1" in repr(s)
-    assert redact_url("see http://a:b@h/x and https://h2/y?q=a@b") == "see http://***@h/x and https://h2/y?q=a@b"
+    assert redact_url("see http://a:b@h/x and https://h2/y?q=a") == "see http://***@h/x and https://h2/y?q=a"
+    # everything up to the last `@` of the URL: a raw `/`, `?` or `#` in a password hides nothing after it
+    assert redact_url("http://a:p/q?r#s@h/x @") == "http://***@h/x @"
+    assert redact_url("https://h2/y?q=a@b") == "https://***@b"  # too much rather than too little
+    for raw in "#/?":
+        with pytest.raises(ConfigError, match="percent-encode") as caught:
+            Settings.resolve(env={}, base_url=f"http://alice:zq1{raw}zq2@h/v1")
+        assert "alice" not in str(caught.value) and "zq" not in str(caught.value)
+    with pytest.raises(ConfigError, match="whitespace"):
+        Settings.resolve(env={}, base_url="http://alice:pa ss@h/v1")
+    assert Settings.resolve(env={}, base_url="http://alice:pa%23ss@h/v1").base_url == "http://alice:pa%23ss@h/v1"
+    assert Settings.resolve(env={}, base_url="http://alice:p@ss@h/v1").base_url == "http://alice:p@ss@h/v1"
     for bad in ("api.openai.com/v1", "ftp://h/v1", "https://"):
         with pytest.raises(ConfigError, match="http:// or https://"):
             Settings.resolve(env={}, base_url=bad)
@@ -88,3 +99,21 @@ def test_the_deadline_is_a_positive_number_or_derived():
     assert Settings.resolve(env={}, deadline=5).deadline == 5.0
     with pytest.raises(ConfigError, match="deadline"):
         Settings.resolve(env={}, deadline=0)
+
+
+@pytest.mark.parametrize("value", ["орг-1", "org\u2028x", "org\x85x", "org\x7fx"])
+@pytest.mark.parametrize("name", ["organization", "project"])
+def test_an_id_a_header_cannot_carry_is_refused_naming_the_setting(name, value):
+    """Not Latin-1 (http.client would raise a bare UnicodeEncodeError on every call) or a control character:
+    one line naming the setting and where it came from, not quoting the value."""
+    var = {"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"}[name]
+    with pytest.raises(ConfigError, match=f"^{name} \\(the {name} argument\\) has .* inside it") as caught:
+        Settings.resolve(env={}, **{name: value})
+    with pytest.raises(ConfigError, match=f"^{name} \\({var}\\) has ") as from_env:
+        Settings.resolve(env={var: value})
+    for err in (caught.value, from_env.value):
+        assert "\n" not in str(err) and value not in str(err) and "орг" not in str(err)
+
+
+def test_a_latin_1_id_is_kept():
+    assert Settings.resolve(env={}, organization=" org-café ").organization == "org-café"

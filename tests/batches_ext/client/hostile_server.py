@@ -12,6 +12,7 @@ The first path segment picks the behaviour (the rest, `/v1/batches/...`, is igno
     huge-error         500 whose body is 300 MB of text, made on the fly; `sent` counts what left
     shape/<name>       200 whose body is `SHAPES[name]` (`[]`, `null`, wrong types, not JSON ...)
     redirect/<code>    <code> with `Location: http://127.0.0.1:9/elsewhere/v1/...`
+    redirect-tls       302 to `https://` on this same (plain HTTP) port: the TLS handshake there fails
     echo-key           401 echoing the Authorization header in the message, type, code, param and x-request-id
     retry-after/<s>    429 with `Retry-After: <s>`, then (second call on) a valid batch
     forgetful          a tiny Batches + Files store that ignores Idempotency-Key and closes the connection
@@ -170,6 +171,9 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             elif behaviour == "redirect":
                 rest = "/".join(parts[2:])
                 self._send(int(parts[1]), b"", {"Location": f"http://127.0.0.1:9/elsewhere/{rest}"})
+            elif behaviour == "redirect-tls":
+                port = self.server.server_address[1]
+                self._send(302, b"", {"Location": f"https://127.0.0.1:{port}/v1/batches/b"})
             elif behaviour == "echo-key":
                 key = self.headers.get("Authorization", "")
                 envelope = {"error": {"message": f"Incorrect API key provided: {key}", "type": key, "code": key,

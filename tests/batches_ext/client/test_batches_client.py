@@ -50,6 +50,20 @@ def test_routing_headers_when_set(adapter, monkeypatch):
     assert adapter.seen[0].timeout == (5.0, 5.0)
 
 
+@pytest.mark.parametrize("org", ["орг-1", "org\u2028x"])
+def test_an_organization_a_header_cannot_carry_fails_when_the_client_is_built(org, monkeypatch):
+    """Not at every call as a bare UnicodeEncodeError from http.client (`%batches list` showed a traceback)."""
+    with pytest.raises(ConfigError, match="^organization \\(the organization argument\\) has a character an HTTP "
+                                          "header cannot carry"):
+        BatchesClient(api_key="sk-x", base_url="http://127.0.0.1:9/v1", organization=org)
+    monkeypatch.setenv("OPENAI_ORG_ID", org)
+    with pytest.raises(ConfigError, match="^organization \\(OPENAI_ORG_ID\\)"):
+        BatchesClient(api_key="sk-x", base_url="http://127.0.0.1:9/v1")
+    monkeypatch.delenv("OPENAI_ORG_ID")
+    with pytest.raises(ConfigError, match="^project \\(the project argument\\)"):
+        BatchesClient(api_key="sk-x", base_url="http://127.0.0.1:9/v1", project=org)
+
+
 def test_no_key_anywhere_is_config_error(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):

@@ -94,3 +94,21 @@ def test_a_page_repeated_for_ever_stops_paging(scripted, adapter):
     adapter.queue(200, page).queue(200, page)
     with pytest.raises(APIResponseError, match="paging stopped"):
         list(scripted.iter_batches())
+
+
+def test_the_repeated_page_error_never_quotes_the_key_a_server_sends_as_an_id(scripted, adapter):
+    """A server answering with the key as the last id (echoing the Authorization header): the error quotes
+    the id redacted, for batches and files alike."""
+    from ..conftest import CANARY
+
+    page = _page([batch_payload(CANARY)])
+    adapter.queue(200, page).queue(200, page)
+    with pytest.raises(APIResponseError, match=r"^the server answered the page after 'sk-\*\*\*' with") as caught:
+        list(scripted.iter_batches())
+    files = {"object": "list", "has_more": True, "data": [{"id": f"x{CANARY}y", "object": "file", "bytes": 1,
+                                                            "created_at": 1, "filename": "a", "purpose": "batch"}]}
+    adapter.queue(200, files).queue(200, files)
+    with pytest.raises(APIResponseError, match=r"after 'xsk-\*\*\*y'") as files_caught:
+        list(scripted.iter_files())
+    for err in (caught.value, files_caught.value):
+        assert CANARY not in str(err) and CANARY[8:16] not in str(err)

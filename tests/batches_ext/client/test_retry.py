@@ -41,6 +41,11 @@ def test_backoff_schedule_and_jitter_bounds():
         ({"retry-after": "120"}, 120.0),
         ({"retry-after": "-3"}, 1.0),
         ({"retry-after": "nan"}, 1.0),
+        ({"retry-after": "inf"}, 1.0),  # not finite: invalid, so backoff (not "wait inf s")
+        ({"retry-after": "1e400"}, 1.0),
+        ({"retry-after-ms": "nan", "retry-after": "2"}, 2.0),  # an invalid header yields to a valid sibling
+        ({"retry-after-ms": "inf", "retry-after": "3"}, 3.0),
+        ({"retry-after-ms": "-inf", "retry-after": "Wed, 21 Oct 2099 07:28:05 GMT"}, 1.0),  # date > cap: backoff
         ({"retry-after": "soon"}, 1.0),
         ({}, 1.0),
     ],
@@ -92,6 +97,24 @@ def test_429_retry_after_is_honoured(scripted, adapter, sleeps):
     adapter.queue(429, error_payload("slow down", "requests"), {"retry-after": "2"}).queue(200, batch_payload())
     assert scripted.retrieve_batch("batch_1").id == "batch_1"
     assert sleeps == [2.0]
+
+
+@pytest.mark.parametrize("headers", [{"retry-after": "inf"}, {"retry-after": "1e400"}, {"retry-after-ms": "inf"}])
+def test_an_infinite_retry_after_is_ignored_not_waited_for_or_reported(scripted, adapter, sleeps, headers):
+    """`Retry-After: inf` gave "the server asks to wait inf s" and no retry; now it is invalid: backoff, retry."""
+    adapter.queue(429, error_payload("slow down", "requests"), headers).queue(200, batch_payload())
+    assert scripted.retrieve_batch("batch_1").id == "batch_1"
+    assert sleeps == [0.5]
+
+
+def test_a_nan_retry_after_ms_yields_to_a_valid_retry_after(scripted, adapter, sleeps):
+    adapter.queue(429, error_payload("slow down", "requests"), {"retry-after-ms": "nan", "retry-after": "2"})
+    adapter.queue(200, batch_payload())
+    scripted.retrieve_batch("batch_1")
+    assert sleeps == [2.0]
+    adapter.queue(429, error_payload("slow down", "requests"), {"retry-after-ms": "nan", "retry-after": "500"})
+    with pytest.raises(RateLimitError, match=r"not retried: the server asks to wait 500 s"):
+        scripted.retrieve_batch("batch_1")
 
 
 def test_retries_exhausted_raise_the_last_error(scripted, adapter, sleeps):

@@ -102,3 +102,21 @@ def test_batch_output_and_error_files(fake, client, tmp_path) -> None:
     assert len(saved["output"].read_bytes().splitlines()) == 3
     assert len(saved["error"].read_bytes().splitlines()) == 1
     assert save_batch_files(client, fake.seed_batch("in_progress")["id"], tmp_path) == {}
+
+
+def test_a_trailing_slash_means_a_folder_made_when_missing(fake, client, tmp_path, monkeypatch) -> None:
+    """`save_file(id, "newdir/")` saved a FILE named newdir (Path drops the slash); now it makes the folder and
+    saves inside under the server's filename, as `save_batch_files` does."""
+    monkeypatch.chdir(tmp_path)
+    file = fake.upload(b'{"a": 1}\n', filename="answers.jsonl")
+    path = client.save_file(file["id"], "newdir/")
+    assert (tmp_path / "newdir").is_dir() and path == Path("newdir") / "answers.jsonl"
+    assert (tmp_path / "newdir" / "answers.jsonl").read_bytes() == b'{"a": 1}\n'
+    assert save_file(client, file["id"], str(tmp_path / "a" / "b") + os.sep) == tmp_path / "a" / "b" / "answers.jsonl"
+    with pytest.raises(NotFoundError):
+        client.save_file("file-missing", "never/")
+    assert not (tmp_path / "never").exists()  # a failed request makes no folder
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(InputError, match="not a directory: taken"):
+        client.save_file(file["id"], "taken/")
+    assert (tmp_path / "taken").read_text() == "a file"

@@ -101,6 +101,21 @@ def test_a_redirect_answering_a_post_or_delete_is_an_error_naming_the_location(s
     assert [s.method for s in server.seen] == ["POST", "POST", "DELETE", "POST"]  # one request each, no retry
 
 
+def test_a_connection_failing_after_a_redirect_names_where_it_was_sent(server):
+    """A GET redirected to another origin that fails there was reported as "cannot connect to <base url>"."""
+    client = client_for(server, "redirect-tls", max_retries=0)
+    base = server.url("redirect-tls")
+    port = base.split(":")[2].split("/")[0]
+    with pytest.raises(APIConnectionError) as caught:
+        client.retrieve_batch("b")
+    assert str(caught.value) == (f"cannot connect to https://127.0.0.1:{port} (after a redirect from {base}): "
+                                 "TLS handshake failed")
+    client = client_for(server, "redirect/302", max_retries=0)
+    with pytest.raises(APIConnectionError, match=r"^cannot connect to http://127\.0\.0\.1:9 \(after a redirect "
+                                                 r"from http://127\.0\.0\.1:\d+/redirect/302/v1\): connection refused$"):
+        client.retrieve_batch("b")
+
+
 def test_retry_after_within_120_s_is_honoured(server):
     sleeps: list[float] = []
     client = client_for(server, "retry-after/100", sleeps)
