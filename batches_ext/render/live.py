@@ -17,6 +17,7 @@ from .parts import (
     clip,
     counts,
     duration,
+    errors_items_html,
     escape,
     eta_seconds,
     eta_text,
@@ -178,21 +179,6 @@ def _timeline(b: Any) -> list[tuple[str, int]]:
     return sorted(((label, ts) for label, ts in points if ts), key=lambda p: p[1])
 
 
-def _grouped_errors(b: Any) -> str:
-    """Validation errors, each distinct (code, message) once with its count and first lines."""
-    groups: dict[tuple[Any, Any], list[Any]] = {}
-    for err in b.errors or []:
-        groups.setdefault((err.code, err.message), []).append(getattr(err, "line", None))
-    items = []
-    for (code, message), lines in groups.items():
-        known = [str(n) for n in lines if n]
-        where = f" (line{'s' if len(known) > 1 else ''} {', '.join(known[:5])}{', …' if len(known) > 5 else ''})" \
-            if known else ""
-        times = f" ×{len(lines)}" if len(lines) > 1 else ""
-        items.append(f"<li><code>{escape(code)}</code> {escape(message)}{times}{escape(where)}</li>")
-    return "".join(items)
-
-
 def details_html(b: Any, now: float, *, dashboard: bool = False, first_error: str | None = None) -> str:
     """The selected batch: facts, files, every timestamp as a timeline, its errors (each once, with its count),
     and with `dashboard` (the real API) a link to the batch in the OpenAI dashboard."""
@@ -221,7 +207,7 @@ def details_html(b: Any, now: float, *, dashboard: bool = False, first_error: st
         f"<td style='padding:1px 8px'>+{escape(duration(ts - start))}</td></tr>"
         for label, ts in _timeline(b)
     )
-    errors = _grouped_errors(b)
+    errors = errors_items_html(b.errors or [])
     errors_block = (
         f"<div style='margin-top:4px'><b>errors</b><ul style='margin:2px 0 0 16px;padding:0'>{errors}</ul></div>"
         if errors else ""

@@ -18,6 +18,7 @@ __all__ = [
     "iso_text",
     "progress_text",
     "grouped_errors",
+    "errors_items_html",
     "lines_text",
     "repeat_text",
     "counts",
@@ -177,6 +178,18 @@ def grouped_errors(errors: Iterable[Any]) -> list[tuple[str, str, int, list[int]
             lines.append(line)
         found[key] = (n + 1, lines)
     return [(code, message, n, lines) for (code, message), (n, lines) in found.items()]
+
+
+def errors_items_html(errors: Iterable[Any], limit: int = 10) -> str:
+    """`<li>` items of a batch's validation errors, each (code, message) once with how often and where
+    (`grouped_errors`, `repeat_text`), at most `limit` of them and then how many more; '' for none."""
+    groups = grouped_errors(errors)
+    items = "".join(
+        f"<li><code>{escape(code)}</code> {escape(message)}"
+        + (f" <span style='{MUTED}'>({escape(repeat_text(n, where))})</span>" if repeat_text(n, where) else "")
+        + "</li>" for code, message, n, where in groups[:limit])
+    more = f"<li>… {escape(plural(len(groups) - limit, 'more message'))}</li>" if len(groups) > limit else ""
+    return items + more
 
 
 def lines_text(lines: list[int], limit: int = 5) -> str:

@@ -21,8 +21,8 @@ from .parts import (
     badge,
     badge_result,
     counts,
+    errors_items_html,
     escape,
-    grouped_errors,
     header_html,
     kv_table_html,
     metadata_html,
@@ -30,7 +30,6 @@ from .parts import (
     plural,
     progress_html,
     progress_label,
-    repeat_text,
     short_time,
     user_metadata,
     utc_text,
@@ -82,14 +81,9 @@ def batch_html(b: Any, *, offline: bool | None = None) -> str:
          else ""),
         ("metadata", metadata_html(user_metadata(meta))),
     ]
-    groups = grouped_errors(getattr(b, "errors", None) or [])
-    if groups:
-        items = "".join(
-            f"<li><code>{escape(code)}</code> {escape(message)}"
-            + (f" <span style='{MUTED}'>({escape(repeat_text(n, where))})</span>" if repeat_text(n, where) else "")
-            + "</li>" for code, message, n, where in groups[:10])
-        more = f"<li>… {escape(plural(len(groups) - 10, 'more message'))}</li>" if len(groups) > 10 else ""
-        rows.append(("errors", f"<ul style='margin:0;padding-left:16px'>{items}{more}</ul>"))
+    errors = errors_items_html(getattr(b, "errors", None) or [])
+    if errors:
+        rows.append(("errors", f"<ul style='margin:0;padding-left:16px'>{errors}</ul>"))
     title = f"Batch <code>{escape(b.id)}</code> {badge(b.status)}"
     return f"<div class='batches-ext-batch' style='{FONT}'>{header_html(title, offline)}{kv_table_html(rows)}</div>"
 
