@@ -262,3 +262,26 @@ def test_many_clients_at_once_are_all_served(server: ServerHandle) -> None:
                 assert session.get(f"{server.base_url}/batches", headers=AUTH, timeout=10).status_code == 200
 
     run_concurrently([client] * 16, timeout=60)
+
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (b"TRACE /v1/batches HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
+    (b"FOO /v1/batches HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
+    (b"GET /v1/batches HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+    (b"GET /v1/batches HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n", 431),
+    (b"GET /v1/" + b"a" * 1_000_000 + b" HTTP/1.1\r\n\r\n", 414),
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"a b c d\r\n\r\n", 400),
+], ids=["TRACE", "FOO", "70KB-header", "200-headers", "1MB-url", "garbage", "four-words"])
+def test_what_the_http_layer_refuses_is_json_in_the_envelope_with_a_request_id(
+        server: ServerHandle, raw: bytes, status: int) -> None:
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(raw)
+        reply = _reply(sock)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status), head[:80]
+    assert b"\r\nx-request-id: req_" in head and b"content-type: application/json" in head
+    error = json.loads(body)["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["type"] == "invalid_request_error"
+    assert b"<html" not in body.lower()
+    assert requests.get(f"{server.base_url}/batches", headers=AUTH, timeout=10).status_code == 200  # still serving
