@@ -188,6 +188,9 @@ class Backend(Store):
         """A batch that is in `status` now (see FakeBatchesAPI.seed_batch)."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
+        problem = ops.seed_problem(status, requests, failed, completed, errors)
+        if problem is not None:
+            raise ValueError(f"seed_batch: invalid {problem[0]!r}: {problem[1]}")
         content = ops.sample_input(endpoint, model, requests)
         file_id = self.upload(tenant_key, "input.jsonl", "batch", Blob.from_bytes(content))["id"]
         tenant, record = self._create(tenant_key, endpoint, file_id, COMPLETION_WINDOWS[0], metadata, None, False)

@@ -32,6 +32,7 @@ __all__ = [
     "usage_of",
     "sample_input",
     "seed",
+    "seed_problem",
     "force",
     "entered_at",
 ]
@@ -280,12 +281,43 @@ def sample_input(endpoint: str, model: str, n: int) -> bytes:
     return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
 
 
+#: The statuses whose lines have all or partly run at the instant of a seed (so `completed` means something).
+_SEED_COUNTED = ("finalizing", "completed", "expired", "cancelling", "cancelled")
+
+
+def seed_problem(status: str, requests: int, failed: int, completed: int | None,
+                 errors: list[dict] | None) -> tuple[str, str] | None:
+    """(field, why) when a seed's values contradict each other or do not apply to `status`; None when fine.
+
+    `failed`: lines that answer with an error (the first to finish); none run in a `validating` or `failed`
+    batch. `completed`: lines that answered successfully (request_counts.completed): only where lines have
+    run by now (finalizing, completed, expired, cancelling, cancelled); in a finalizing or completed batch
+    completed + failed is every line. `errors`: the validation errors of a `failed` batch only.
+    """
+    if failed and status in ("validating", "failed"):
+        return "failed", f"a {status} batch has run no line: 'failed' must be 0"
+    if completed is not None and status not in _SEED_COUNTED:
+        return "completed", (f"'completed' applies to a batch whose lines have run ({', '.join(_SEED_COUNTED)}), "
+                             f"not to a {status} one")
+    if errors is not None and status != "failed":
+        return "errors", f"'errors' are the validation errors of a failed batch, not of a {status} one"
+    if failed > requests:
+        return "failed", f"'failed' ({failed}) is more than 'requests' ({requests})"
+    if completed is not None and completed + failed > requests:
+        return "completed", f"'completed' + 'failed' ({completed} + {failed}) is more than 'requests' ({requests})"
+    if completed is not None and status in ("finalizing", "completed") and completed + failed != requests:
+        return "completed", (f"every line of a {status} batch has run: 'completed' + 'failed' "
+                             f"({completed} + {failed}) must be 'requests' ({requests})")
+    return None
+
+
 def seed(record: BatchRecord, status: str, now: int, timings: Timings, *, failed: int,
          completed: int | None, errors: list[dict] | None) -> None:
-    """Reschedule a batch created at `now` so that it is in `status` at `now`.
+    """Reschedule a batch created at `now` so that it is in `status` at `now` (values checked by `seed_problem`).
 
-    `failed` lines answer with an error; for expired / cancelling / cancelled, `completed` lines (default
-    half) finished before the end; `errors` are the validation errors of a failed batch.
+    The first `failed` lines to finish answer with an error; for expired / cancelling / cancelled,
+    `completed` + `failed` lines finished before the end (default: half the lines, at least `failed`);
+    `errors` are the validation errors of a failed batch.
     """
     s = record.schedule
     if status == "failed":
@@ -299,8 +331,9 @@ def seed(record: BatchRecord, status: str, now: int, timings: Timings, *, failed
             s.plan_lines(now, 0, s.order)
         elif status in ("expired", "cancelling", "cancelled"):
             # the first k lines finished at `now`; the rest would only start after it, and never will
+            finished = max(s.n // 2, failed) if completed is None else completed + failed
             s.plan_lines(now + 1, timings.processing_span(s.n), s.order)
-            s.finish_head(s.n // 2 if completed is None else min(completed, s.n), now)
+            s.finish_head(min(finished, s.n), now)
         else:
             s.plan_lines(now, timings.processing_span(s.n), s.order)
         if status == "completed":

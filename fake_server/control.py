@@ -7,6 +7,7 @@ be steered like the in-process one. Off unless `serve(..., control=True)` / `--c
     GET    /__fake__/state                               -> {"now", "batches", "files"}
     POST   /__fake__/seed         {"status", "requests", "failed", "completed", "endpoint", "model",
                                    "metadata", "errors", "organization", "project"} -> the Batch
+                                   (the fields as FakeBatchesAPI.seed_batch; a contradiction is a 400 naming it)
     POST   /__fake__/batches/{id}/complete | fail | expire | cancel   (fail: {"errors": [...]}) -> the Batch
     GET    /__fake__/faults                              -> {"rules": [...]}
     POST   /__fake__/faults       one rule or {"rules": [...]} (FaultPlan.add's fields) -> {"rules": [...]}
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from . import spec, strict_json
+from .batches import seed_problem
 from .errors import ApiError, envelope
 from .faults import Fault, FaultPlan
 from .params import metadata_field
@@ -141,6 +143,9 @@ class ControlPlane:
             "organization": _text(body, "organization", default=None),
             "project": _text(body, "project", default=None),
         }
+        problem = seed_problem(status, requests, kwargs["failed"], kwargs["completed"], kwargs["errors"])
+        if problem is not None:
+            raise ApiError(400, f"Invalid '{problem[0]}': {problem[1]}.", param=problem[0], code="invalid_value")
         return _steered(lambda: self.fake.seed_batch(status, **kwargs))
 
     def _steer(self, batch_id: str, action: str, body: dict) -> dict:
