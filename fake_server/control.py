@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from . import spec, strict_json
 from .batches import seed_problem
 from .errors import ApiError, envelope
-from .faults import Fault, FaultPlan
+from .faults import FAULT_STATUSES, Fault, FaultPlan
 from .params import metadata_field
 from .wire import Handles, Request, Response, json_response
 
@@ -275,7 +275,7 @@ def _fault_fields(rule: Any, where: str) -> dict:
     if rule.get("rate") is not None:
         fields["rate"] = _number(rule, "rate", 0.0, 1.0)
     if rule.get("status") is not None:
-        fields["status"] = _integer(rule, "status", 100, 599, default=None)
+        fields["status"] = _integer(rule, "status", FAULT_STATUSES.start, FAULT_STATUSES.stop - 1, default=None)
     if rule.get("retry_after") is not None:
         fields["retry_after"] = _number(rule, "retry_after", 0.0, 86_400.0)
     if rule.get("retry_after_ms") is not None:

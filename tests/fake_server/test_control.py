@@ -89,6 +89,15 @@ def test_seed_counts_mean_what_request_counts_say(server: ServerHandle, session:
     assert (seeded["request_counts"]["completed"], seeded["request_counts"]["failed"]) == counts
 
 
+@pytest.mark.parametrize("status", [101, 204, 304])
+def test_a_fault_with_a_non_error_status_is_refused_and_the_server_keeps_answering(
+        server: ServerHandle, session: requests.Session, status: int) -> None:
+    refused = _post(session, server, "faults", {"status": status})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "status"
+    assert session.get(f"{server.url}/__fake__/faults", timeout=5).json() == {"rules": []}
+    assert session.get(f"{server.base_url}/batches", headers=AUTH, timeout=5).status_code == 200
+
+
 def test_faults_are_added_listed_and_cleared_and_bad_rules_refused(server: ServerHandle,
                                                                    session: requests.Session) -> None:
     rules = _post(session, server, "faults", {"rules": [{"status": 503, "times": 2, "path": "/batches$"},
