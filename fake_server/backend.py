@@ -124,7 +124,8 @@ class Backend(Store):
 
     def list_batches(self, tenant_key: TenantKey, *, limit: int = LIST_BATCHES_LIMIT.default,
                      after: str | None = None) -> dict:
-        """Newest first, `limit` per page, after the batch id `after`: O(page) at any cursor."""
+        """Newest first, `limit` per page, after the batch id `after`: O(page) at any cursor. Never waits for a
+        batch whose lines another request is answering: that one is shown as last returned."""
         with self._lock:
             tenant = self._tenants.get(tenant_key)
             if tenant is None:
@@ -138,7 +139,7 @@ class Backend(Store):
                 start = tenant.batch_pos[after] - 1
             stop = max(start - (limit + 1), -1)
             records = [tenant.batches[tenant.batch_ids[i]] for i in range(start, stop, -1)]
-        return _page([self._view(tenant, record) for record in records], limit)
+        return _page([self._view(tenant, record, wait=False) for record in records], limit)
 
     # ------------------------------------------------------------ what test authors read and steer
 
