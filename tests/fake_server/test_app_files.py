@@ -143,6 +143,12 @@ def test_expires_after_is_validated_with_real_shaped_400s(fake: FakeBatchesAPI, 
     assert fake.files() == []
 
 
+@pytest.mark.parametrize("seconds", ["3600.5", "1h", "1e4"])
+def test_expires_after_seconds_that_is_not_an_integer_says_so_plainly(fake: FakeBatchesAPI, seconds: str) -> None:
+    refused = _upload_expiring(fake, **{"expires_after[anchor]": "created_at", "expires_after[seconds]": seconds})
+    assert refused.json()["error"]["message"] == "Invalid type for 'expires_after.seconds': expected an integer."
+
+
 def test_files_past_their_expiry_are_gone_everywhere(fake: FakeBatchesAPI) -> None:
     short = _upload_expiring(fake, **{"expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"}).json()
     default = upload(fake, jsonl(chat_lines(1))).json()
