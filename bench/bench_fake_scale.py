@@ -5,6 +5,7 @@
 Figures, each as a ratio to its baseline (the issue's target in brackets; benchmarks, not tests):
   retrieve of a 50,000-line batch vs a 1-line batch (loopback)                        [<= 2x]
   list page at the tail vs the head of 50,000 batches (loopback)                      [<= 1.5x]
+  a list page's p99 while a finished 50,000-line batch is being settled vs quiet (loopback)
   a files page at 100,000 files vs at 100 files (loopback)
   GET and POST throughput at 1 / 8 / 32 threads vs a minimal stdlib server            [>= 0.8x at 8]
   a well-behaved client's p99 while 50 clients stall mid-body vs its quiet p99       [<= 2x]
@@ -109,6 +110,43 @@ def views(args: argparse.Namespace) -> None:
             pages[count] = per_call(lambda: http.get(f"{server.base_url}/files?limit=20", headers=AUTH), args.seconds)
     row(f"a files page at {args.files:,} files", f"{pages[args.files] * 1e3:.2f} ms",
         f"at 100 files {pages[100] * 1e3:.2f} ms", pages[args.files] / pages[100], "")
+
+
+def settling(args: argparse.Namespace) -> None:
+    """Another client's list page while the first view of a finished big batch answers its lines, vs quiet."""
+    fake = FakeBatchesAPI(clock=ManualClock(), batch_create_limit_per_hour=None)
+    big = fake.create_batch(fake.upload(lines(args.lines))["id"])  # the newest batch: on every page below
+    with fake.serve() as server, requests.Session() as http:
+        def page() -> float:
+            start = time.perf_counter()
+            http.get(f"{server.base_url}/batches?limit=1", headers=AUTH)
+            return time.perf_counter() - start
+
+        quiet = sorted(page() for _ in range(args.samples))  # the batch still validating: nothing to answer
+        fake.advance(5_000)  # now finished: its first view answers every line
+        done = threading.Event()
+        settled: list[float] = []
+
+        def retrieve() -> None:
+            start = time.perf_counter()
+            with requests.Session() as other:
+                other.get(f"{server.base_url}/batches/{big['id']}", headers=AUTH)
+            settled.append(time.perf_counter() - start)
+            done.set()
+
+        worker = threading.Thread(target=retrieve)
+        worker.start()
+        time.sleep(0.05)  # the retrieve has taken the batch's lock and is answering its lines
+        busy = []
+        while not done.is_set():
+            busy.append(page())
+        worker.join()
+    busy = sorted(busy) or [0.0]
+    median_quiet, median_busy = statistics.median(quiet), statistics.median(busy)
+    row(f"list page (median) while a {args.lines:,}-line batch settles ({settled[0]:.1f} s, {len(busy)} pages)",
+        f"{median_busy * 1e3:.2f} ms", f"quiet {median_quiet * 1e3:.2f} ms", median_busy / median_quiet, "")
+    row("  its slowest page (before the fix: the whole settling)", f"{busy[-1] * 1e3:.1f} ms",
+        f"quiet {quiet[-1] * 1e3:.2f} ms", busy[-1] / quiet[-1], "")
 
 
 # ---------------------------------------------------------------- throughput against a minimal stdlib server
@@ -333,7 +371,7 @@ def main() -> None:
     scale = 10 if args.quick else 1
     args.lines, args.batches, args.files = 50_000 // scale, 50_000 // scale, 100_000 // scale
     args.memory_batches, args.samples, args.line_mb = 20_000 // scale, 400, max(32 // scale, 1)
-    for name, step in (("views and pages", views), ("throughput", throughput), ("stalled clients", stall),
+    for name, step in (("views and pages", views), ("a list while a batch settles", settling), ("throughput", throughput), ("stalled clients", stall),
                        ("memory", memory), ("one long line", long_line)):
         print(f"{name} ...", flush=True)
         step(args)

@@ -124,7 +124,8 @@ class Backend(Store):
 
     def list_batches(self, tenant_key: TenantKey, *, limit: int = LIST_BATCHES_LIMIT.default,
                      after: str | None = None) -> dict:
-        """Newest first, `limit` per page, after the batch id `after`: O(page) at any cursor."""
+        """Newest first, `limit` per page, after the batch id `after`: O(page) at any cursor. Never waits for a
+        batch whose lines another request is answering: that one is shown as last returned."""
         with self._lock:
             tenant = self._tenants.get(tenant_key)
             if tenant is None:
@@ -138,7 +139,7 @@ class Backend(Store):
                 start = tenant.batch_pos[after] - 1
             stop = max(start - (limit + 1), -1)
             records = [tenant.batches[tenant.batch_ids[i]] for i in range(start, stop, -1)]
-        return _page([self._view(tenant, record) for record in records], limit)
+        return _page([self._view(tenant, record, wait=False) for record in records], limit)
 
     # ------------------------------------------------------------ what test authors read and steer
 
@@ -188,6 +189,9 @@ class Backend(Store):
         """A batch that is in `status` now (see FakeBatchesAPI.seed_batch)."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
+        problem = ops.seed_problem(status, requests, failed, completed, errors)
+        if problem is not None:
+            raise ValueError(f"seed_batch: invalid {problem[0]!r}: {problem[1]}")
         content = ops.sample_input(endpoint, model, requests)
         file_id = self.upload(tenant_key, "input.jsonl", "batch", Blob.from_bytes(content))["id"]
         tenant, record = self._create(tenant_key, endpoint, file_id, COMPLETION_WINDOWS[0], metadata, None, False)

@@ -3,7 +3,8 @@ result files, seed and force a status.
 
 Helpers of `backend.Backend`; no HTTP and no locking here. The backend calls `advance` and `settle` under
 the batch's own lock (they compute answers, the heavy part) and everything that changes a schedule under
-its global lock. A batch's status comes from `lifecycle.observe`; its counters, usage and result lines are
+its global lock; `advance` works on a copy of the batch's progress that the backend publishes when done, so
+a view that must not wait (a list page) shows the batch as last returned. A batch's status comes from `lifecycle.observe`; its counters, usage and result lines are
 carried forward line by line as the clock passes each line's finish time (`advance`), so a view costs O(1)
 however many lines the batch has; its output and error files are written the first time anything sees it
 terminal, stamped with the terminal time.
@@ -11,6 +12,7 @@ terminal, stamped with the terminal time.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -32,6 +34,7 @@ __all__ = [
     "usage_of",
     "sample_input",
     "seed",
+    "seed_problem",
     "force",
     "entered_at",
 ]
@@ -88,6 +91,7 @@ def new_batch(
         parsed=parsed,
         prompt_tokens=parsed.prompt_tokens if parsed is not None and not errors else 0,
         output_expires_seconds=output_expires_seconds,
+        shown=(now, schedule, None),
     )
 
 
@@ -148,15 +152,18 @@ def usage_of(body: Any) -> tuple[int, int, int, int]:
     return inp, cached, out, reasoning
 
 
-def advance(record: BatchRecord, count: int, responder: Any) -> None:
-    """Carry the batch's counters, usage and result lines up to `count` finished lines (ranks 0..count-1).
+def advance(record: BatchRecord, count: int, responder: Any) -> Progress | None:
+    """The batch's progress carried up to `count` finished lines (ranks 0..count-1), not yet published.
 
     Each line is answered once, in the order lines finish; its result line goes to the output or error
-    writer that becomes the result file when the batch ends. Call under the batch's lock.
+    writer that becomes the result file when the batch ends. The published `record.progress_` is left as it
+    is: the lines are carried on a copy (returned), so a reader that does not wait sees a consistent earlier
+    state; when nothing new finished the published progress itself is returned. Call under the batch's lock.
     """
-    if count <= (record.progress_.rank if record.progress_ is not None else 0):
-        return
-    p = record.progress
+    current = record.progress_
+    if count <= (current.rank if current is not None else 0):
+        return current
+    p = dataclasses.replace(current) if current is not None else Progress()
     for rank in range(p.rank, min(count, record.schedule.n)):
         status, body, line = _answered_line(record, *_answer(record, rank, responder))
         if status < 400:
@@ -173,18 +180,19 @@ def advance(record: BatchRecord, count: int, responder: Any) -> None:
         p.output_tokens += out
         p.reasoning_tokens += reasoning
         p.rank = rank + 1
+    return p
 
 
-def settle(record: BatchRecord, view: View, new_file_id: Callable[[], str]) -> list[FileRecord]:
+def settle(record: BatchRecord, p: Progress, view: View, new_file_id: Callable[[], str]) -> list[FileRecord]:
     """The output and error files of a batch seen terminal (once; stamped at the terminal time).
 
-    Call under the batch's lock after `advance` reached the terminal count; the caller adds the files to
-    the tenant. Lines an expiry left unfinished go to the error file as `batch_expired`.
+    Call under the batch's lock with the progress `advance` carried to the terminal count; the caller adds
+    the files to the tenant and then publishes `p`. Lines an expiry left unfinished go to the error file as
+    `batch_expired`.
     """
     if record.settled or view.terminal_at is None:
         return []
     record.settled = True
-    p = record.progress
     if view.status == "failed" or not view.counts_total:  # never ran: no result files (reference §4.4)
         for writer in (p.output, p.errors):
             if writer is not None:
@@ -223,10 +231,12 @@ def settle(record: BatchRecord, view: View, new_file_id: Callable[[], str]) -> l
 _NO_PROGRESS = Progress()
 
 
-def batch_dict(record: BatchRecord, view: View) -> dict[str, Any]:
+def batch_dict(record: BatchRecord, view: View, progress: Progress | None) -> dict[str, Any]:
     """The Batch object exactly as the API returns it: every key, null when unset. O(1): reads the counters
-    `advance` carried to this view's instant."""
-    p = record.progress_ or _NO_PROGRESS
+    `advance` carried to this view's instant (`progress`). Result file ids only once the view is terminal
+    (a view of an earlier instant never shows files written since)."""
+    p = progress or _NO_PROGRESS
+    terminal = view.terminal_at is not None
     counts = {"total": view.counts_total, "completed": 0, "failed": 0}
     usage = None
     if view.counts_total:
@@ -249,8 +259,8 @@ def batch_dict(record: BatchRecord, view: View) -> dict[str, Any]:
         "input_file_id": record.input_file_id,
         "completion_window": record.completion_window,
         "status": view.status,
-        "output_file_id": record.output_file_id,
-        "error_file_id": record.error_file_id,
+        "output_file_id": record.output_file_id if terminal else None,
+        "error_file_id": record.error_file_id if terminal else None,
         "created_at": view.stamps["created_at"],
         "in_progress_at": view.stamps["in_progress_at"],
         "expires_at": view.stamps["expires_at"],
@@ -280,14 +290,45 @@ def sample_input(endpoint: str, model: str, n: int) -> bytes:
     return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
 
 
+#: The statuses whose lines have all or partly run at the instant of a seed (so `completed` means something).
+_SEED_COUNTED = ("finalizing", "completed", "expired", "cancelling", "cancelled")
+
+
+def seed_problem(status: str, requests: int, failed: int, completed: int | None,
+                 errors: list[dict] | None) -> tuple[str, str] | None:
+    """(field, why) when a seed's values contradict each other or do not apply to `status`; None when fine.
+
+    `failed`: lines that answer with an error (the first to finish); none run in a `validating` or `failed`
+    batch. `completed`: lines that answered successfully (request_counts.completed): only where lines have
+    run by now (finalizing, completed, expired, cancelling, cancelled); in a finalizing or completed batch
+    completed + failed is every line. `errors`: the validation errors of a `failed` batch only.
+    """
+    if failed and status in ("validating", "failed"):
+        return "failed", f"a {status} batch has run no line: 'failed' must be 0"
+    if completed is not None and status not in _SEED_COUNTED:
+        return "completed", (f"'completed' applies to a batch whose lines have run ({', '.join(_SEED_COUNTED)}), "
+                             f"not to a {status} one")
+    if errors is not None and status != "failed":
+        return "errors", f"'errors' are the validation errors of a failed batch, not of a {status} one"
+    if failed > requests:
+        return "failed", f"'failed' ({failed}) is more than 'requests' ({requests})"
+    if completed is not None and completed + failed > requests:
+        return "completed", f"'completed' + 'failed' ({completed} + {failed}) is more than 'requests' ({requests})"
+    if completed is not None and status in ("finalizing", "completed") and completed + failed != requests:
+        return "completed", (f"every line of a {status} batch has run: 'completed' + 'failed' "
+                             f"({completed} + {failed}) must be 'requests' ({requests})")
+    return None
+
+
 def seed(record: BatchRecord, status: str, now: int, timings: Timings, *, failed: int,
          completed: int | None, errors: list[dict] | None) -> None:
-    """Reschedule a batch created at `now` so that it is in `status` at `now`.
+    """Reschedule a batch created at `now` so that it is in `status` at `now` (values checked by `seed_problem`).
 
-    `failed` lines answer with an error; for expired / cancelling / cancelled, `completed` lines (default
-    half) finished before the end; `errors` are the validation errors of a failed batch.
+    The first `failed` lines to finish answer with an error; for expired / cancelling / cancelled,
+    `completed` + `failed` lines finished before the end (default: half the lines, at least `failed`);
+    `errors` are the validation errors of a failed batch.
     """
-    s = record.schedule
+    s = record.schedule = record.schedule.copy()
     if status == "failed":
         s.errors = errors or [{"code": "invalid_request", "message": "Seeded failure.", "param": None, "line": None}]
         s.validated_at = now
@@ -299,8 +340,9 @@ def seed(record: BatchRecord, status: str, now: int, timings: Timings, *, failed
             s.plan_lines(now, 0, s.order)
         elif status in ("expired", "cancelling", "cancelled"):
             # the first k lines finished at `now`; the rest would only start after it, and never will
+            finished = max(s.n // 2, failed) if completed is None else completed + failed
             s.plan_lines(now + 1, timings.processing_span(s.n), s.order)
-            s.finish_head(s.n // 2 if completed is None else min(completed, s.n), now)
+            s.finish_head(min(finished, s.n), now)
         else:
             s.plan_lines(now, timings.processing_span(s.n), s.order)
         if status == "completed":
@@ -319,7 +361,7 @@ def force(record: BatchRecord, action: str, status: str, now: int, errors: list[
     Raises ValueError when the batch cannot get there (already finished; invalid input cannot complete;
     a cancelling batch can only end cancelled).
     """
-    s = record.schedule
+    s = record.schedule.copy()
     if status in TERMINAL:
         raise ValueError(f"batch {record.id} is already {status!r}")
     if action == "complete":
@@ -342,6 +384,7 @@ def force(record: BatchRecord, action: str, status: str, now: int, errors: list[
         s.forced_expire_at = now
     else:
         raise ValueError(f"unknown action {action!r}")
+    record.schedule = s
 
 
 def entered_at(record: BatchRecord, status: str) -> int | None:

@@ -8,6 +8,10 @@
 The fake's reserved names keep working with the catalogue, extras and "any": ``fake-error-NNN`` is always
 served (the line then fails with that status) and ``unsupported-*`` is always refused (`model_not_found`).
 An endpoint the spec does not list (a test author's own) accepts any model.
+
+A fine-tuned model, ``ft:<base>:<org>:<suffix>:<id>`` (``ft:gpt-4o-mini-2024-07-18:my-org:custom:abc123``,
+``ft:davinci-002:my-org::abc123``), is served wherever its base (a catalogue model or its dated snapshot) is:
+the catalogue checks the base, and the name needs at least one part after it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,18 @@ from . import spec
 __all__ = ["ModelRule", "ModelsOption"]
 
 ModelsOption = Union[None, str, Callable[[str], bool], Iterable[str], "ModelRule"]
+_FINE_TUNED = "ft:"
 _RESERVED = re.compile(re.escape(spec.RESERVED_MODEL_PREFIX) + r"[45]\d\d")
+
+
+def _base_model(model: str) -> str:
+    """The base of a fine-tuned name (``ft:gpt-4o-mini:org:x:id`` -> ``gpt-4o-mini``); any other name itself.
+    A bare ``ft:gpt-4o-mini`` (nothing after the base) is kept whole, so the catalogue refuses it."""
+    if model.startswith(_FINE_TUNED):
+        base, sep, rest = model[len(_FINE_TUNED):].partition(":")
+        if sep and rest:
+            return base
+    return model
 
 
 class ModelRule:
@@ -62,7 +77,7 @@ class ModelRule:
         if self.extra is not None and self.extra.match(model):
             return True
         catalogue = spec.MODEL_CATALOGUE.get(endpoint)
-        return catalogue is None or catalogue.fullmatch(model) is not None
+        return catalogue is None or catalogue.fullmatch(_base_model(model)) is not None
 
     def for_endpoint(self, endpoint: str) -> Callable[[str], bool]:
         return lambda model: self.supports(endpoint, model)

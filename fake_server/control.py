@@ -7,6 +7,7 @@ be steered like the in-process one. Off unless `serve(..., control=True)` / `--c
     GET    /__fake__/state                               -> {"now", "batches", "files"}
     POST   /__fake__/seed         {"status", "requests", "failed", "completed", "endpoint", "model",
                                    "metadata", "errors", "organization", "project"} -> the Batch
+                                   (the fields as FakeBatchesAPI.seed_batch; a contradiction is a 400 naming it)
     POST   /__fake__/batches/{id}/complete | fail | expire | cancel   (fail: {"errors": [...]}) -> the Batch
     GET    /__fake__/faults                              -> {"rules": [...]}
     POST   /__fake__/faults       one rule or {"rules": [...]} (FaultPlan.add's fields) -> {"rules": [...]}
@@ -26,8 +27,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from . import spec, strict_json
+from .batches import seed_problem
 from .errors import ApiError, envelope
-from .faults import Fault, FaultPlan
+from .faults import FAULT_STATUSES, Fault, FaultPlan
 from .params import metadata_field
 from .wire import Handles, Request, Response, json_response
 
@@ -141,6 +143,9 @@ class ControlPlane:
             "organization": _text(body, "organization", default=None),
             "project": _text(body, "project", default=None),
         }
+        problem = seed_problem(status, requests, kwargs["failed"], kwargs["completed"], kwargs["errors"])
+        if problem is not None:
+            raise ApiError(400, f"Invalid '{problem[0]}': {problem[1]}.", param=problem[0], code="invalid_value")
         return _steered(lambda: self.fake.seed_batch(status, **kwargs))
 
     def _steer(self, batch_id: str, action: str, body: dict) -> dict:
@@ -270,7 +275,7 @@ def _fault_fields(rule: Any, where: str) -> dict:
     if rule.get("rate") is not None:
         fields["rate"] = _number(rule, "rate", 0.0, 1.0)
     if rule.get("status") is not None:
-        fields["status"] = _integer(rule, "status", 100, 599, default=None)
+        fields["status"] = _integer(rule, "status", FAULT_STATUSES.start, FAULT_STATUSES.stop - 1, default=None)
     if rule.get("retry_after") is not None:
         fields["retry_after"] = _number(rule, "retry_after", 0.0, 86_400.0)
     if rule.get("retry_after_ms") is not None:

@@ -266,9 +266,13 @@ class FakeBatchesAPI:
     ) -> dict:
         """A batch that is in `status` now, with `requests` input lines.
 
-        `failed` lines answer with an error (the error file); for `expired`, `cancelling` and
-        `cancelled`, `completed` lines (default: half) finished before the end. `errors` are the
-        validation errors of a `failed` batch. `model` defaults to one the endpoint serves (gpt-4o-mini
+        `failed`: lines that answer with an error (the error file; the first lines to finish), for any status
+        whose lines run (not `validating` or `failed`). `completed`: lines that answered successfully
+        (`request_counts.completed`), for `finalizing` and `completed` (then `completed` + `failed` =
+        `requests`; default: the rest) and `expired`, `cancelling`, `cancelled` (`completed` + `failed` lines
+        finished before the end; default: half the lines in all). `errors`: the validation errors of a
+        `failed` batch only. A contradiction (more lines than `requests`, a field the status has no use for)
+        raises ValueError naming the field. `model` defaults to one the endpoint serves (gpt-4o-mini
         for chat and responses, text-embedding-3-small for embeddings, ...: `spec.Endpoint.sample_model`).
         """
         if model is None:

@@ -11,8 +11,8 @@ that runs out drops out of the plan. One request gets at most one rule. A `rate`
 from the plan's own `random.Random(seed)` only when its method and path match, so the same
 sequence of requests fires the same faults on every run. The handler applies the rule:
 `delay` (sleep), then `drop` ("before": no work done, connection dropped; "after": the work
-is done and committed, then the connection is dropped), else `status` with
-`error_body()` / `error_headers()`.
+is done and committed, then the connection is dropped), else `status` (an error, 400-599:
+`FAULT_STATUSES`) with `error_body()` / `error_headers()`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ from typing import Any
 
 from .errors import INVALID_REQUEST, SERVER_ERROR, envelope
 
-__all__ = ["Fault", "FaultPlan"]
+__all__ = ["Fault", "FaultPlan", "FAULT_STATUSES"]
+
+#: What a fault's `status` may be: an error (4xx or 5xx). A 1xx is not a final answer (the client would wait
+#: for one to its read timeout), and a 2xx/3xx with an error body breaks clients instead of testing them.
+FAULT_STATUSES = range(400, 600)
 
 _SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
 _MESSAGES = {
@@ -64,8 +68,9 @@ class Fault:
             raise ValueError(f"times must be a non-negative int or None, not {self.times!r}")
         if self.rate is not None and not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"rate must be between 0 and 1, not {self.rate!r}")
-        if self.status is not None and not 100 <= self.status <= 599:
-            raise ValueError(f"status must be an HTTP status code, not {self.status!r}")
+        if self.status is not None and (not isinstance(self.status, int) or isinstance(self.status, bool)
+                                        or not FAULT_STATUSES.start <= self.status < FAULT_STATUSES.stop):
+            raise ValueError(f"status must be an HTTP error status, 400-599, not {self.status!r}")
         if self.drop not in _DROPS:
             raise ValueError(f"drop must be 'before', 'after' or None, not {self.drop!r}")
         if self.delay < 0:

@@ -2,7 +2,8 @@
 
 `parse_upload` reads the multipart body chunk by chunk (python-multipart's push parser)
 straight into a `BlobWriter`, so a large upload never sits in memory; past the size limit
-it keeps draining the body but stores nothing more.
+it keeps draining the body but stores nothing more. A body that is not multipart (no closing boundary
+included) is a 400 "Invalid multipart/form-data body.".
 
 A `purpose=batch` upload must be JSONL: a `.jsonl` name, or no extension at all (the official SDK names
 in-memory bytes ``upload``) with content whose first line is a JSON object; any other extension
@@ -47,6 +48,7 @@ class _Collector:
         self.limit = limit
         self.too_large = False
         self.field_too_large: str | None = None
+        self.ended = False  # the closing boundary was seen
         self._field_size = 0
         self._headers: dict[bytes, bytes] = {}
         self._name: bytes = b""
@@ -64,6 +66,7 @@ class _Collector:
             "on_headers_finished": self.headers_finished,
             "on_part_data": self.part_data,
             "on_part_end": self.part_end,
+            "on_end": lambda: setattr(self, "ended", True),
         }
 
     def abort(self) -> None:
@@ -136,6 +139,8 @@ def parse_upload(request: Request) -> Upload:
         for chunk in chunks:
             parser.write(chunk)
         parser.finalize()
+        if not collector.ended:  # no closing boundary: its last part never ended (python-multipart says nothing)
+            raise MultipartParseError("the body ends before its closing boundary")
     except MultipartParseError as exc:
         collector.abort()
         for _ in chunks:  # drain the rest, so a keep-alive connection stays in step

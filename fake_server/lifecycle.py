@@ -20,6 +20,7 @@ Choices where the reference is silent (documented in the README too):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Sequence
@@ -124,6 +125,10 @@ class Schedule:
     order: Sequence[int] = ()
     head_count: int = 0
     head_at: int | None = None
+
+    def copy(self) -> Schedule:
+        """A copy to change: a schedule a view has seen is never changed in place (see `BatchRecord.shown`)."""
+        return dataclasses.replace(self)
 
     def plan_lines(self, start: int, span: float, order: Sequence[int]) -> None:
         """Finish the k-th line of `order` at start + ceil((k+1) * span / n)."""

@@ -123,7 +123,8 @@ def expiry_seconds(name: str, anchor: Any, seconds: Any) -> int:
     if isinstance(seconds, str):
         text = seconds.strip()
         if not text.lstrip("-").isdigit():
-            raise ApiError(400, f"Invalid type for '{name}.seconds': expected an integer, but got a string instead.",
+            # a form field is always text: say what is wrong with it, not that it is a string
+            raise ApiError(400, f"Invalid type for '{name}.seconds': expected an integer.",
                            param=f"{name}.seconds", code="invalid_type")
         seconds = int(text)
     if not isinstance(seconds, int) or isinstance(seconds, bool):

@@ -1,8 +1,11 @@
 """The fake's request log: what each request was and how it was answered, bounded, never with credentials.
 
-Each entry keeps the method, path, query, status, request id, simulated time, processing time and a bounded
-set of headers: at most `MAX_HEADERS` headers, names up to 64 characters, values cut at `MAX_HEADER_CHARS`
-(with an ellipsis), and never Authorization or Proxy-Authorization. The log holds at most `max_recorded`
+Each entry keeps the method, path, query, status, request id, simulated time, processing time and the
+headers of an allow-list (`KEPT_HEADERS`, plus the SDK's `x-stainless-*` telemetry): content-type,
+content-length, transfer-encoding, accept, accept-encoding, user-agent, openai-organization, openai-project,
+openai-beta, idempotency-key, x-stainless-*. Any other header is dropped, so no credential-bearing header
+(Authorization, Proxy-Authorization, api-key, x-api-key, cookie, or one nobody foresaw) is ever kept. At most
+`MAX_HEADERS` are kept, values cut at `MAX_HEADER_CHARS` (with an ellipsis). The log holds at most `max_recorded`
 entries and at most `max_bytes` bytes of recorded text, dropping the oldest first, so a flood of requests
 with huge or ever-new headers cannot grow the fake's memory.
 """
@@ -16,10 +19,14 @@ from dataclasses import dataclass
 
 from .wire import Request
 
-__all__ = ["RecordedRequest", "RequestLog", "SECRET_HEADERS", "MAX_HEADERS", "MAX_HEADER_CHARS"]
+__all__ = ["RecordedRequest", "RequestLog", "KEPT_HEADERS", "KEPT_HEADER_PREFIX", "MAX_HEADERS", "MAX_HEADER_CHARS"]
 
-#: Headers the log never keeps.
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization"})
+#: The only headers the log keeps (lower-case), besides those starting with `KEPT_HEADER_PREFIX`.
+KEPT_HEADERS = frozenset({
+    "content-type", "content-length", "transfer-encoding", "accept", "accept-encoding", "user-agent",
+    "openai-organization", "openai-project", "openai-beta", "idempotency-key",
+})
+KEPT_HEADER_PREFIX = "x-stainless-"  # the official SDK's telemetry (x-stainless-retry-count, -lang, -os, ...)
 MAX_HEADERS = 32
 MAX_HEADER_CHARS = 256
 _MAX_NAME_CHARS = 64
@@ -36,7 +43,8 @@ def _kept_headers(headers: dict[str, str]) -> tuple[dict[str, str], int]:
     kept: dict[str, str] = {}
     chars = 0
     for name, value in headers.items():
-        if name in SECRET_HEADERS or len(name) > _MAX_NAME_CHARS:
+        name = name.lower()
+        if len(name) > _MAX_NAME_CHARS or not (name in KEPT_HEADERS or name.startswith(KEPT_HEADER_PREFIX)):
             continue
         if len(kept) >= MAX_HEADERS:
             break
@@ -48,7 +56,7 @@ def _kept_headers(headers: dict[str, str]) -> tuple[dict[str, str], int]:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request the fake received. The Authorization header is never kept."""
+    """One request the fake received, with only the allow-listed headers (never a credential)."""
 
     method: str
     path: str

@@ -14,17 +14,25 @@ default 30 s): a client that stops sending in the middle of a body gets a 408 an
 closed; an idle keep-alive connection is closed. No lock is held while a socket is read. A body larger
 than its route allows (a declared `Content-Length: 10 GB` included) is refused with a 413 before it is
 read, and the connection closed instead of drained.
+
+Requests the standard library refuses before a route sees them are answered in the API's 4-key envelope with
+an `x-request-id`, never its HTML error page: a garbage request line or bad version is a 400, a URL past
+65,536 bytes a 414, a header line past 65,536 bytes or more than 100 headers a 431 (each closes the
+connection). A method the API lacks (TRACE, FOO) goes to the routes like any other and is the 404 an unknown
+route gets ("Invalid URL (TRACE /v1/batches)"): the API answers by path and method together.
 """
 
 from __future__ import annotations
 
 import io
 import ipaddress
+import os
 import socket
 import sys
 import threading
 import traceback
 from collections.abc import Iterator
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -180,6 +188,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
+    def __getattr__(self, name: str) -> Any:
+        """`do_TRACE`, `do_FOO`, ...: any other method goes to the routes too (a 404 in the envelope, not the
+        standard library's 501 HTML page)."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's refusals (400 bad request line, 414, 431, ...) in the API's envelope.
+        The request line is not echoed back (it may carry a key in its query)."""
+        if self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+            self.request_version = self.protocol_version  # a garbage line: answer with a status line and headers
+        self.close_connection = True
+        self._send(_error(code, _REFUSALS.get(code) or _phrase(code, explain)))
+
     # ------------------------------------------------------------ bodies
 
     def _body(self, headers: dict[str, str]) -> Iterator[bytes]:
@@ -244,7 +267,22 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _error(status: int, message: str) -> Response:
-    return json_response(status, envelope(message))
+    """An error the door itself answers (no route saw the request), in the envelope with its own request id."""
+    return json_response(status, envelope(message), {"x-request-id": f"req_{os.urandom(16).hex()}"})
+
+
+def _phrase(code: int, explain: str | None) -> str:
+    try:
+        phrase = HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Error"
+    return f"{phrase}: {explain}." if explain else f"{phrase}."
+
+
+_REFUSALS = {
+    400: "Bad request: the request line is not valid HTTP/1.1.",
+    414: "Request-URI Too Long: the request line is longer than 65,536 bytes.",
+}
 
 
 class _ClientGone(ConnectionError):

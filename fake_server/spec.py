@@ -54,12 +54,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One URL a batch may target. `prompt_key` is the body key every line must carry besides `model`."""
+    """One URL a batch may target. `prompt_key` is the body key that carries the prompt: every line must carry it
+    besides `model` unless `prompt_required` is False."""
 
     url: str
     label: str  # how the API names the endpoint in line errors, e.g. "Chat Completions: Streaming is ..."
     prompt_key: str  # "messages", "input" or "prompt"
     model_required: bool = True
+    prompt_required: bool = True  # False: the spec's request schema does not require `prompt_key` (Responses)
     sample_model: str = "gpt-4o-mini"  # what `seed_batch` and `sample_body` use when no model is named
     sample_extra: str = "{}"  # JSON of what else a minimal valid body needs (an image edit: its images)
 
@@ -78,7 +80,8 @@ class Endpoint:
 ENDPOINTS: dict[str, Endpoint] = {
     endpoint.url: endpoint
     for endpoint in (
-        Endpoint("/v1/responses", "Responses", "input"),
+        # CreateResponse requires no `input`: a line may carry only a stored `prompt` or `instructions`
+        Endpoint("/v1/responses", "Responses", "input", prompt_required=False),
         Endpoint("/v1/chat/completions", "Chat Completions", "messages"),
         Endpoint("/v1/embeddings", "Embeddings", "input", sample_model="text-embedding-3-small"),
         Endpoint("/v1/completions", "Completions", "prompt", sample_model="gpt-3.5-turbo-instruct"),

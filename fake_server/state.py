@@ -1,7 +1,8 @@
 """The in-memory store: files and batches of one tenant (organization, project), and their indexes.
 
 Plain objects, no HTTP. `backend.Backend` keeps one `Tenant` per (organization, project) and guards
-their maps with its one lock; a batch's progress has its own small lock (`BatchRecord.lock`).
+their maps with its one lock; a batch's progress has its own small lock (`BatchRecord.lock`), held while its
+lines are answered; readers that must not wait read its last published `Progress` instead.
 File contents live in a `Blob`: bytes while small, past `Blob.SPILL_BYTES` an anonymous temporary
 file that is unlinked from the moment it exists, so no exit (normal, SIGTERM, SIGKILL) leaves one behind.
 
@@ -234,7 +235,9 @@ class FileRecord:
 class Progress:
     """How far a batch's counters and result files have been carried: ranks 0 .. `rank`-1 are accounted.
 
-    Advanced as the clock moves (each line once), so a view reads counts and usage in O(1).
+    Advanced as the clock moves (each line once), so a view reads counts and usage in O(1). A published
+    progress (`BatchRecord.progress_`, `BatchRecord.shown`) is never changed while lines are answered: the work
+    is done on a copy that replaces it when done, so a reader that does not wait sees a consistent earlier state.
     """
 
     rank: int = 0
@@ -275,17 +278,15 @@ class BatchRecord:
     output_file_id: str | None = None
     error_file_id: str | None = None
     settled: bool = False  # output/error files materialised
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # the newest view returned, as (instant, schedule, progress): what a reader that does not wait shows again.
+    # A schedule is never changed once seen (changes replace `schedule` with a copy), so it replays exactly.
+    shown: tuple[float, Schedule, Progress | None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)  # held while the batch's lines are answered
 
     @property
     def requests(self) -> list[dict]:
         return self.parsed.requests if self.parsed is not None and not self.schedule.errors else []
 
-    @property
-    def progress(self) -> Progress:
-        if self.progress_ is None:
-            self.progress_ = Progress()
-        return self.progress_
 
 
 @dataclass(eq=False)

@@ -4,7 +4,9 @@ every operation shares (create a batch from a checked input, view a batch, settl
 `backend.Backend` builds the API's operations on it. Locks: one global lock guards the tenants' maps and
 every schedule; it is held only for lookups and small updates, never while a body is read, an input file is
 validated (`_parsed`, under the file's own lock) or answers are computed (`_view`, under the batch's own
-lock). Order: a batch lock may take the global lock, never the other way round.
+lock). Order: a batch lock may take the global lock, never the other way round. A list page and a files
+listing never wait for a batch lock: a batch whose lines another request is answering right now is shown as
+last returned (`_shown`: consistent, and never older than a view already returned), and settled later.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .errors import ApiError
 from .lifecycle import Timings, observe
 from .limits import CreationRate, TokenQuota
 from .spec import BATCH_CREATES_PER_HOUR, CANCELLABLE, TERMINAL
-from .state import BatchRecord, FileRecord, ParsedInput, Tenant
+from .state import BatchRecord, FileRecord, ParsedInput, Progress, Tenant
 
 __all__ = ["Store", "IdSource", "TenantKey"]
 
@@ -205,7 +207,9 @@ class Store:
         if status in TERMINAL - {"cancelled"}:
             raise ApiError(409, f"Cannot cancel a batch with status '{status}'.")
         if status in CANCELLABLE:
-            record.schedule.cancelling_at = self._seconds()
+            schedule = record.schedule.copy()  # a schedule a view has seen is never changed in place
+            schedule.cancelling_at = self._seconds()
+            record.schedule = schedule
             tenant.watch_end(record)
 
     def _force(self, batch_id: str, action: str, errors: list[dict] | None = None) -> dict:
@@ -215,28 +219,62 @@ class Store:
             tenant.watch_end(record)
         return self._view(tenant, record)
 
-    def _view(self, tenant: Tenant, record: BatchRecord) -> dict:
-        """The batch as the API returns it now. Under the batch's own lock: carry its progress to now (answers
-        computed here, each line once) and write its result files the first time it is seen terminal."""
-        with record.lock:
+    def _view(self, tenant: Tenant, record: BatchRecord, *, wait: bool = True) -> dict:
+        """The batch as the API returns it now: its progress carried to now under the batch's own lock (answers
+        computed here, each line once; result files written the first time it is seen terminal).
+
+        wait=False (list pages, other tenants' clients): when another request is answering this batch's lines
+        right now, do not wait for it: show the batch as last returned (`_shown`) instead."""
+        if not record.lock.acquire(blocking=wait):
+            return self._shown(record)
+        try:
+            return self._carry(tenant, record)
+        finally:
+            record.lock.release()
+
+    def _carry(self, tenant: Tenant, record: BatchRecord) -> dict:
+        """`_view`'s work, under `record.lock`: carry the lines to now, settle, then publish `record.shown`."""
+        with self._lock:
+            now = self.clock.now()
+            schedule = record.schedule
+            view = observe(schedule, now)
+            count = schedule.done_count(view.processed_until)
+        progress = ops.advance(record, count, self.responder)
+        if view.terminal_at is not None and not record.settled:
+            progress = progress or Progress()
+            made = ops.settle(record, progress, view, self._ids.file_id)
             with self._lock:
-                view = observe(record.schedule, self.clock.now())
-                count = record.schedule.done_count(view.processed_until)
-            ops.advance(record, count, self.responder)
-            if view.terminal_at is not None and not record.settled:
-                made = ops.settle(record, view, self._ids.file_id)
-                with self._lock:
-                    for file in made:
-                        file.seq = self._next_seq()
-                        tenant.add_file(file)
-            return ops.batch_dict(record, view)
+                for file in made:
+                    file.seq = self._next_seq()
+                    tenant.add_file(file)
+        record.progress_ = progress
+        record.shown = (now, schedule, progress)  # one reference: a reader gets all three of one view
+        return ops.batch_dict(record, view, progress)
+
+    def _shown(self, record: BatchRecord) -> dict:
+        """The batch as last returned, without its lock: the same instant, schedule and counts replayed, so it is
+        consistent and never older than any view already returned. O(1)."""
+        shown = record.shown
+        if shown is None:  # pragma: no cover - every batch is shown from its creation
+            return self._view(self._find_batch(record.id)[0], record)
+        at, schedule, progress = shown
+        return ops.batch_dict(record, observe(schedule, at), progress)
 
     def _settle_due(self, tenant_key: TenantKey) -> Tenant | None:
-        """Write the result files of the tenant's batches that ended since last asked (never a walk over all)."""
+        """Write the result files of the tenant's batches that ended since last asked (never a walk over all).
+        A batch whose lines another request is answering right now is not waited for: it is noted again, and
+        settled by that request or the next listing."""
         with self._lock:
             tenant = self._tenants.get(tenant_key)
             due = tenant.due_batches(self.clock.now()) if tenant is not None else []
         for record in due:
             assert tenant is not None
-            self._view(tenant, record)
+            if record.lock.acquire(blocking=False):
+                try:
+                    self._carry(tenant, record)
+                finally:
+                    record.lock.release()
+            else:
+                with self._lock:
+                    tenant.watch_end(record)
         return tenant

@@ -6,7 +6,8 @@ function-tool `parameters` get answers a client can parse into its model. Handle
 `const`, `enum`, objects (every listed property, `required` ones first; `additionalProperties: false` is
 respected, `minProperties` filled with extra keys), arrays (`items`, `prefixItems`, `minItems` / `maxItems`,
 `uniqueItems`), strings (`minLength` / `maxLength`, `format` date-time, date, time, email, uri, uuid, ipv4,
-ipv6, hostname, duration, and simple `pattern`s), numbers and integers within `minimum` / `maximum`
+ipv6, hostname, duration, and simple `pattern`s, the length bounds met together with the pattern or format:
+where no string can meet all of them the pattern wins, then the format), numbers and integers within `minimum` / `maximum`
 (exclusive too) and `multipleOf`, booleans, null, `anyOf` / `oneOf` (a non-null branch first), `allOf`
 (merged) and local `$ref`s (``#/$defs/...``, ``#/definitions/...``, ``#``), recursion bounded.
 
@@ -84,6 +85,7 @@ def _checker(schema: Any) -> Any:
 class _Generator:
     def __init__(self, root: Any, rng: random.Random) -> None:
         self.root, self.rng = root, rng
+        self._minimal, self._pad = False, 0  # how `emit` draws repeats (see `matching`)
 
     # ------------------------------------------------------------ schema plumbing
 
@@ -219,36 +221,50 @@ class _Generator:
         return round(low + (high - low) * self.rng.random(), 4)
 
     def make_string(self, schema: dict, depth: int) -> str:
+        """A string meeting `pattern`, `format` and `minLength` / `maxLength` together. Where they cannot all
+        hold (no string of the bounded length matches, or a fixed-width format such as a date or uuid is
+        outside them), the pattern wins, then the format: the schema has no valid instance, and the client
+        parses content by its shape."""
         fmt, pattern = schema.get("format"), schema.get("pattern")
+        low = schema.get("minLength", 0)
+        low = low if isinstance(low, int) and not isinstance(low, bool) and low > 0 else 0
+        high = schema.get("maxLength")
+        high = high if isinstance(high, int) and not isinstance(high, bool) and high >= low else None
         if isinstance(pattern, str):
-            text = self.matching(pattern)
+            text = self.matching(pattern, low, high)
+            if text is None:
+                text = self.matching(pattern)  # no match of that length: the pattern wins
             if text is not None:
                 return text
-        text = self.formatted(fmt) if isinstance(fmt, str) else None
-        if text is None:
-            text = self.word()
-        low, high = schema.get("minLength", 0), schema.get("maxLength")
-        while len(text) < low:
-            text += "x"
-        if isinstance(high, int) and len(text) > high:
+        text = self.formatted(fmt, low, high) if isinstance(fmt, str) else None
+        if text is not None:
+            return text  # fitted to the bounds where the format allows it (else the format wins)
+        text = self.word()
+        if len(text) < low:
+            text += "x" * (low - len(text))
+        if high is not None and len(text) > high:
             text = text[:high]
         return text
 
     def word(self) -> str:
         return f"{self.rng.choice(_WORDS)}-{self.rng.randrange(1000)}"
 
-    def formatted(self, fmt: str) -> str | None:
+    def formatted(self, fmt: str, low: int = 0, high: int | None = None) -> str | None:
+        """A string of format `fmt` (None: a format not known here). Emails, URIs and hostnames are fitted to
+        `low`..`high` characters where a valid one of that length exists; other formats have a fixed shape."""
         r = self.rng
+        if fmt == "email":
+            return _fit_email(f"{r.choice(_WORDS)}{r.randrange(100)}", low, high)
+        if fmt in ("uri", "url", "iri", "uri-reference"):
+            return _fit_uri(r.choice(_WORDS), low, high)
+        if fmt in ("hostname", "idn-hostname"):
+            return _fit_hostname(r.choice(_WORDS), low, high)
         if fmt == "date-time":
             return f"2024-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z"
         if fmt == "date":
             return f"2024-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
         if fmt == "time":
             return f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z"
-        if fmt == "email":
-            return f"{r.choice(_WORDS)}@example.com"
-        if fmt in ("uri", "url", "iri", "uri-reference"):
-            return f"https://example.com/{r.choice(_WORDS)}"
         if fmt == "uuid":
             return (f"{r.getrandbits(32):08x}-{r.getrandbits(16):04x}-4{r.getrandbits(12):03x}-"
                     f"8{r.getrandbits(12):03x}-{r.getrandbits(48):012x}")
@@ -256,20 +272,43 @@ class _Generator:
             return f"192.0.2.{r.randint(1, 254)}"
         if fmt == "ipv6":
             return f"2001:db8::{r.randint(1, 65535):x}"
-        if fmt in ("hostname", "idn-hostname"):
-            return f"{r.choice(_WORDS)}.example.com"
         if fmt == "duration":
             return f"P{r.randint(1, 30)}D"
         return None
 
-    def matching(self, pattern: str) -> str | None:
-        """A string `re.search(pattern, s)` accepts, for the simple patterns schemas use; None when unsure."""
+    def matching(self, pattern: str, low: int = 0, high: int | None = None) -> str | None:
+        """A string `re.search(pattern, s)` accepts of `low`..`high` characters, for the simple patterns schemas
+        use; None when unsure or when no such string was found. Repeats are drawn at random first, then held
+        at their minimum and grown (each by whole units) until the string is long enough."""
         try:
-            parsed = _sre.parse(pattern)
-            text = self.emit(list(parsed), {})
-            return text if re.search(pattern, text) else None
+            parsed = list(_sre.parse(pattern))
         except Exception:  # a pattern this small generator does not handle
             return None
+
+        def fits(text: str | None) -> bool:
+            return (text is not None and low <= len(text) and (high is None or len(text) <= high)
+                    and re.search(pattern, text) is not None)
+
+        text = self._emitted(parsed, minimal=False, pad=0)
+        if fits(text):
+            return text
+        base = self._emitted(parsed, minimal=True, pad=0)
+        if fits(base) or base is None:
+            return base if fits(base) else None
+        for _ in range(4):
+            grown = self._emitted(parsed, minimal=True, pad=max(0, low - len(base)))
+            if fits(grown):
+                return grown
+        return None
+
+    def _emitted(self, parsed: list, *, minimal: bool, pad: int) -> str | None:
+        self._minimal, self._pad = minimal, pad
+        try:
+            return self.emit(parsed, {})
+        except Exception:  # a construct this small generator does not handle
+            return None
+        finally:
+            self._minimal, self._pad = False, 0
 
     def emit(self, items: list, groups: dict) -> str:
         out: list[str] = []
@@ -285,9 +324,16 @@ class _Generator:
                 out.append(self.from_class(arg))
             elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
                 low, high, sub = arg
-                high = low + 2 if high == _sre.MAXREPEAT else high
-                count = min(high, low + self.rng.randint(0, 1))
-                out.extend(self.emit(list(sub), groups) for _ in range(count))
+                unbounded = high == _sre.MAXREPEAT
+                count = low if self._minimal else min(low + 2 if unbounded else high, low + self.rng.randint(0, 1))
+                units = [self.emit(list(sub), groups) for _ in range(count)]
+                while self._pad > 0 and (unbounded or len(units) < high):  # grow toward the wanted length
+                    unit = self.emit(list(sub), groups)
+                    if not unit:
+                        break
+                    units.append(unit)
+                    self._pad -= len(unit)
+                out.extend(units)
             elif name == "SUBPATTERN":
                 group, sub = arg[0], arg[-1]
                 text = self.emit(list(sub), groups)
@@ -321,6 +367,42 @@ class _Generator:
             pool = [c for c in string.ascii_letters + string.digits if c not in choices]
             return pool[0] if pool else "~"
         return self.rng.choice(choices) if choices else "a"
+
+
+def _fit_email(local: str, low: int, high: int | None) -> str:
+    """`local@domain` of `low`..`high` characters where one exists (at least 6: ``a@x.io``)."""
+    domain = "example.com"
+    if high is not None and len(local) + 1 + len(domain) > high:
+        domain = "x.io"
+        local = local[: max(1, high - len(domain) - 1)]
+    while len(local) + 1 + len(domain) < low:  # longer: the local part (at most 64), then more domain labels
+        need = low - (len(local) + 1 + len(domain))
+        if len(local) < 64:
+            local += "x" * min(need, 64 - len(local))
+        else:
+            domain = "x" * min(63, max(1, need - 1)) + "." + domain
+    return f"{local}@{domain}"
+
+
+def _fit_uri(word: str, low: int, high: int | None) -> str:
+    """An https URI of `low`..`high` characters where one exists (at least 12: ``https://x.io``)."""
+    text = f"https://example.com/{word}"
+    if high is not None and len(text) > high and high >= len("https://x.io"):
+        text = "https://x.io/" + word[: max(0, high - len("https://x.io/"))] if high > 13 else "https://x.io"
+    if len(text) < low:
+        text += ("" if text.count("/") > 2 else "/") + "x" * max(1, low - len(text) - (text.count("/") <= 2))
+    return text
+
+
+def _fit_hostname(label: str, low: int, high: int | None) -> str:
+    """A hostname of `low`..`high` characters where one exists (at least 4: ``x.io``)."""
+    host = f"{label}.example.com"
+    if high is not None and len(host) > high:
+        host = (label[: max(1, high - 3)] + ".io") if high >= 4 else host
+    while len(host) < low:
+        need = low - len(host)
+        host = "x" * min(63, max(1, need - 1)) + "." + host
+    return host
 
 
 def _category(name: str) -> str:

@@ -118,7 +118,7 @@ class _Checker:
         self.supported = supported
         known = spec.ENDPOINTS.get(endpoint)  # None: a test author's batch on an endpoint the API lacks
         self.label = known.label if known else endpoint
-        self.prompt_key = known.prompt_key if known else None
+        self.prompt_key = known.prompt_key if known and known.prompt_required else None
         self.prompt_missing = known.prompt_missing_message if known else ""
         self.model_required = known.model_required if known else True
         self.errors: list[dict] = []

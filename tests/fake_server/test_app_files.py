@@ -107,6 +107,17 @@ def test_another_extension_is_refused_with_the_real_message_and_param_null(fake:
     assert refused.json()["error"]["message"] == "Invalid file format for Batch API. Must be .jsonl"
 
 
+@pytest.mark.parametrize("cut", [b"--testboundary7MA4YWxkTrZu0gW--\r\n", b"\r\n--testboundary7MA4YWxkTrZu0gW--\r\n"])
+def test_a_multipart_body_without_its_closing_boundary_is_invalid_not_too_large(fake: FakeBatchesAPI,
+                                                                               cut: bytes) -> None:
+    body, ctype = multipart({"purpose": "batch"}, "input.jsonl", b'{"a": 1}\n')  # a tiny file
+    assert body.endswith(cut)
+    refused = call(fake, "POST", "/files", body[: -len(cut)], headers={"content-type": ctype})
+    assert refused.status == 400
+    assert refused.json()["error"]["message"] == "Invalid multipart/form-data body."
+    assert fake.files() == []
+
+
 def _upload_expiring(fake: FakeBatchesAPI, **fields: str):
     body, ctype = multipart({"purpose": "batch", **fields}, "input.jsonl", jsonl(chat_lines(1)))
     return call(fake, "POST", "/files", body, headers={"content-type": ctype})
@@ -130,6 +141,12 @@ def test_expires_after_is_validated_with_real_shaped_400s(fake: FakeBatchesAPI, 
     error = refused.json()["error"]
     assert (error["param"], error["code"], error["type"]) == (param, code, "invalid_request_error")
     assert fake.files() == []
+
+
+@pytest.mark.parametrize("seconds", ["3600.5", "1h", "1e4"])
+def test_expires_after_seconds_that_is_not_an_integer_says_so_plainly(fake: FakeBatchesAPI, seconds: str) -> None:
+    refused = _upload_expiring(fake, **{"expires_after[anchor]": "created_at", "expires_after[seconds]": seconds})
+    assert refused.json()["error"]["message"] == "Invalid type for 'expires_after.seconds': expected an integer."
 
 
 def test_files_past_their_expiry_are_gone_everywhere(fake: FakeBatchesAPI) -> None:

@@ -70,3 +70,24 @@ def test_models_extend_or_replace_the_catalogue() -> None:
     other = create(fake, chat_lines(1, model="made-up"))
     fake.advance(3600)
     assert get(fake, other["id"])["status"] == "completed"
+
+
+def test_fine_tuned_models_are_served_where_their_base_model_is() -> None:
+    rule = ModelRule()
+    assert rule.supports(CHAT, "ft:gpt-4o-mini-2024-07-18:my-org:custom:abc123")
+    assert rule.supports(CHAT, "ft:gpt-3.5-turbo-0125:my-org::abc123")  # no suffix
+    assert rule.supports("/v1/responses", "ft:gpt-4.1-2025-04-14:my-org:custom:abc123")
+    assert rule.supports("/v1/completions", "ft:davinci-002:my-org:custom:abc123")
+    assert not rule.supports(CHAT, "ft:davinci-002:my-org:custom:abc123")  # its base is not a chat model
+    assert not rule.supports("/v1/embeddings", "ft:gpt-4o-mini:my-org:custom:abc123")
+    assert not rule.supports(CHAT, "ft:nonexistent-model:my-org:custom:abc123")
+    assert not rule.supports(CHAT, "ft:gpt-4o-mini")  # nothing after the base: not a fine-tuned name
+
+
+def test_a_batch_of_a_fine_tuned_model_completes_by_default() -> None:
+    fake = FakeBatchesAPI(clock=ManualClock())
+    model = "ft:gpt-4o-mini-2024-07-18:my-org:custom:abc123"
+    batch = create(fake, chat_lines(2, model=model))
+    fake.advance(3600)
+    done = get(fake, batch["id"])
+    assert (done["status"], done["model"], done["request_counts"]["completed"]) == ("completed", model, 2)

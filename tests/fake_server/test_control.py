@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from fake_server.control import MAX_ADVANCE_SECONDS
@@ -43,7 +44,7 @@ def test_seed_takes_every_option_and_checks_each(server: ServerHandle, session: 
         "status": "cancelled", "requests": 6, "failed": 1, "completed": 3, "endpoint": "/v1/embeddings",
         "metadata": {"run": "ci"}, "organization": "org-ctl", "project": "proj_1"}).json()
     assert (seeded["status"], seeded["endpoint"], seeded["metadata"]) == ("cancelled", "/v1/embeddings", {"run": "ci"})
-    assert seeded["request_counts"] == {"total": 6, "completed": 2, "failed": 1}
+    assert seeded["request_counts"] == {"total": 6, "completed": 3, "failed": 1}
     listed = session.get(f"{server.base_url}/batches", timeout=5,
                       headers={**AUTH, "OpenAI-Organization": "org-ctl", "OpenAI-Project": "proj_1"}).json()
     assert [b["id"] for b in listed["data"]] == [seeded["id"]]
@@ -54,6 +55,47 @@ def test_seed_takes_every_option_and_checks_each(server: ServerHandle, session: 
         assert refused.status_code == 400, bad
         assert set(refused.json()["error"]) == {"message", "type", "param", "code"}
     assert len(server.fake.batches()) == 1  # nothing made by a refused seed
+
+
+@pytest.mark.parametrize(("body", "param"), [
+    ({"status": "completed", "requests": 3, "completed": 3, "failed": 3}, "completed"),
+    ({"status": "completed", "requests": 3, "completed": 1}, "completed"),  # every line of a completed batch ran
+    ({"status": "expired", "requests": 3, "completed": 2, "failed": 2}, "completed"),
+    ({"status": "in_progress", "requests": 3, "completed": 1}, "completed"),  # nothing has finished yet
+    ({"status": "validating", "requests": 3, "completed": 0}, "completed"),
+    ({"status": "validating", "requests": 3, "failed": 1}, "failed"),
+    ({"status": "failed", "requests": 3, "failed": 2}, "failed"),
+    ({"status": "completed", "errors": [{"code": "x", "message": "y"}]}, "errors"),
+])
+def test_seed_refuses_contradictory_or_inapplicable_counts_naming_the_field(
+        server: ServerHandle, session: requests.Session, body: dict, param: str) -> None:
+    refused = _post(session, server, "seed", body)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert (error["param"], error["code"]) == (param, "invalid_value") and f"'{param}'" in error["message"]
+    assert server.fake.batches() == []
+
+
+@pytest.mark.parametrize(("body", "counts"), [
+    ({"status": "completed", "requests": 3, "completed": 2, "failed": 1}, (2, 1)),
+    ({"status": "completed", "requests": 3, "completed": 3}, (3, 0)),
+    ({"status": "finalizing", "requests": 4, "failed": 1}, (3, 1)),
+    ({"status": "expired", "requests": 6, "completed": 2, "failed": 1}, (2, 4)),  # the 3 unfinished lines expired
+    ({"status": "cancelled", "requests": 6, "completed": 0, "failed": 2}, (0, 2)),
+])
+def test_seed_counts_mean_what_request_counts_say(server: ServerHandle, session: requests.Session, body: dict,
+                                                  counts: tuple[int, int]) -> None:
+    seeded = _post(session, server, "seed", body).json()
+    assert (seeded["request_counts"]["completed"], seeded["request_counts"]["failed"]) == counts
+
+
+@pytest.mark.parametrize("status", [101, 204, 304])
+def test_a_fault_with_a_non_error_status_is_refused_and_the_server_keeps_answering(
+        server: ServerHandle, session: requests.Session, status: int) -> None:
+    refused = _post(session, server, "faults", {"status": status})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "status"
+    assert session.get(f"{server.url}/__fake__/faults", timeout=5).json() == {"rules": []}
+    assert session.get(f"{server.base_url}/batches", headers=AUTH, timeout=5).status_code == 200
 
 
 def test_faults_are_added_listed_and_cleared_and_bad_rules_refused(server: ServerHandle,

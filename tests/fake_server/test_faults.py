@@ -205,3 +205,11 @@ def test_a_times_rule_never_fires_more_than_times(requests: list[tuple[str, str]
     fired = [plan.match(m, p) for m, p in requests]
     posts = sum(1 for m, _ in requests if m == "POST")
     assert sum(f is fault for f in fired) == min(times, posts) == plan.fired
+
+
+@pytest.mark.parametrize("status", [100, 101, 199, 200, 204, 304, 399, 600, True])
+def test_a_fault_status_is_an_error_status_only(status: int) -> None:
+    """A 1xx is no final answer (the client hangs to its read timeout); 204/304 bodies break clients."""
+    with pytest.raises(ValueError, match="400-599"):
+        FaultPlan().fail_next(status)
+    assert FaultPlan().fail_next(400).status == 400 and FaultPlan().fail_next(599).status == 599

@@ -262,3 +262,94 @@ def test_many_clients_at_once_are_all_served(server: ServerHandle) -> None:
                 assert session.get(f"{server.base_url}/batches", headers=AUTH, timeout=10).status_code == 200
 
     run_concurrently([client] * 16, timeout=60)
+
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (b"TRACE /v1/batches HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
+    (b"FOO /v1/batches HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
+    (b"GET /v1/batches HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+    (b"GET /v1/batches HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n", 431),
+    (b"GET /v1/" + b"a" * 1_000_000 + b" HTTP/1.1\r\n\r\n", 414),
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"a b c d\r\n\r\n", 400),
+], ids=["TRACE", "FOO", "70KB-header", "200-headers", "1MB-url", "garbage", "four-words"])
+def test_what_the_http_layer_refuses_is_json_in_the_envelope_with_a_request_id(
+        server: ServerHandle, raw: bytes, status: int) -> None:
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(raw)
+        reply = _reply(sock)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status), head[:80]
+    assert b"\r\nx-request-id: req_" in head and b"content-type: application/json" in head
+    error = json.loads(body)["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["type"] == "invalid_request_error"
+    assert b"<html" not in body.lower()
+    assert requests.get(f"{server.base_url}/batches", headers=AUTH, timeout=10).status_code == 200  # still serving
+
+
+def test_a_list_never_waits_for_a_batch_whose_answers_another_request_is_computing(fake: FakeBatchesAPI) -> None:
+    """Issue 14 / audit: the first view of a finished big batch computes its answers; meanwhile another client's
+    batch list and files list answer at once, showing that batch as it was last shown (never half-updated)."""
+    from tests.fake_server.calls import call
+
+    answering, release = threading.Event(), threading.Event()
+
+    def responder(line):
+        if line.model == "gpt-4o" and line.custom_id == "request-1":
+            answering.set()
+            release.wait(10)  # answer generation gated: blocked until the test releases it
+        return None
+
+    fake.responder = responder
+    big = fake.seed_batch("in_progress", requests=50, model="gpt-4o")
+    quiet = fake.seed_batch("in_progress", requests=2)
+    fake.advance(5000)
+    viewer = threading.Thread(target=lambda: fake.batch(big["id"]), daemon=True)
+    viewer.start()
+    try:
+        assert answering.wait(10)
+        page = within(5, lambda: call(fake, "GET", "/batches", query="limit=10"))
+        assert page.status == 200
+        shown = {b["id"]: b for b in page.json()["data"]}
+        assert shown[quiet["id"]]["status"] == "completed"  # a batch nobody is answering: carried to now
+        as_was = shown[big["id"]]
+        assert (as_was["status"], as_was["request_counts"], as_was["output_file_id"]) == (
+            "in_progress", {"total": 50, "completed": 0, "failed": 0}, None)
+        assert within(5, lambda: call(fake, "GET", "/files")).status == 200  # the files listing does not wait
+        assert within(5, lambda: call(fake, "GET", f"/batches/{quiet['id']}")).json()["status"] == "completed"
+    finally:
+        release.set()
+        viewer.join(10)
+    done = {b["id"]: b for b in call(fake, "GET", "/batches").json()["data"]}[big["id"]]
+    assert done["status"] == "completed" and done["request_counts"]["completed"] == 50
+    listed_files = {f["id"] for f in call(fake, "GET", "/files").json()["data"]}
+    assert done["output_file_id"] in listed_files
+
+
+def test_a_seed_computing_its_answers_does_not_hold_up_listings(fake: FakeBatchesAPI) -> None:
+    """`POST /__fake__/seed` of a completed batch answers its lines; listings meanwhile answer at once."""
+    from tests.fake_server.calls import call
+
+    answering, release = threading.Event(), threading.Event()
+
+    def responder(line):
+        if line.model == "gpt-4o":
+            answering.set()
+            release.wait(10)
+        return None
+
+    fake.responder = responder
+    seeded: list[dict] = []
+    seeder = threading.Thread(target=lambda: seeded.append(fake.seed_batch("completed", requests=5, model="gpt-4o")),
+                              daemon=True)
+    seeder.start()
+    try:
+        assert answering.wait(10)
+        assert within(5, lambda: call(fake, "GET", "/files", query="limit=1")).status == 200
+        page = within(5, lambda: call(fake, "GET", "/batches", query="limit=1")).json()
+        assert [b["status"] for b in page["data"]] in ([], ["validating"])  # never 'completed' without its file
+    finally:
+        release.set()
+        seeder.join(10)
+    assert seeded and seeded[0]["status"] == "completed" and seeded[0]["output_file_id"]
+    assert call(fake, "GET", "/batches").json()["data"][0]["output_file_id"] == seeded[0]["output_file_id"]

@@ -87,7 +87,7 @@ def test_seed_batch_serves_every_endpoint(url: str) -> None:
     assert batch["request_counts"] == {"total": 2, "completed": 2, "failed": 0}
 
 
-@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("url", [url for url in URLS if url != "/v1/responses"])
 def test_a_line_without_the_prompt_key_names_it(url: str) -> None:
     endpoint = spec.ENDPOINTS[url]
     body = endpoint.sample_body("gpt-4o-mini", "x")
@@ -96,3 +96,21 @@ def test_a_line_without_the_prompt_key_names_it(url: str) -> None:
     [error] = validate_input([json.dumps(line).encode()], url).errors
     assert (error["code"], error["param"], error["message"]) == (
         "invalid_request", f"body.{endpoint.prompt_key}", endpoint.prompt_missing_message)
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "gpt-4.1", "prompt": {"id": "pmpt_123"}},  # a stored prompt
+    {"model": "gpt-4.1", "instructions": "hi"},
+])
+def test_a_responses_line_without_input_is_answered_not_a_failed_batch(body: dict) -> None:
+    """CreateResponse requires no `input`: such a line must not fail the whole batch."""
+    assert spec.ENDPOINTS["/v1/responses"].prompt_required is False
+    fake = FakeBatchesAPI(clock=ManualClock())
+    line = {"custom_id": "r1", "method": "POST", "url": "/v1/responses", "body": body}
+    batch = fake.create_batch(fake.upload([line])["id"], endpoint="/v1/responses")
+    fake.advance(86_400)
+    batch = fake.batch(batch["id"])
+    assert batch["status"] == "completed" and batch["errors"] is None
+    assert batch["request_counts"] == {"total": 1, "completed": 1, "failed": 0}
+    [result] = [json.loads(x) for x in fake.file_content(batch["output_file_id"]).splitlines()]
+    assert result["response"]["status_code"] == 200 and result["response"]["body"]["object"] == "response"

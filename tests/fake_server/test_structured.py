@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date, datetime
 from typing import Literal, Optional
 from uuid import UUID
@@ -81,3 +82,26 @@ def test_an_unsatisfiable_or_broken_schema_never_raises() -> None:
     satisfying({"not": {}}, "s")
     satisfying({"$ref": "#/nowhere"}, "s")
     satisfying({"type": "integer", "minimum": 10, "maximum": 1}, "s")
+
+
+_EMAIL = re.compile(r"[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+@pytest.mark.parametrize(("schema", "shape"), [
+    ({"type": "string", "pattern": "^\\d+$", "minLength": 5, "maxLength": 5}, r"\d{5}"),
+    ({"type": "string", "pattern": "^[A-Z]+$", "minLength": 10}, r"[A-Z]{10,}"),
+    ({"type": "string", "pattern": "^[a-z]{2}-\\d{3,}$", "minLength": 12, "maxLength": 12}, r"[a-z]{2}-\d{9}"),
+    ({"type": "string", "format": "email", "maxLength": 6}, _EMAIL.pattern),
+    ({"type": "string", "format": "email", "minLength": 90}, _EMAIL.pattern),
+    ({"type": "string", "format": "uri", "maxLength": 14}, r"https://[a-z.]+(/\w*)?"),
+    ({"type": "string", "format": "hostname", "maxLength": 6}, r"[a-z]+\.[a-z]+"),
+])
+def test_a_string_meets_its_pattern_or_format_and_its_length_bounds_together(schema: dict, shape: str) -> None:
+    for seed in ("a", "b", "c", "d"):
+        value = satisfying(schema, seed)
+        assert re.fullmatch(shape, value), (schema, value)
+        assert schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", 10**6), (schema, value)
+
+
+def test_when_no_string_meets_pattern_and_bounds_the_pattern_wins() -> None:
+    assert satisfying({"type": "string", "pattern": "^\\d{3}$", "minLength": 5}, "a") == "777"

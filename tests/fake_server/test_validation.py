@@ -124,7 +124,6 @@ def test_streaming_is_refused_with_the_endpoint_label(endpoint: str, label: str,
     [
         (CHAT, "messages", "Messages parameter is required."),
         ("/v1/embeddings", "input", "Input parameter is required."),
-        ("/v1/responses", "input", "Input parameter is required."),
         ("/v1/completions", "prompt", "Prompt parameter is required."),
     ],
 )
@@ -133,6 +132,14 @@ def test_model_and_endpoint_inputs_are_required(endpoint: str, name: str, messag
     assert validate_input(enc(line), endpoint).errors == [
         {"code": "invalid_request", "message": "Model parameter is required.", "param": "body.model", "line": 1},
         {"code": "invalid_request", "message": message, "param": f"body.{name}", "line": 1},
+    ]
+
+
+def test_a_responses_line_needs_only_its_model() -> None:
+    """CreateResponse requires no `input` (a stored prompt or instructions are enough)."""
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/responses", "body": {"temperature": 0}}
+    assert validate_input(enc(line), "/v1/responses").errors == [
+        {"code": "invalid_request", "message": "Model parameter is required.", "param": "body.model", "line": 1},
     ]
 
 
