@@ -39,18 +39,20 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One batch endpoint: its URL, the body key holding the prompt (required in every line), and whether
-    each line's body must name a model."""
+    """One batch endpoint: its URL, the body key holding the prompt, whether each line's body must name a model,
+    and whether it must carry the prompt key (Responses need not: a stored `prompt` or `instructions` alone is a
+    valid request)."""
 
     url: str
     prompt_key: str
     model_required: bool = True
+    prompt_required: bool = True
 
 
 ENDPOINTS: dict[str, Endpoint] = {
     e.url: e
     for e in (
-        Endpoint("/v1/responses", "input"),
+        Endpoint("/v1/responses", "input", prompt_required=False),
         Endpoint("/v1/chat/completions", "messages"),
         Endpoint("/v1/embeddings", "input"),
         Endpoint("/v1/completions", "prompt"),

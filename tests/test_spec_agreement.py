@@ -12,7 +12,8 @@ def test_the_same_endpoints_with_the_same_prompt_key_and_model_rule() -> None:
     assert list(core.ENDPOINTS) == list(fake.ENDPOINTS)
     for url, mine in core.ENDPOINTS.items():
         theirs = fake.ENDPOINTS[url]
-        assert (mine.prompt_key, mine.model_required) == (theirs.prompt_key, theirs.model_required), url
+        assert (mine.prompt_key, mine.model_required, mine.prompt_required) == \
+            (theirs.prompt_key, theirs.model_required, theirs.prompt_required), url
 
 
 def test_the_same_limits_and_lifetimes() -> None:

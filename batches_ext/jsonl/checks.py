@@ -181,7 +181,7 @@ class _Checker:
         elif model != self.model:
             self.fail(n, "mismatched_model",
                       f"model {_short(model)} differs from {self.model!r} (one model per batch)")
-        if spec is not None and body.get(spec.prompt_key) is None:
+        if spec is not None and spec.prompt_required and body.get(spec.prompt_key) is None:
             self.fail(n, "invalid_request", f"missing body.{spec.prompt_key}")
         if self.endpoint == "/v1/embeddings":
             self.embedding_inputs += embedding_inputs(body.get("input"))

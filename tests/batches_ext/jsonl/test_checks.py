@@ -216,3 +216,15 @@ def test_the_count_of_further_problems_reads_right() -> None:
     with pytest.raises(InputError) as three:
         preflight(jsonl(line("a"), line("a")) + b"x\ny\n").raise_for_problems()
     assert str(three.value).endswith("(and 2 more problems)")
+
+
+def test_a_responses_line_needs_no_input_but_a_chat_line_needs_messages() -> None:
+    """The spec's CreateResponse requires no `input` (a stored prompt, or instructions alone); the fake agrees."""
+    stored = {"custom_id": "a", "method": "POST", "url": "/v1/responses",
+              "body": {"model": "gpt-4.1", "prompt": {"id": "pmpt_123", "variables": {"city": "Paris"}}}}
+    told = {"custom_id": "b", "method": "POST", "url": "/v1/responses", "body": {"model": "gpt-4.1",
+                                                                                  "instructions": "hi"}}
+    assert preflight(jsonl(stored, told)).problems == []
+    chat = line("c")
+    del chat["body"]["messages"]
+    assert codes(preflight(jsonl(chat))) == [(1, "invalid_request")]
