@@ -3,7 +3,7 @@
 Every other module takes these values from here. fake_server keeps its own table (`fake_server.spec`): the
 core never imports the fake, and tests/test_spec_agreement.py holds the two tables to each other. To add an
 endpoint, add it to `ENDPOINTS` here and in `fake_server.spec`, and give the fake one responder.
-Sources: shared/reference/openai-batch-api.md (sections 2, 4, 6, 7).
+Sources: docs/reference/openai-batch-api.md (sections 2, 4, 6, 7).
 """
 
 from __future__ import annotations

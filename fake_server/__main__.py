@@ -2,6 +2,7 @@
 
     python -m fake_server --port 8000 --speed 60 --api-key sk-local --control \
         --models any --enqueued-token-limit gpt-4o-mini=2000000 --batch-create-limit 2000
+    python -m fake_server --port 8000 --control --manual   # time moves only by POST /__fake__/clock
 
 The first line on stdout is the base URL (``http://127.0.0.1:8000/v1``), so a parent process can
 read it; everything else goes to stderr. API keys are never printed. On Ctrl-C, SIGTERM or an error the
@@ -34,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_SPEED,
         help=f"simulated seconds per real second (default: {DEFAULT_SPEED:g})",
+    )
+    parser.add_argument(
+        "--manual",
+        action="store_true",
+        help="a manual clock: simulated time stands still until POST /__fake__/clock moves or sets it (with "
+             "--control); for tests in any language that must not race the wall clock",
     )
     parser.add_argument(
         "--api-key",
@@ -81,7 +88,7 @@ def _token_limits(parser: argparse.ArgumentParser, values: list[str]) -> dict[st
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    from .clock import SystemClock
+    from .clock import ManualClock, SystemClock
     from .fake import FakeBatchesAPI
     from .server import serve
 
@@ -91,8 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--batch-create-limit must be >= 0")
     if not math.isfinite(args.read_timeout) or args.read_timeout <= 0:
         parser.error("--read-timeout must be a finite number > 0")
+    if args.manual and not args.control:
+        parser.error("--manual needs --control: only POST /__fake__/clock can move a manual clock")
     fake = FakeBatchesAPI(
-        clock=SystemClock(args.speed), api_keys=args.api_keys, seed=args.seed, models=_models(args.models),
+        clock=ManualClock() if args.manual else SystemClock(args.speed), api_keys=args.api_keys, seed=args.seed, models=_models(args.models),
         enqueued_token_limits=_token_limits(parser, args.token_limits),
         batch_create_limit_per_hour=args.batch_create_limit or None,
         honour_idempotency_key=args.honour_idempotency_key,
@@ -107,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(server.base_url, flush=True)
     keys = f"{len(args.api_keys)} accepted key(s)" if args.api_keys else "any key"
     print(
-        f"fake_server: speed {args.speed:g}x, {keys}, control {'on' if args.control else 'off'}; "
+        f"fake_server: {'manual clock' if args.manual else f'speed {args.speed:g}x'}, {keys}, "
+        f"control {'on' if args.control else 'off'}; "
         "Ctrl-C to stop",
         file=sys.stderr,
         flush=True,

@@ -2,7 +2,7 @@
 
 Every other module of fake_server reads these from here and nowhere else, so adding an endpoint means
 one `Endpoint` in `ENDPOINTS` (plus one response builder in `responders`). Values follow
-shared/reference/openai-batch-api.md (§2.1 create, §3 lists, §4.4 line errors, §6 files, §7 limits).
+docs/reference/openai-batch-api.md (§2.1 create, §3 lists, §4.4 line errors, §6 files, §7 limits).
 """
 
 from __future__ import annotations

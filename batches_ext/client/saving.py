@@ -66,12 +66,12 @@ def save_file(client: BatchesAPI, file_id: str, dest: str | os.PathLike, *, chun
     target = folder
     # Path drops a trailing "/": without looking at the string, "out/" would be saved as a FILE named out
     as_folder = isinstance(dest, str) and dest.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep))
-    if as_folder or target.is_dir():
+    if as_folder or _is_dir(target):
         name = safe_filename(client.retrieve_file(file_id).filename, safe_filename(f"{file_id}.jsonl", ""))
         target = target / name
         if Path(name).name != name or target.parent.resolve() != folder.resolve():  # belt and braces
             raise InputError(f"refusing to save {file_id} outside {dest}")
-    elif not target.parent.is_dir():
+    elif not _is_dir(target.parent):
         raise InputError(f"no such directory: {target.parent}")
     chunks = client.file_content(file_id, chunk_size)  # the request is made (and may fail) before any write
     if as_folder:
@@ -115,3 +115,11 @@ def _make_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise InputError(f"not a directory: {folder}") from None
+
+
+def _is_dir(path: Path) -> bool:
+    """`path.is_dir()`, False where the OS refuses to look (a name too long: the save then says so plainly)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False

@@ -8,7 +8,8 @@
 OpenAI's strict mode takes a subset of JSON Schema: every object lists all its properties in `required` and says
 `additionalProperties: false` (an optional field is one that may be null: pydantic's `X | None` is an `anyOf`
 with null), unions are `anyOf`, and a `$ref` stands alone. `strict_schema` rewrites a schema that way — at every
-depth, in `$defs` too — and refuses what strict mode cannot say: a free-form object such as `dict[str, int]`,
+depth, in `$defs` too — and refuses what strict mode cannot say: a free-form object such as `dict`, `dict[str, int]` or a bare
+`{"type": "object"}`,
 a root that is not an object (`RootModel[list[int]]`, `{"type": "string"}`, an `anyOf` at the root), a value
 with no type (pydantic's `Any`, `list[Any]`). Defaults are kept (a `None` default is dropped): OpenAI's reports
 on `default` in strict mode disagree, so the API decides.
@@ -96,7 +97,9 @@ def _strict(node: Any, root: dict[str, Any], where: str) -> Any:
         node["anyOf"] = [_typed(_strict(sub, root, where), where) for sub in node["anyOf"]]
     if node.get("type") == "object" or "properties" in node:
         extra = node.get("additionalProperties")
-        if isinstance(extra, dict) and extra:
+        # any keys allowed (`dict[str, int]`, a bare `dict`: additionalProperties {...} or true), or no properties
+        # named at all (`{"type": "object"}`): closing it would make every answer `{}`, so it is refused
+        if (isinstance(extra, dict) and extra) or extra is True or "properties" not in node:
             raise InputError(f"response_format: {where or 'the schema'} is a free-form object (a dict of any "
                              f"keys): OpenAI's strict mode needs named properties (use a list of key/value models)")
         props = node.get("properties") or {}

@@ -2,7 +2,8 @@
 recent batch ids (and job ids where a job is taken), the notebook's DataFrames, Series and lists after `--from`
 and that DataFrame's columns after `--column` / `--id-column`, the priced models after `--model`; never the API.
 A comma list (`--status completed,fa`) completes its last item. After an option that takes a free value
-(`--limit N`) nothing is offered, never a file name.
+(`--limit N`) this matcher offers nothing, not even a file name; IPython only lets a matcher with at least one
+completion suppress the others, so its own names may still show there.
 
 Registered as an IPython completion *matcher* (API v2, in `shell.Completer.custom_matchers`) rather than a
 `complete_command` hook: a hook's results are merged with Jedi's, which put `and / if / in / is / not / or`

@@ -262,8 +262,25 @@ def test_module_flags_set_models_limits_and_idempotency() -> None:
     assert proc.returncode == 0
 
 
+def test_module_manual_clock_stands_still_until_the_control_plane_moves_it() -> None:
+    proc = _start("--control", "--manual")
+    try:
+        clock = within(20, proc.stdout.readline).strip().removesuffix("/v1") + "/__fake__/clock"
+        with requests.Session() as session:
+            first = session.get(clock).json()["now"]
+            assert session.get(clock).json()["now"] == first  # no wall-clock drift, however long this takes
+            assert session.post(clock, json={"set": first + 3600}).json() == {"now": first + 3600}
+            assert session.post(clock, json={"advance": 60}).json() == {"now": first + 3660}
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "manual clock" in err
+
+
 @pytest.mark.parametrize("bad", [["--enqueued-token-limit", "gpt-4o-mini"], ["--batch-create-limit", "-1"],
-                                 ["--read-timeout", "nan"], ["--speed", "inf"]])
+                                 ["--read-timeout", "nan"], ["--speed", "inf"], ["--manual"]])
 def test_module_refuses_bad_flags_without_a_traceback(bad: list[str]) -> None:
     proc = _start(*bad)
     out, err = proc.communicate(timeout=20)

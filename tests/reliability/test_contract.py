@@ -32,7 +32,7 @@ reference (and the real API) answers 400/401/404/409/429 with its error envelope
   ourselves because schemathesis skips schema checks for undocumented statuses;
 * any other undocumented status (1xx, 2xx other than 200, 3xx): non-conforming.
 `GET /files/{file_id}/content` is the one documented answer the spec describes wrongly (`application/json`,
-`type: string`; the API sends the file's raw bytes — see /work/shared/reference/openai-batch-api.md): its
+`type: string`; the API sends the file's raw bytes — see docs/reference/openai-batch-api.md): its
 200 is checked byte for byte against what the fake stores instead of as JSON.
 
 A bug this module found and that is now fixed: a malformed multipart upload body (what negative mode sends

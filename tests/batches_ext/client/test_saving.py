@@ -94,6 +94,13 @@ def test_missing_directory_is_a_clear_error(fake, client, tmp_path) -> None:
         client.save_file(file["id"], tmp_path / "nope" / "x.jsonl")
 
 
+def test_a_name_too_long_is_said_plainly_not_an_oserror(fake, client, tmp_path) -> None:
+    file = fake.upload(b"x\n")
+    with pytest.raises(InputError, match=r"file name too long \(256 bytes; at most 255\)"):
+        client.save_file(file["id"], tmp_path / ("a" * 256))
+    assert os.listdir(tmp_path) == []
+
+
 def test_batch_output_and_error_files(fake, client, tmp_path) -> None:
     batch = fake.seed_batch("completed", requests=4, failed=1)
     saved = save_batch_files(client, batch["id"], tmp_path)

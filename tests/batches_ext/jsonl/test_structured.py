@@ -72,6 +72,10 @@ def test_what_strict_mode_cannot_say_is_refused() -> None:
     with pytest.raises(InputError, match="counts is a free-form object"):
         strict_schema({"type": "object", "properties": {"counts": {"type": "object",
                                                                    "additionalProperties": {"type": "integer"}}}})
+    for free in ({"type": "object", "additionalProperties": True}, {"type": "object"}):  # pydantic `dict`, bare
+        with pytest.raises(InputError, match="meta is a free-form object"):  # not closed into an always-{} object
+            strict_schema({"type": "object", "properties": {"meta": free}})
+    assert strict_schema({"type": "object", "properties": {}})["required"] == []  # a model with no field is fine
     with pytest.raises(InputError, match="structured outputs are for /v1/chat/completions and /v1/responses"):
         response_format_body(Person, "/v1/embeddings")
     with pytest.raises(InputError, match="expected a pydantic model class or a JSON Schema dict"):
