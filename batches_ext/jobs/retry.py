@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JobError
+from ..errors import BatchesError, JobError
 from ..models import Batch
-from .job import Job, Target
+from ..render import plural, utc_text
+from .job import Job, Target, backend_of
 from .join import inputs_hint, results, unsent_note
-from .journal import Journal
+from .journal import Journal, default_journal
 from .resultset import Results
 from .state import JOB_KEY, RETRY_KEY, TOKEN_LIMIT_CODE
 from .submission import submit
@@ -39,6 +40,7 @@ def retry_failed(
     output_expires_after: int | Mapping[str, Any] | None = _UNSET,
     journal: Journal | bool | None = None,
     inputs: Any = None,
+    again: bool = False,
 ) -> Job:
     """A new job from the failed and expired lines of `target`, and every line of its failed parts (a batch the
     API failed for `token_limit_exceeded`, a part it refused to create): their original request lines, same
@@ -49,7 +51,11 @@ def retry_failed(
         `results(..., inputs=)` takes them: needed when the input files have expired, and to run the lines of
         parts whose input was never uploaded (a submit interrupted mid-way: their lines are retried with the
         failed parts'). `target` may also be a `Results` (from `results(client, job, inputs=...)`).
-    Raises JobError when no line qualifies, or when a job has lines only `inputs` can give.
+    again: send the lines even though the journal holds a retry of `target` already. Without it, a second
+        retry of the same target (a notebook cell run twice) is a JobError naming the first retry: those lines
+        ran, or are running, there; retry that job if they failed again.
+    Raises JobError when no line qualifies, when a job has lines only `inputs` can give, or when `target` was
+    retried before (see `again`).
     """
     if isinstance(target, Results):
         res = target
@@ -70,7 +76,10 @@ def retry_failed(
             hint = " (a batch failed validation: fix its input and submit again)"
         raise JobError(f"nothing to retry: no {'/'.join(wanted)} lines and no failed part in {res.summary()}{hint}")
     endpoint = res.batches[0].endpoint if res.batches else getattr(target, "endpoint", None)
-    meta = {**(metadata or {}), RETRY_KEY: _retry_of(target, res.batches)}
+    retry_of = _retry_of(target, res.batches)
+    if not again:
+        _refuse_a_second_retry(retry_of, client, journal)
+    meta = {**(metadata or {}), RETRY_KEY: retry_of}
     own = target.options if isinstance(target, Job) else {}
 
     def option(value: Any, name: str) -> Any:
@@ -93,3 +102,21 @@ def _retry_of(target: Target, batches: list[Batch]) -> str:
         return str(job_ids.pop())
     joined = ",".join(b.id for b in batches)
     return joined if len(joined) <= 512 else joined[:509] + "..."
+
+
+def _refuse_a_second_retry(retry_of: str, client: BatchesAPI, journal: Journal | bool | None) -> None:
+    """JobError when the journal holds a job of this backend that already retried `retry_of`."""
+    if journal is False:
+        return
+    try:
+        keep = journal if isinstance(journal, Journal) else default_journal()
+    except BatchesError:  # no journal to ask: `submit` warns about it once
+        return
+    backend = backend_of(client).key
+    earlier = next((r for r in keep.records() if r.retry_of == retry_of and r.backend == backend), None)
+    if earlier is not None:
+        lines = sum(p.lines for p in earlier.parts)
+        raise JobError(f"{retry_of} was already retried by {earlier.id} ({plural(lines, 'line')}, created "
+                       f"{utc_text(earlier.created_at)}): its lines ran or are running there. Retry "
+                       f"{earlier.id} if they failed again, or send them once more with again=True "
+                       f"(%batches retry ID --again)")

@@ -293,7 +293,7 @@ class BatchesMagics(Magics):
 
         options = {k: v for k, v in job_options(args, self.max_enqueued_tokens).items() if v is not None}
         with shown_warnings("retry"):
-            job = retry_failed(client, self._resolve(args.id), **options)
+            job = retry_failed(client, self._resolve(args.id), again=args.again, **options)
         return self._submitted(client, job)
 
     def _do_jobs(self, args: Any, cell: Any) -> Any:

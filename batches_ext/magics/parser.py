@@ -206,6 +206,8 @@ def _build() -> _Parser:
             "The lines that failed or expired, and every line of a part that failed as a whole (refused for the "
             "enqueued-token quota, or never created), are submitted again with the same custom_ids.")
     p.add_argument("id", metavar="ID")
+    p.add_argument("--again", action="store_true",
+                   help="send the lines again even though this ID was retried before (the journal remembers)")
     _add_job_options(p)
     p = add("fake", "route this kernel to the in-process fake (`fake on|off|status|advance SECONDS`)",
             "on [--speed S | --manual]: use a new in-process FakeBatchesAPI (S simulated seconds per real "

@@ -118,4 +118,7 @@ def test_retry_of_a_job_whose_inputs_expired_takes_the_lines(fake: FakeBatchesAP
     retry = retry_failed(client, job, inputs=lines)
     assert sent_ids(fake, retry) == ["request-2", "request-5"]  # the lines the fake fails
     res = results(client, job, inputs=lines)
-    assert retry_failed(client, res).batch_ids  # a Results is a target too
+    with pytest.raises(JobError, match=rf"{job.id} was already retried by {retry.id} \(2 lines.*again=True"):
+        retry_failed(client, res)  # a notebook cell run twice does not pay twice
+    again = retry_failed(client, res, again=True)  # a Results is a target too
+    assert sent_ids(fake, again) == ["request-2", "request-5"] and again.retry_of == job.id
