@@ -6,12 +6,14 @@ can go again), so a job larger than its token budget finishes with no other step
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JobError, WaitTimeout
+from ..errors import BatchesWarning, JobError, WaitTimeout
 from ..models import Batch
 from .job import Job, Target, batch_ids
+from .join import inputs_hint, unsent_note
 from .progress import TextProgress, is_interactive
 
 if TYPE_CHECKING:
@@ -111,7 +113,7 @@ def _wait_job(client: BatchesAPI, job: Job, poll_interval: float, timeout: float
     bar = None
     if progress if progress is not None else is_interactive():
         labels = [p.batch_id or f"{job.id} part {p.index}" for p in job.parts]
-        bar = TextProgress(labels, getattr(client, "now", time.time), file=progress_file)
+        bar = TextProgress(labels, getattr(client, "now", time.time), file=progress_file, unit="part")
     latest: dict[str, Batch] = {}
     started, slept = time.monotonic(), 0.0
     delay: float | None = None
@@ -135,6 +137,9 @@ def _wait_job(client: BatchesAPI, job: Job, poll_interval: float, timeout: float
                 bar.show([job.batches.get(p.batch_id) if p.batch_id else None for p in job.parts], lines=job.lines,
                          pending=[p.index for p in job.pending])
             if job.finished:
+                note = unsent_note(job)
+                if note:  # never silently: the lines of parts a submit never uploaded did not run
+                    warnings.warn(f"{note}; {inputs_hint(job.id)}", BatchesWarning, stacklevel=3)
                 return [job.batches.get(b) or client.retrieve_batch(b) for b in job.batch_ids]
             delay = poll_interval if delay is None or changed else min(delay * 1.5, ceiling)
             due = [p.not_before for p in job.parts if p.pending and p.not_before is not None]

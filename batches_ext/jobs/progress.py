@@ -55,7 +55,7 @@ class TextProgress:
     the last state on screen. `now` is the clock batch timestamps are compared with; `file` defaults to
     stderr (tqdm's default)."""
 
-    def __init__(self, ids: Sequence[str], now: Callable[[], float], *, file: Any = None) -> None:
+    def __init__(self, ids: Sequence[str], now: Callable[[], float], *, file: Any = None, unit: str = "batch") -> None:
         try:
             from tqdm import tqdm
         except ImportError:
@@ -64,9 +64,10 @@ class TextProgress:
 
         self._caption = progress_caption
         self._ids = list(ids)
+        self._unit = unit
         self._now = now
         self._shown: tuple[str, str, int, int] | None = None
-        label, tail, _, _ = progress_caption(self._ids, [None] * len(self._ids), now())
+        label, tail, _, _ = progress_caption(self._ids, [None] * len(self._ids), now(), unit=unit)
         self._bar = tqdm(total=None, desc=_literal(label), bar_format=f"{{desc}}: {_literal(tail)}", file=file,
                          mininterval=0, miniters=0, leave=True, dynamic_ncols=True)
 
@@ -74,7 +75,7 @@ class TextProgress:
         """Redraw for the latest `batches` (None for one not fetched yet), in the order of `ids`. For a job,
         `lines` (its total lines) is the bar's total, so it counts the parts not created yet, and `pending` (their
         indices) is named in the postfix."""
-        caption = self._caption(self._ids, list(batches), self._now(), lines=lines, pending=pending)
+        caption = self._caption(self._ids, list(batches), self._now(), lines=lines, pending=pending, unit=self._unit)
         if caption == self._shown:
             return
         self._shown = caption

@@ -194,7 +194,7 @@ class Results(Sequence[ResultRow]):
         """A pandas DataFrame, one row per result, columns `COLUMNS`: custom_id, prompt, answer, status, tokens
         first; status_code, error_code, error_message, batch_id, request_id, and the raw `input` and `body` after.
         parsed: a pydantic model class or a JSON Schema dict: adds `parsed` (the validated answer, None when it
-        does not fit) and `parse_error` (why not) after `answer`."""
+        does not fit) and `parse_error` (why not) after `tokens`, so the first five columns stay the same."""
         try:
             import pandas as pd
         except ImportError:
@@ -202,7 +202,7 @@ class Results(Sequence[ResultRow]):
         records = self.to_records()
         columns = list(COLUMNS)
         if parsed is not None:
-            at = columns.index("answer") + 1
+            at = columns.index("tokens") + 1
             columns[at:at] = ["parsed", "parse_error"]
             for record, value in zip(records, self.parsed(parsed), strict=True):
                 failed = isinstance(value, ParseFailure)

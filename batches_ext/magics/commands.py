@@ -106,7 +106,8 @@ class BatchesMagics(Magics):
         from ..errors import BatchesError
 
         try:
-            return getattr(self, f"_do_{args.command}")(args, cell)
+            with shown_warnings(args.command):  # a BatchesWarning is one line, never a path and a source line
+                return getattr(self, f"_do_{args.command}")(args, cell)
         except HelpShown:
             return None
         except BatchesError as err:
@@ -292,8 +293,7 @@ class BatchesMagics(Magics):
         from ..jobs import retry_failed
 
         options = {k: v for k, v in job_options(args, self.max_enqueued_tokens).items() if v is not None}
-        with shown_warnings("retry"):
-            job = retry_failed(client, self._resolve(args.id), again=args.again, **options)
+        job = retry_failed(client, self._resolve(args.id), again=args.again, **options)
         return self._submitted(client, job)
 
     def _do_jobs(self, args: Any, cell: Any) -> Any:

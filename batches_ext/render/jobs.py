@@ -103,6 +103,10 @@ def job_progress(job: Any) -> str:
         return plural(len(job.batch_ids), "batch")
     if getattr(job, "gone", False):
         return f"{plural(len(parts), 'part')}, state unknown (its offline fake is gone)"
+    whole = len(parts)
+    unsent = [p for p in parts if not p.batch_id and not p.input_file_id and p.state in ("pending", "refused")]
+    if unsent:  # a submit interrupted during its uploads: those parts can never be created, only retried
+        parts = [p for p in parts if p not in unsent]
     over = [p for p in parts if p.final]
     pending = sum(1 for p in parts if p.state == "pending")
     running = len(parts) - len(over) - pending
@@ -111,13 +115,17 @@ def job_progress(job: Any) -> str:
         if p.state != "completed":
             others[str(p.state)] = others.get(str(p.state), 0) + 1
     if others:
-        out = f"{len(over)}/{len(parts)} parts over: " + ", ".join(f"{n} {state}" for state, n in others.items())
+        out = f"{len(over)}/{whole} parts over: " + ", ".join(f"{n} {state}" for state, n in others.items())
         done = len(over) - sum(others.values())
         out += f", {done} completed" if done else ""
     else:
-        out = f"{len(over)}/{len(parts)} parts done"
+        out = f"{len(over)}/{whole} parts done"
     out += f", {running} running" if running else ""
     out += f", {pending} pending" if pending else ""
+    if unsent:
+        lines = sum(p.lines for p in unsent)
+        out += (f", {plural(len(unsent), 'part')} never uploaded (submit interrupted; {plural(lines, 'line')}: "
+                f"retry with inputs=)")
     return out
 
 
@@ -241,7 +249,7 @@ _JOB_HEADERS = ("job", "created", "where", "model", "parts", "requests", "spend"
 
 def jobs_text(jobs: Sequence[Any], *, note: str = "") -> str:
     """`%batches jobs`: one line per job, newest first."""
-    lines = text_table(_JOB_HEADERS, [_job_row(j) for j in jobs], (28, 23, 40, 20, 40, 10, 10, 40)) if jobs else []
+    lines = text_table(_JOB_HEADERS, [_job_row(j) for j in jobs], (28, 23, 40, 20, 100, 10, 10, 40)) if jobs else []
     lines.append(plural(len(jobs), "job") + (f" ({note})" if note else ""))
     return "\n".join(lines)
 

@@ -238,14 +238,14 @@ def _statuses(batches: Sequence[Any]) -> str:
 
 
 def progress_caption(ids: Sequence[str], batches: Sequence[Any | None], now: float, *, lines: int | None = None,
-                     pending: Sequence[int] = ()) -> tuple[str, str, int, int]:
+                     pending: Sequence[int] = (), unit: str = "batch") -> tuple[str, str, int, int]:
     """What a text progress bar over `batches` (None for one not fetched yet) shows, as
     `(label, tail, processed, total)`: the label is the batch id (or "3 batches"), the tail says how far
     ("10/40 done, 3 failed"), the statuses, the elapsed time and the ETA, all measured on `now` (the offline
     fake's clock in fake mode). While no count is known the tail is "queued (validating)". For a job, `lines` is
     its total lines — the total once any count is known, pending parts included, so the bar never reaches 100 %
     before the job ends — and `pending` the indices of its parts not created yet ("parts 3, 4 pending")."""
-    label = ids[0] if len(ids) == 1 else plural(len(ids), "batch")
+    label = ids[0] if len(ids) == 1 else plural(len(ids), unit)  # a job's bar counts parts, not batches
     seen = [b for b in batches if b is not None]
     if not seen:
         return label, "loading…", 0, 0

@@ -337,8 +337,11 @@ class BatchMonitor(JobFollowing, LiveView):
         n = len(self._ids)
         done = self._loaded and self.done
         if self._job is not None:
+            pending = sum(1 for p in self._job.parts if p.pending)
+            running = self._running_count() - pending
             title = (f"Job {self._job.id} finished" if done else
-                     f"Job {self._job.id}: {plural(n, 'part')}, {self._running_count()} not over")
+                     f"Job {self._job.id}: {plural(n, 'part')}, {running} running"
+                     + (f", {pending} pending" if pending else ""))
         elif done:
             title = "The batch finished" if n == 1 else f"All {n:,} batches finished"
         else:
@@ -371,7 +374,13 @@ class BatchMonitor(JobFollowing, LiveView):
         now = self._now()
         running = self._running_count()
         state = ("loading…" if not self._loaded else f"{running} running" if running else "all finished")
-        head = f"BatchMonitor: {plural(len(self._ids), 'batch')}, {state}"
+        if self._job is not None and self._loaded:  # a job counts parts: a part not created yet is no batch
+            pending = sum(1 for p in self._job.parts if p.pending)
+            running -= pending
+            state = ", ".join(x for x in (f"{running} running" if running else "",
+                                          f"{pending} pending" if pending else "") if x) or "all finished"
+        what = plural(len(self._ids), "part" if self._job is not None else "batch")
+        head = f"BatchMonitor: {what}, {state}"
         head += " [offline fake]" if self.offline else ""
         lines = [head]
         for bid in self._ids:

@@ -39,7 +39,7 @@ def test_a_structured_job_round_trips_into_the_model(endpoint: str) -> None:
     assert parsed[2].custom_id == "request-3" and "no answer (error" in parsed[2].reason and not parsed[2]
     assert res[0].parsed(Colour) == parsed[0]
     frame = res.to_pandas(parsed=Colour)
-    assert list(frame.columns[:5]) == ["custom_id", "prompt", "answer", "parsed", "parse_error"]
+    assert list(frame.columns[:7]) == ["custom_id", "prompt", "answer", "status", "tokens", "parsed", "parse_error"]
     assert frame["parsed"][0] == parsed[0] and frame["parsed"][2] is None
     assert frame["parse_error"][2].startswith("no answer") and frame["parse_error"].isna()[0]
 

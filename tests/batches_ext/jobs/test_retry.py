@@ -90,7 +90,8 @@ def test_a_job_killed_mid_submit_says_what_is_missing_and_retry_runs_it(
     lines = prompts(10)
     job_id = killed_at_part(client, lines, 5, monkeypatch)
     job = Job.load(job_id, client)  # a fresh load, as after a restart
-    wait(client, job, sleep=fake.advance)
+    with pytest.warns(BatchesWarning, match=r"2 lines \(part 5/5\) are missing"):  # the wait ends saying so
+        wait(client, job, sleep=fake.advance)
     with pytest.warns(BatchesWarning, match=r"2 lines \(part 5/5\) are missing: their input was never uploaded.*"
                                             r"results\(client, job, inputs=") as caught:
         res = results(client, job)

@@ -160,3 +160,33 @@ def test_a_new_ipython_in_another_process_resumes_a_job_from_the_journal_and_joi
     assert [row[0] for row in got["rows"]] == [line["custom_id"] for line in lines]
     assert all(status == "ok" for _, status, _ in got["rows"])
     assert got["rows"][0][2] == "Echo: Name thing number 1." and len(fake.batches()) == 4
+
+
+def test_an_interrupted_job_says_so_in_one_line_everywhere(shell, monkeypatch) -> None:
+    """A submit stopped during its uploads: `jobs` names the parts never uploaded, `watch` and `results` end with
+    one warning line (no module path, no source line) saying how to run them, and `retry` says the same."""
+    sh, _ = shell
+    client = magics(sh).session.client()
+    real, calls = client.upload_file, {"n": 0}
+
+    def upload(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client, "upload_file", upload)
+    with pytest.raises(KeyboardInterrupt):
+        submit(client, build_requests(["a", "b", "c", "d"], model="gpt-4o-mini"), batch_size=2)
+    monkeypatch.setattr(client, "upload_file", real)
+    [job] = sh.run_line_magic("batches", "jobs")
+    _, text, _ = run(sh, "%batches jobs")
+    assert "1 part never uploaded (submit interrupted; 2 lines: retry with inputs=)" in text
+    for cell in (f"%batches watch {job.id} --text", f"%batches results {job.id}"):
+        result, text, _ = run(sh, cell)
+        warned = [line for line in text.splitlines() if "warning:" in line]
+        assert result.success and len(warned) == 1, text
+        assert "2 lines (part 2/2) are missing" in warned[0] and "retry_failed(client, job, inputs=...)" in warned[0]
+        assert "commands.py" not in text and "res = results" not in text
+    result, text, _ = run(sh, f"%batches retry {job.id}")
+    assert not result.success and f"Job.load('{job.id}')" in text

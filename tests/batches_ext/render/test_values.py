@@ -158,6 +158,10 @@ def test_a_jobs_parts_say_how_they_ended() -> None:
     assert job_progress(job("cancelled")) == "1/1 parts over: 1 cancelled"  # not "1/1 parts done"
     assert job_progress(job("completed", "failed", "in_progress", "pending")) == \
         "2/4 parts over: 1 failed, 1 completed, 1 running, 1 pending"
+    cut = job("completed", "pending", "pending")  # a submit killed during its uploads: parts 2, 3 never sent
+    for part in cut.parts[1:]:
+        part.batch_id = part.input_file_id = None
+    assert job_progress(cut) == "1/3 parts done, 2 parts never uploaded (submit interrupted; 10 lines: retry with inputs=)"
     gone = job("in_progress")
     gone.gone = True
     assert job_progress(gone) == "1 part, state unknown (its offline fake is gone)"

@@ -268,7 +268,8 @@ def test_a_jobs_monitor_advances_it_part_by_part_and_shows_what_each_waits_for_a
     monitor = make_monitor(job)
     assert monitor.job is job and monitor.batch_ids == job.batch_ids and len(monitor.batches) == 3
     assert "pending: waits for room in the token budget" in monitor.parts["row:part 3/3"].value
-    assert f"Job {job.id}: 3 parts, 3 not over" in monitor.parts["header"].value
+    assert f"Job {job.id}: 3 parts, 1 running, 2 pending" in monitor.parts["header"].value
+    assert repr(monitor).startswith("BatchMonitor: 3 parts, 1 running, 2 pending")  # parts, not "3 batches"
     monitor.wait()
     assert monitor.done and job.finished and len(fake.batches()) == 3 and monitor.results_offered
     row = monitor.parts["row:part 3/3"].value
