@@ -1,4 +1,4 @@
-"""What every in-process door shares: the default base URL, the chunk size, and two small helpers."""
+"""What every in-process door shares: the default base URL, the chunk size, and small helpers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import http
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["DEFAULT_BASE_URL", "CHUNK", "DEFAULT_KEY", "reason_phrase", "close_body", "base_path_of", "api_path"]
+from .wire import Response
+
+__all__ = ["DEFAULT_BASE_URL", "CHUNK", "DEFAULT_KEY", "reason_phrase", "close_body", "base_path_of", "api_path",
+           "bodiless_if_head"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CHUNK = 64 * 1024
@@ -37,3 +40,12 @@ def api_path(path: str, base_path: str) -> str:
     if base_path in ("", "/v1") or not (path == base_path or path.startswith(base_path + "/")):
         return path
     return "/v1" + path[len(base_path):]
+
+
+def bodiless_if_head(method: str, answer: Response) -> Response:
+    """A HEAD answer carries its status and headers (content-length included) but no body, as on the loopback
+    server: the same on every door."""
+    if method.upper() == "HEAD":
+        close_body(answer.body)
+        answer.body = b""
+    return answer

@@ -196,6 +196,25 @@ def test_async_httpx_transport(fake: FakeBatchesAPI, lib, auth: dict) -> None:
     assert info["bytes"] == len(data) and data == batch_input(3)
 
 
+def test_a_head_answer_has_no_body_on_every_door(fake: FakeBatchesAPI, server, auth: dict) -> None:
+    """The loopback server sends a HEAD answer's headers only; the in-process doors sent the JSON body too."""
+    over_loopback = requests.head(f"{server.base_url}/batches", headers=auth, timeout=10)
+    answers = {"loopback": over_loopback, "mount": transports.mount(fake, requests.Session()).head(
+        f"{API}/batches", headers=auth)}
+    for lib in (httpx, httpx2):
+        with lib.Client(transport=transports.httpx_transport(fake, lib), headers=auth) as client:
+            answers[lib.__name__] = client.head(f"{API}/batches")
+
+    async def head_async() -> object:
+        async with httpx2.AsyncClient(transport=transports.async_httpx_transport(fake, httpx2), headers=auth) as c:
+            return await c.head(f"{API}/batches")
+
+    answers["async"] = asyncio.run(head_async())
+    for door, answer in answers.items():
+        assert (answer.status_code, answer.content) == (404, b""), door  # HEAD is no API route: the 404's headers
+        assert answer.headers["content-type"] == "application/json" and "x-request-id" in answer.headers, door
+
+
 def test_sdk_http_module_follows_the_installed_openai() -> None:
     openai = pytest.importorskip("openai")
     expected = "httpx2" if int(openai.__version__.split(".")[0]) >= 3 else "httpx"
