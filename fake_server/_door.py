@@ -36,9 +36,14 @@ def base_path_of(base_url: str) -> str:
 
 def api_path(path: str, base_path: str) -> str:
     """The API path of a request sent under `base_path`: a client configured with ``https://proxy/openai/v1``
-    reaches the fake's ``/v1/...`` routes, since an in-process door *is* the API wherever it is mounted."""
-    if base_path in ("", "/v1") or not (path == base_path or path.startswith(base_path + "/")):
+    reaches the fake's ``/v1/...`` routes, since an in-process door *is* the API wherever it is mounted.
+
+    A path outside a custom base path (``https://proxy/v1/batches`` there) matches no route: it is the 404 of
+    an unknown route, "Invalid URL (GET /v1/batches (outside the base path /openai/v1))"."""
+    if base_path in ("", "/v1"):
         return path
+    if not (path == base_path or path.startswith(base_path + "/")):
+        return f"{path} (outside the base path {base_path})"  # the base path has a "/": no route pattern spans it
     return "/v1" + path[len(base_path):]
 
 

@@ -215,6 +215,28 @@ def test_a_head_answer_has_no_body_on_every_door(fake: FakeBatchesAPI, server, a
         assert answer.headers["content-type"] == "application/json" and "x-request-id" in answer.headers, door
 
 
+def test_a_custom_base_path_is_the_api_and_a_path_outside_it_is_a_404(fake: FakeBatchesAPI, auth: dict) -> None:
+    gateway = "https://gw.example.com/openai/v1"
+    session = fake.mount(requests.Session(), base_url=gateway)
+    assert session.get(f"{gateway}/batches", headers=auth).status_code == 200
+    outside = session.get("https://gw.example.com/v1/batches", headers=auth)
+    assert outside.status_code == 404
+    assert outside.json()["error"]["message"] == (
+        "Invalid URL (GET /v1/batches (outside the base path /openai/v1))")
+    with httpx2.Client(transport=transports.httpx_transport(fake, httpx2, "/openai/v1"), headers=auth) as client:
+        assert client.get(f"{gateway}/files").status_code == 200
+        assert client.get("https://gw.example.com/v1/files").status_code == 404
+        assert client.get("https://gw.example.com/openai/v1/files/file-x").status_code == 404  # no such file
+        assert client.get("https://gw.example.com/v1/files/file-x").json()["error"]["message"].startswith(
+            "Invalid URL")
+    openai = pytest.importorskip("openai")
+    sdk = fake.openai_client(base_url=gateway)
+    assert sdk.batches.list().data == []
+    with pytest.raises(openai.NotFoundError):
+        fake.openai_client(base_url="https://gw.example.com/elsewhere/v1").with_options(
+            base_url="https://gw.example.com/v1").batches.list()
+
+
 def test_sdk_http_module_follows_the_installed_openai() -> None:
     openai = pytest.importorskip("openai")
     expected = "httpx2" if int(openai.__version__.split(".")[0]) >= 3 else "httpx"
