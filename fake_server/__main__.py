@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="batch creations per organization per hour of simulated time before a 429 "
                              "(default: 2000; 0: no limit)")
     parser.add_argument("--honour-idempotency-key", action="store_true",
-                        help="replay the answer of a POST that repeats an Idempotency-Key (default: ignored)")
+                        help="replay the answer of a POST that repeats an Idempotency-Key with the same request; "
+                             "another request with the key is a 422 (default: ignored)")
     parser.add_argument("--read-timeout", type=float, default=30.0, metavar="SECONDS",
                         help="a connection silent this long is closed (mid-body: 408) (default: 30)")
     return parser

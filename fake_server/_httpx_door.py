@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
-from ._door import DEFAULT_BASE_URL, DEFAULT_KEY, api_path, base_path_of, close_body
+from ._door import DEFAULT_BASE_URL, DEFAULT_KEY, api_path, base_path_of, bodiless_if_head, close_body
 from .wire import DropConnection, Handles, Request, Response
 
 __all__ = ["FAKE_ROUTE", "httpx_handler", "async_httpx_handler", "httpx_transport", "async_httpx_transport",
@@ -73,6 +73,7 @@ def _to_httpx(request: Any, started: float, answer: Response) -> Any:
     if limit is not None and time.monotonic() - started > limit:
         close_body(answer.body)
         raise lib.ReadTimeout(f"Read timed out (read timeout={limit})", request=request)
+    answer = bodiless_if_head(request.method, answer)
     headers = list(answer.headers.items())
     if isinstance(answer.body, (bytes, bytearray)):
         return lib.Response(answer.status, headers=headers, content=bytes(answer.body), request=request)

@@ -18,7 +18,15 @@ import requests
 import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 
-from ._door import CHUNK, DEFAULT_BASE_URL, api_path, base_path_of, close_body, reason_phrase
+from ._door import (
+    CHUNK,
+    DEFAULT_BASE_URL,
+    api_path,
+    base_path_of,
+    bodiless_if_head,
+    close_body,
+    reason_phrase,
+)
 from .wire import DropConnection, Handles, Request
 
 __all__ = ["FakeAdapter", "mount", "requests_session"]
@@ -128,7 +136,7 @@ class FakeAdapter(BaseAdapter):
         )
         started = time.monotonic()
         try:
-            answer = self.fake.handle(wire)
+            answer = bodiless_if_head(wire.method, self.fake.handle(wire))
         except DropConnection as err:
             for _ in body:  # the request was sent whole before the connection dropped
                 pass
@@ -152,6 +160,7 @@ class FakeAdapter(BaseAdapter):
             reason=reason_phrase(answer.status),
             preload_content=False,
             decode_content=False,
+            request_method=wire.method,
             request_url=request.url,
         )
         return HTTPAdapter.build_response(self, request, raw)  # type: ignore[arg-type]

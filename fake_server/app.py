@@ -2,9 +2,9 @@
 
 Order of work for each request: route (exact paths only: anything else is a 404 in the API's envelope) →
 the route's body cap (a declared `Content-Length` past it is a 413 at once, a streamed body past it a 413
-as soon as it gets there) → auth → fault plan → tenant → Idempotency-Key replay (only with
-`honour_idempotency_key=True`) → parse the request (outside any lock) → claim the Idempotency-Key → one
-backend call → envelope and headers. Errors always use the API's 4-key envelope, and every response
+as soon as it gets there) → auth → fault plan → tenant → parse the request (outside any lock) → claim the
+Idempotency-Key (only with `honour_idempotency_key=True`: the kept answer of the same request, a 422 for
+another request with that key, or the right to run) → one backend call → envelope and headers. Errors always use the API's 4-key envelope, and every response
 carries `x-request-id`. A response whose request body was left unread says `close`, and the doors close
 the connection instead of draining it.
 
@@ -26,7 +26,7 @@ from .backend import Backend, TenantKey
 from .errors import ApiError
 from .faults import FaultPlan
 from .files import parse_upload
-from .idempotency import IdempotencyStore
+from .idempotency import IdempotencyStore, request_digest, upload_digest
 from .request_log import RequestLog
 from .wire import CappedBody, DropConnection, Request, Response, json_response, too_large
 
@@ -51,10 +51,12 @@ def _keep_nothing() -> None:
 @dataclass(frozen=True)
 class Call:
     """A parsed request: `run(backend, tenant)` makes its one backend call and returns the payload;
-    `discard()` frees what parsing holds (an uploaded file) when a twin's answer is replayed instead."""
+    `discard()` frees what parsing holds (an uploaded file) when a twin's answer is replayed instead;
+    `digest` identifies the request for an Idempotency-Key (None: the App digests the JSON body)."""
 
     run: Callable[[Backend, TenantKey], Any]
     discard: Callable[[], None] = _keep_nothing
+    digest: str | None = None
 
     @staticmethod
     def failing(error: ApiError) -> Call:
@@ -95,7 +97,9 @@ def upload_file(request: Request, args: dict[str, str]) -> Call:
     except ApiError:
         blob.discard()
         raise
-    return Call(lambda backend, tenant: backend.upload(tenant, filename, purpose, blob, seconds), blob.discard)
+    digest = upload_digest(request.method, request.path, filename, upload.fields, upload.content_sha256)
+    return Call(lambda backend, tenant: backend.upload(tenant, filename, purpose, blob, seconds), blob.discard,
+                digest)
 
 
 def list_files(request: Request, args: dict[str, str]) -> Call:
@@ -268,19 +272,14 @@ class App:
     def _run(self, request: Request, tenant: TenantKey, route: Route, args: dict[str, str]) -> Answer:
         honour = self.honour_idempotency_key and request.method == "POST"
         idem = request.headers.get("idempotency-key") if honour else None
-        now = self.backend.now()
-        if idem:
-            replay = self.idempotency.answer(tenant, idem, request.path, now)
-            if replay is not None:
-                _drain(request)
-                return replay
         try:
             call = route.parse(request, args)  # reads the body: outside every lock
-        except ApiError as err:
-            call = Call.failing(err)
+            digest = (call.digest or request_digest(request.method, request.path, request.read())) if idem else ""
+        except ApiError as err:  # a request that fails its checks is never keyed: nothing compared, nothing kept
+            call, idem = Call.failing(err), None
         if not idem:
             return self._call(call, tenant)
-        claim = self.idempotency.claim(tenant, idem, request.path, now)  # waits while a twin runs
+        claim = self.idempotency.claim(tenant, idem, digest, self.backend.now())  # waits while a twin runs
         if claim.answer is not None:
             call.discard()  # this copy of the upload is not kept
             return claim.answer
@@ -289,7 +288,7 @@ class App:
             answer = self._call(call, tenant)
             return answer
         finally:
-            kept = answer if answer is not None and answer[0] < 500 and answer[0] not in _NOT_REPLAYED else None
+            kept = answer if answer is not None and 200 <= answer[0] < 300 else None  # a 4xx or 5xx runs again
             self.idempotency.release(claim, kept, self.backend.now())
 
     def _call(self, call: Call, tenant: TenantKey) -> Answer:
@@ -303,10 +302,6 @@ class App:
     def _record(self, request: Request, status: int | None, request_id: str, started: float) -> None:
         ms = (time.perf_counter() - started) * 1000
         self.request_log.record(request, status, request_id, self.backend.now(), ms)
-
-
-#: Answers never kept for an Idempotency-Key: the request did not really run (timeout, size, rate limit).
-_NOT_REPLAYED = frozenset({408, 413, 429})
 
 
 def _declared_length(request: Request) -> int | None:

@@ -53,7 +53,9 @@ class Backend(Store):
     def list_files(self, tenant_key: TenantKey, *, purpose: str | None = None,
                    limit: int = LIST_FILES_LIMIT.default,
                    order: str = "desc", after: str | None = None) -> dict:
-        """A page of files in `order` of creation, `limit` per page, after the file id `after`: O(page)."""
+        """A page of files in `order` of creation, `limit` per page, after the file id `after`: O(page). A file
+        this tenant deleted, or that expired, still marks its place (a list-and-delete loop pages on); an id the
+        tenant never had is a 400."""
         if order not in FILE_ORDERS:
             allowed = " and ".join(f"'{o}'" for o in FILE_ORDERS)
             raise ApiError(400, f"Invalid value: '{order}'. Supported values are: {allowed}.",
@@ -67,10 +69,10 @@ class Backend(Store):
             tenant.expire_files(self.clock.now())
             step = -1 if order == "desc" else 1
             if after:
-                at = tenant.file_position(after)
-                if at is None:
+                found = tenant.file_page_start(after, step)
+                if found is None:
                     raise _bad_cursor(after)
-                start = at + step
+                start = found
             else:
                 start = len(tenant.file_ids) - 1 if step < 0 else 0
             items: list[dict] = []

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from . import spec, strict_json
 from .batches import seed_problem
 from .errors import ApiError, envelope
-from .faults import FAULT_STATUSES, Fault, FaultPlan
+from .faults import FAULT_STATUSES, MAX_DELAY_SECONDS, Fault, FaultPlan, check_field, field_rule
 from .params import metadata_field
 from .wire import Handles, Request, Response, json_response
 
@@ -37,8 +37,6 @@ __all__ = ["ControlPlane", "Steerable", "PREFIX", "MAX_ADVANCE_SECONDS", "MAX_DE
 
 PREFIX = "/__fake__/"
 MAX_ADVANCE_SECONDS = 100 * 365 * 86_400  # a clock move of more than 100 years is a mistake
-MAX_DELAY_SECONDS = 30.0  # a fault's real sleep: longer would only hang the server's threads
-_MAX_TIMES = 1_000_000
 _MAX_TEXT = 1_000
 _MAX_ERRORS = 1_000
 _BATCH_ACTION = re.compile(r"batches/(?P<batch_id>[^/]+)/(?P<action>complete|fail|expire|cancel)")
@@ -271,17 +269,12 @@ def _fault_fields(rule: Any, where: str) -> dict:
         if rule.get(name) is not None:
             fields[name] = _text(rule, name, default=None)
     if "times" in rule:
-        fields["times"] = _integer(rule, "times", 0, _MAX_TIMES, default=None)
-    if rule.get("rate") is not None:
-        fields["rate"] = _number(rule, "rate", 0.0, 1.0)
+        fields["times"] = _fault_number(rule, "times")
+    for name in ("rate", "retry_after", "retry_after_ms", "delay"):
+        if rule.get(name) is not None:
+            fields[name] = _fault_number(rule, name)
     if rule.get("status") is not None:
         fields["status"] = _integer(rule, "status", FAULT_STATUSES.start, FAULT_STATUSES.stop - 1, default=None)
-    if rule.get("retry_after") is not None:
-        fields["retry_after"] = _number(rule, "retry_after", 0.0, 86_400.0)
-    if rule.get("retry_after_ms") is not None:
-        fields["retry_after_ms"] = _integer(rule, "retry_after_ms", 0, 86_400_000, default=None)
-    if rule.get("delay") is not None:
-        fields["delay"] = _number(rule, "delay", 0.0, MAX_DELAY_SECONDS)
     if rule.get("drop") is not None:
         fields["drop"] = _choice(rule, "drop", ("before", "after"), default="before")
     if rule.get("body") is not None:
@@ -289,6 +282,18 @@ def _fault_fields(rule: Any, where: str) -> dict:
             raise _invalid("body", "a JSON object")
         fields["body"] = rule["body"]
     return fields
+
+
+def _fault_number(rule: dict, name: str) -> Any:
+    """A fault rule's numeric field, checked by the faults' own `check_field` (the Python API's check)."""
+    value = rule.get(name)
+    if value is None:
+        return None
+    try:
+        check_field(name, value)
+    except ValueError:
+        raise _invalid(name, field_rule(name)) from None
+    return value
 
 
 def _rule_view(rule: Fault) -> dict:

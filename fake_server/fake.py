@@ -58,8 +58,9 @@ class FakeBatchesAPI:
         with `token_limit_exceeded`. Default: no quota.
     batch_create_limit_per_hour: `POST /batches` per organization per hour of simulated time before a 429
         with `retry-after` (default 2,000, the real limit; None: no limit).
-    honour_idempotency_key: replay the answer of a POST that repeats an `Idempotency-Key` (24 h of simulated
-        time, at most 10,000 keys). Default False: like the real API as far as the SDK shows, the header is
+    honour_idempotency_key: replay the 2xx answer of a POST that repeats an `Idempotency-Key` with the same
+        request (24 h of simulated time, at most 10,000 keys); the key with another request (body, upload,
+        route) is a 422; a 4xx or 5xx answer is not kept, so the request runs again. Default False: like the real API as far as the SDK shows, the header is
         ignored and a repeated POST runs again.
     max_recorded: how many requests `requests` keeps (oldest dropped first; also bounded in bytes).
     """

@@ -13,11 +13,16 @@ sequence of requests fires the same faults on every run. The handler applies the
 `delay` (sleep), then `drop` ("before": no work done, connection dropped; "after": the work
 is done and committed, then the connection is dropped), else `status` (an error, 400-599:
 `FAULT_STATUSES`) with `error_body()` / `error_headers()`.
+
+A rule's numbers are checked by `check_field` with the bounds in `FIELD_BOUNDS`, the same for a rule made here
+(ValueError at the call) and one posted to the control plane (a 400): finite, `retry_after` 0–86,400 s,
+`retry_after_ms` 0–86,400,000, `delay` 0–30 s (a real sleep), `rate` 0–1, `times` 0–1,000,000 or None.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import random
 import re
 import threading
@@ -27,11 +32,42 @@ from typing import Any
 
 from .errors import INVALID_REQUEST, SERVER_ERROR, envelope
 
-__all__ = ["Fault", "FaultPlan", "FAULT_STATUSES"]
+__all__ = ["Fault", "FaultPlan", "FAULT_STATUSES", "FIELD_BOUNDS", "MAX_DELAY_SECONDS", "check_field",
+           "field_rule"]
 
 #: What a fault's `status` may be: an error (4xx or 5xx). A 1xx is not a final answer (the client would wait
 #: for one to its read timeout), and a 2xx/3xx with an error body breaks clients instead of testing them.
 FAULT_STATUSES = range(400, 600)
+
+MAX_DELAY_SECONDS = 30.0  # a fault's real sleep: longer would only hang the server's threads
+
+#: A fault's numeric fields: (low, high, integer?). Shared by `Fault` and the control plane.
+FIELD_BOUNDS: dict[str, tuple[float, float, bool]] = {
+    "times": (0, 1_000_000, True),
+    "rate": (0.0, 1.0, False),
+    "retry_after": (0.0, 86_400.0, False),
+    "retry_after_ms": (0, 86_400_000, True),
+    "delay": (0.0, MAX_DELAY_SECONDS, False),
+}
+
+
+def field_rule(name: str) -> str:
+    """What `name` must be, in words: "a finite number between 0 and 86400", "an integer between 0 and 1,000"."""
+    low, high, integer = FIELD_BOUNDS[name]
+    if integer:
+        return f"an integer between {int(low):,} and {int(high):,}"
+    return f"a finite number between {low:g} and {high:g}"
+
+
+def check_field(name: str, value: object) -> None:
+    """ValueError unless `value` is what the fault field `name` takes (see FIELD_BOUNDS): the one check for
+    `Fault` and the control plane."""
+    low, high, integer = FIELD_BOUNDS[name]
+    number = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if not isinstance(value, (int, float)) or not number or isinstance(value, bool) or not math.isfinite(value) \
+            or not low <= value <= high:
+        raise ValueError(f"{name} must be {field_rule(name)}, not {value!r}")
+
 
 _SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
 _MESSAGES = {
@@ -64,17 +100,14 @@ class Fault:
     def __post_init__(self) -> None:
         if self.method is not None:
             self.method = self.method.upper()
-        if self.times is not None and (not isinstance(self.times, int) or self.times < 0):
-            raise ValueError(f"times must be a non-negative int or None, not {self.times!r}")
-        if self.rate is not None and not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"rate must be between 0 and 1, not {self.rate!r}")
+        for name in FIELD_BOUNDS:
+            if getattr(self, name) is not None:
+                check_field(name, getattr(self, name))
         if self.status is not None and (not isinstance(self.status, int) or isinstance(self.status, bool)
                                         or not FAULT_STATUSES.start <= self.status < FAULT_STATUSES.stop):
             raise ValueError(f"status must be an HTTP error status, 400-599, not {self.status!r}")
         if self.drop not in _DROPS:
             raise ValueError(f"drop must be 'before', 'after' or None, not {self.drop!r}")
-        if self.delay < 0:
-            raise ValueError(f"delay must be >= 0, not {self.delay!r}")
         if self.body is not None and self.status is None:
             raise ValueError("a fault with a body needs a status")
         if self.status is None and self.drop is None and not self.delay:

@@ -14,6 +14,7 @@ created from the file, as the real API does.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 
@@ -38,6 +39,7 @@ class Upload:
     blob: Blob | None = None
     size: int = 0
     lines: int = 0
+    content_sha256: str = ""  # of the file part (what an Idempotency-Key's digest compares)
 
 
 class _Collector:
@@ -54,6 +56,7 @@ class _Collector:
         self._name: bytes = b""
         self._value: list[bytes] = []
         self._writer: BlobWriter | None = None
+        self._hash = hashlib.sha256()
         self._header_field = b""
         self._header_value = b""
 
@@ -90,6 +93,7 @@ class _Collector:
         if b"filename" in options or self._name == b"file":
             self.upload.filename = options.get(b"filename", b"").decode("utf-8", "replace")
             self._writer = BlobWriter()
+            self._hash = hashlib.sha256()
             if self.upload.fields.get("purpose") == "batch":  # sent first: refuse early past 200 MB
                 self.limit = min(self.limit, spec.MAX_BATCH_FILE_BYTES)
 
@@ -110,6 +114,7 @@ class _Collector:
             self._writer.abort()
             return
         self._writer.write(chunk)
+        self._hash.update(chunk)
 
     def part_end(self) -> None:
         if self._writer is not None:
@@ -117,6 +122,7 @@ class _Collector:
                 self.upload.size = self._writer.size
                 self.upload.lines = self._writer.lines
                 self.upload.blob = self._writer.finish()
+                self.upload.content_sha256 = self._hash.hexdigest()
             self._writer = None
         else:
             self.upload.fields[self._name.decode("utf-8", "replace")] = b"".join(self._value).decode(

@@ -9,7 +9,8 @@ file that is unlinked from the moment it exists, so no exit (normal, SIGTERM, SI
 Indexes keep every view O(page): a tenant's batches in creation order with an id → position map (a
 list page at any cursor is a slice), its files in `(created_at, seq)` order with a bisectable key list
 (output files are stamped with their batch's terminal time, which may be earlier than the newest upload),
-a heap of files by expiry, and a heap of batches by the time they end (so a file listing settles only the
+a heap of files by expiry, a tombstone per deleted or expired file (its id → its place in that order, so a
+list cursor naming it pages on from there: O(log n)), and a heap of batches by the time they end (so a file listing settles only the
 batches that ended since, never walks every batch).
 """
 
@@ -21,13 +22,16 @@ import os
 import tempfile
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from .lifecycle import Schedule
 
-__all__ = ["Blob", "BlobWriter", "FileRecord", "BatchRecord", "Progress", "ParsedInput", "Tenant", "live_spills"]
+__all__ = ["Blob", "BlobWriter", "FileRecord", "BatchRecord", "Progress", "ParsedInput", "Tenant", "live_spills", "MAX_TOMBSTONES"]
+
+MAX_TOMBSTONES = 100_000  # per tenant: the deleted/expired file ids a list cursor may still name
 
 _SPILLS: weakref.WeakSet[Any] = weakref.WeakSet()  # open spill files of this process (diagnostics and tests)
 
@@ -299,6 +303,8 @@ class Tenant:
     file_keys: list[tuple[int, int]] = field(default_factory=list)  # sorted (created_at, seq)
     file_ids: list[str] = field(default_factory=list)  # the ids in `file_keys` order
     file_expiry: list[tuple[int, int, str]] = field(default_factory=list)  # heap (expires_at, seq, id)
+    # deleted or expired files: id -> (created_at, seq), oldest first, at most MAX_TOMBSTONES
+    file_tombstones: OrderedDict[str, tuple[int, int]] = field(default_factory=OrderedDict)
     batches: dict[str, BatchRecord] = field(default_factory=dict)
     batch_ids: list[str] = field(default_factory=list)  # creation order, for cursor paging
     batch_pos: dict[str, int] = field(default_factory=dict)  # id -> index in batch_ids
@@ -322,14 +328,25 @@ class Tenant:
         if at < len(self.file_ids) and self.file_ids[at] == file_id:
             del self.file_keys[at]
             del self.file_ids[at]
+        self.file_tombstones[file_id] = record.key
+        while len(self.file_tombstones) > MAX_TOMBSTONES:
+            self.file_tombstones.popitem(last=False)
         record.blob.discard()
         return record
 
-    def file_position(self, file_id: str) -> int | None:
-        record = self.files.get(file_id)
-        if record is None:
+    def file_page_start(self, after: str, step: int) -> int | None:
+        """Where a page after the file `after` starts in `file_ids` (step -1: newest first, 1: oldest first).
+
+        A file this tenant deleted or that expired (a tombstone) keeps its place in the order, so a listing that
+        deletes as it goes pages on; None for an id the tenant never had. O(log n)."""
+        record = self.files.get(after)
+        key = record.key if record is not None else self.file_tombstones.get(after)
+        if key is None:
             return None
-        return bisect.bisect_left(self.file_keys, record.key)
+        at = bisect.bisect_left(self.file_keys, key)  # a live file sits at `at`; a tombstone just before it
+        if record is not None:
+            return at + step
+        return at - 1 if step < 0 else at
 
     def expire_files(self, now: float) -> None:
         """Remove every file whose `expires_at` has come (O(expired · log n))."""

@@ -15,7 +15,7 @@ from fake_server.faults import FaultPlan
 from fake_server.request_log import RequestLog
 from fake_server.wire import Request
 from tests.concurrency import run_concurrently, within
-from tests.fake_server.calls import CHAT, KEY, call, chat_lines, create, jsonl, upload
+from tests.fake_server.calls import CHAT, KEY, call, chat_lines, create, jsonl, multipart, upload
 
 
 def test_every_answer_has_a_unique_request_id(fake: FakeBatchesAPI) -> None:
@@ -164,17 +164,53 @@ def test_concurrent_twins_with_one_key_make_one_batch(fake: FakeBatchesAPI) -> N
     assert len({a["id"] for a in answers}) == 1 and len(fake.batches()) == 1
 
 
-def test_a_kept_error_is_replayed_and_a_server_error_is_not(fake: FakeBatchesAPI) -> None:
+def test_an_error_is_not_kept_so_the_corrected_request_runs_and_a_server_error_is_not_kept(
+        fake: FakeBatchesAPI) -> None:
     fake.honour_idempotency_key = True
-    bad = call(fake, "POST", "/batches", b"{not json", headers={"idempotency-key": "k"})
-    assert bad.status == 400
     file_id = upload(fake, jsonl(chat_lines(1))).json()["id"]
     body = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h"}
-    replayed = call(fake, "POST", "/batches", body, headers={"idempotency-key": "k"})
-    assert replayed.status == 400 and replayed.json() == bad.json() and fake.batches() == []
+    assert call(fake, "POST", "/batches", b"{not json", headers={"idempotency-key": "k"}).status == 400
+    wrong = call(fake, "POST", "/batches", {**body, "completion_window": "48h"}, headers={"idempotency-key": "k"})
+    assert wrong.status == 400
+    corrected = call(fake, "POST", "/batches", body, headers={"idempotency-key": "k"})
+    assert corrected.status == 200 and [b["id"] for b in fake.batches()] == [corrected.json()["id"]]
     fake.faults.fail_next(500, method="POST", path="/batches$")
     assert call(fake, "POST", "/batches", body, headers={"idempotency-key": "k2"}).status == 500
     assert call(fake, "POST", "/batches", body, headers={"idempotency-key": "k2"}).status == 200
+
+
+def test_a_key_reused_with_another_request_is_a_422_and_runs_nothing(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
+    file_a = upload(fake, jsonl(chat_lines(1))).json()["id"]
+    file_b = upload(fake, jsonl(chat_lines(2))).json()["id"]
+    body = {"input_file_id": file_a, "endpoint": CHAT, "completion_window": "24h"}
+    first = call(fake, "POST", "/batches", body, headers={"idempotency-key": "k"}).json()
+    same = call(fake, "POST", "/batches", json.dumps(body, indent=2, sort_keys=True).encode(),
+                headers={"idempotency-key": "k"})
+    assert same.status == 200 and same.json()["id"] == first["id"]  # the same parameters, spelt differently
+    other_body = {"input_file_id": file_b, "endpoint": "/v1/embeddings", "completion_window": "24h"}
+    for method, path, other in (("POST", "/batches", other_body), ("POST", f"/batches/{first['id']}/cancel", None)):
+        refused = call(fake, method, path, other, headers={"idempotency-key": "k"})
+        assert refused.status == 422, path
+        assert refused.json() == {"error": {
+            "message": "Keys for idempotent requests can only be used with the same parameters they were first used "
+                       "with.", "type": "invalid_request_error", "param": None, "code": None}}
+    assert [b["id"] for b in fake.batches()] == [first["id"]] and fake.batches()[0]["status"] == "validating"
+
+
+def test_an_upload_is_replayed_only_for_the_same_file_name_and_purpose(fake: FakeBatchesAPI) -> None:
+    fake.honour_idempotency_key = True
+    content = jsonl(chat_lines(1))
+    first = upload(fake, content, headers={"idempotency-key": "u"}).json()
+    body, ctype = multipart({"purpose": "batch"}, "input.jsonl", content)
+    old = ctype.partition("boundary=")[2]  # a retried upload's body has a new boundary (the SDK rebuilds it)
+    again = call(fake, "POST", "/files", body.replace(old.encode(), b"retried-boundary-42"),
+                 headers={"content-type": ctype.replace(old, "retried-boundary-42"), "idempotency-key": "u"})
+    assert again.status == 200 and again.json()["id"] == first["id"]
+    for changed in (dict(content=jsonl(chat_lines(7))), dict(content=content, filename="z.jsonl"),
+                    dict(content=content, purpose="user_data")):
+        assert upload(fake, **{"headers": {"idempotency-key": "u"}, **changed}).status == 422, changed
+    assert [f["id"] for f in fake.files()] == [first["id"]]
 
 
 def test_reset_forgets_kept_answers(fake: FakeBatchesAPI) -> None:

@@ -79,6 +79,44 @@ def test_list_files_pages_orders_and_filters(fake: FakeBatchesAPI) -> None:
     assert [f["id"] for f in ascending["data"]] == ids
 
 
+def test_a_listing_that_deletes_as_it_goes_pages_on_past_the_deleted_cursor(fake: FakeBatchesAPI) -> None:
+    """The SDK pages with `after=<last id of the page>`; a cleanup loop has just deleted that file."""
+    ids = [upload(fake, jsonl(chat_lines(1))).json()["id"] for _ in range(5)]
+    seen: list[str] = []
+    query = "purpose=batch&limit=2"
+    while True:
+        page = call(fake, "GET", "/files", query=query)
+        assert page.status == 200, page.json()
+        data = page.json()["data"]
+        for item in data:
+            seen.append(item["id"])
+            assert call(fake, "DELETE", f"/files/{item['id']}").status == 200
+        if not page.json()["has_more"]:
+            break
+        query = f"purpose=batch&limit=2&after={data[-1]['id']}"
+    assert seen == ids[::-1] and fake.files() == []
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_a_deleted_or_expired_cursor_keeps_its_place_and_a_foreign_id_stays_a_400(fake: FakeBatchesAPI,
+                                                                                 order: str) -> None:
+    ids = [upload(fake, jsonl(chat_lines(1))).json()["id"] for _ in range(3)]
+    short = _upload_expiring(fake, **{"expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"})
+    ids += [short.json()["id"]] + [upload(fake, jsonl(chat_lines(1))).json()["id"] for _ in range(2)]
+    listed = ids if order == "asc" else ids[::-1]
+    call(fake, "DELETE", f"/files/{ids[1]}")
+    fake.advance(3600)  # ids[3] expires
+    for gone in (ids[1], ids[3]):
+        page = call(fake, "GET", "/files", query=f"order={order}&after={gone}").json()
+        after = listed[listed.index(gone) + 1:]
+        assert [f["id"] for f in page["data"]] == [i for i in after if i not in (ids[1], ids[3])]
+    upload(fake, jsonl(chat_lines(1)), headers={"openai-organization": "org-other"})
+    other = call(fake, "GET", "/files", query=f"after={ids[1]}", headers={"openai-organization": "org-other"})
+    never = call(fake, "GET", "/files", query="after=file-never")
+    for refused in (other, never):
+        assert refused.status == 400 and refused.json()["error"]["param"] == "after"
+
+
 def test_batch_outputs_are_listed_files(fake: FakeBatchesAPI) -> None:
     batch = fake.seed_batch("completed", requests=2, failed=1)
     listed = call(fake, "GET", "/files", query="purpose=batch_output").json()["data"]

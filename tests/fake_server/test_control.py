@@ -7,6 +7,7 @@ import requests
 
 from fake_server.control import MAX_ADVANCE_SECONDS
 from fake_server.fake import FakeBatchesAPI
+from fake_server.faults import Fault
 from fake_server.server import ServerHandle, serve
 
 AUTH = {"Authorization": "Bearer sk-control"}
@@ -14,6 +15,24 @@ AUTH = {"Authorization": "Bearer sk-control"}
 
 def _post(session: requests.Session, server: ServerHandle, path: str, payload=None) -> requests.Response:
     return session.post(f"{server.url}/__fake__/{path}", json=payload, timeout=10)
+
+
+@pytest.mark.parametrize("rule", [
+    {"status": 429, "retry_after": -1}, {"status": 429, "retry_after": 1e12}, {"status": 429, "retry_after": 86_400},
+    {"status": 429, "retry_after_ms": 1.5}, {"delay": 30}, {"delay": 30.5}, {"status": 500, "times": 1_000_000},
+    {"status": 500, "times": 1_000_001}, {"status": 500, "rate": 1}, {"status": 500, "rate": 1.01},
+])
+def test_the_control_plane_and_the_python_api_accept_and_refuse_the_same_rules(
+        server: ServerHandle, session: requests.Session, rule: dict) -> None:
+    try:
+        Fault(**rule)
+        python_accepts = True
+    except ValueError:
+        python_accepts = False
+    answer = _post(session, server, "faults", rule)
+    assert answer.status_code == (200 if python_accepts else 400), answer.text
+    _delete = session.delete(f"{server.url}/__fake__/faults", timeout=5)
+    assert _delete.status_code == 200
 
 
 def test_every_status_is_reachable_over_http(server: ServerHandle, session: requests.Session) -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fake_server.faults import Fault, FaultPlan
+from fake_server.faults import MAX_DELAY_SECONDS, Fault, FaultPlan
 from tests.concurrency import run_concurrently
 
 
@@ -194,6 +194,36 @@ def test_bad_rules_are_refused(fields: dict) -> None:
     with pytest.raises(ValueError):
         plan.add(**fields)
     assert len(plan) == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda plan: plan.fail_next(429, retry_after=-1),
+    lambda plan: plan.fail_next(429, retry_after=float("nan")),
+    lambda plan: plan.fail_next(429, retry_after=float("inf")),
+    lambda plan: plan.fail_next(429, retry_after=1e12),
+    lambda plan: plan.rate_limit(retry_after=86_401),
+    lambda plan: plan.fail_next(429, retry_after_ms=-1),
+    lambda plan: plan.fail_next(429, retry_after_ms=1.5),
+    lambda plan: plan.delay(float("nan")),
+    lambda plan: plan.delay(float("inf")),
+    lambda plan: plan.delay(31),
+    lambda plan: plan.fail_rate(float("nan")),
+    lambda plan: plan.fail_next(500, times=1_000_001),
+])
+def test_the_python_api_refuses_at_the_call_what_would_send_nonsense_or_break_the_sleep(make) -> None:
+    """`retry-after: nan` reached clients, and a NaN delay raised from time.sleep on the next request."""
+    plan = FaultPlan()
+    with pytest.raises(ValueError, match=r"must be (a finite number|an integer) between"):
+        make(plan)
+    assert len(plan) == 0 and plan.match("GET", "/v1/batches") is None
+
+
+def test_the_bounds_themselves_are_accepted() -> None:
+    plan = FaultPlan()
+    plan.fail_next(429, retry_after=86_400, retry_after_ms=86_400_000, times=1_000_000)
+    plan.delay(MAX_DELAY_SECONDS)
+    plan.fail_rate(0.0)
+    assert len(plan) == 3 and plan.rules[0].error_headers()["retry-after"] == "86400"
 
 
 @given(st.lists(st.tuples(st.sampled_from(["GET", "POST", "DELETE"]), st.sampled_from(["/v1/batches", "/v1/files"])),

@@ -169,3 +169,13 @@ def test_openai_client_is_strict_by_default() -> None:
     fake = FakeBatchesAPI(clock=ManualClock())
     assert fake.openai_client()._strict_response_validation is True
     assert fake.openai_client(_strict_response_validation=False)._strict_response_validation is False
+
+
+def test_a_list_and_delete_loop_over_files_list_cleans_up_every_file() -> None:
+    """The SDK's auto-pager asks for `after=<last id>`, a file the loop has just deleted."""
+    fake = FakeBatchesAPI(clock=ManualClock())
+    client = fake.openai_client()
+    for i in range(5):
+        client.files.create(file=(f"in{i}.jsonl", batch_input(1)), purpose="batch")
+    deleted = [client.files.delete(f.id).id for f in client.files.list(purpose="batch", limit=2)]
+    assert len(deleted) == 5 and fake.files() == []

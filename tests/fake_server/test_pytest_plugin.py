@@ -89,3 +89,19 @@ def test_fake_openai_client_skips_with_a_reason_without_openai(pytester: pytest.
     result = pytester.runpytest("-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*fake_openai_client needs the openai package*"])
+
+
+def test_every_fixture_says_what_it_is_and_the_session_is_authorised(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_session(fake_batches, fake_batches_session):
+            fake_batches.seed_batch()
+            r = fake_batches_session.get("https://api.openai.com/v1/batches")  # no header of its own: not a 401
+            assert r.status_code == 200 and len(r.json()["data"]) == 1
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+    listed = pytester.runpytest("--fixtures").stdout.str()
+    for name in ("fake_batches", "fake_batches_server", "fake_batches_session", "fake_openai_client"):
+        block = listed.split(f"\n{name} ", 1)[1].split("\n\n", 1)[0]
+        assert "no docstring available" not in block and len(block.splitlines()) >= 2, (name, block)

@@ -236,11 +236,16 @@ def test_module_flags_set_models_limits_and_idempotency() -> None:
         base_url = within(20, proc.stdout.readline).strip()
         auth = {"Authorization": "Bearer sk-flags"}
         with requests.Session() as session:
+            uploaded: dict[str, str] = {}
+
             def create(model: str, key: str | None = None) -> requests.Response:
                 line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
                         "body": {"model": model, "messages": [{"role": "user", "content": "one two three"}]}}
-                file_id = session.post(f"{base_url}/files", headers=auth, data={"purpose": "batch"},
-                                       files={"file": ("in.jsonl", json.dumps(line) + "\n")}).json()["id"]
+                if key is None or key not in uploaded:  # a keyed retry sends the same body
+                    uploaded[key or ""] = session.post(
+                        f"{base_url}/files", headers=auth, data={"purpose": "batch"},
+                        files={"file": ("in.jsonl", json.dumps(line) + "\n")}).json()["id"]
+                file_id = uploaded[key or ""]
                 extra = {"Idempotency-Key": key} if key else {}
                 return session.post(f"{base_url}/batches", headers={**auth, **extra}, json={
                     "input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"})

@@ -196,6 +196,47 @@ def test_async_httpx_transport(fake: FakeBatchesAPI, lib, auth: dict) -> None:
     assert info["bytes"] == len(data) and data == batch_input(3)
 
 
+def test_a_head_answer_has_no_body_on_every_door(fake: FakeBatchesAPI, server, auth: dict) -> None:
+    """The loopback server sends a HEAD answer's headers only; the in-process doors sent the JSON body too."""
+    over_loopback = requests.head(f"{server.base_url}/batches", headers=auth, timeout=10)
+    answers = {"loopback": over_loopback, "mount": transports.mount(fake, requests.Session()).head(
+        f"{API}/batches", headers=auth)}
+    for lib in (httpx, httpx2):
+        with lib.Client(transport=transports.httpx_transport(fake, lib), headers=auth) as client:
+            answers[lib.__name__] = client.head(f"{API}/batches")
+
+    async def head_async() -> object:
+        async with httpx2.AsyncClient(transport=transports.async_httpx_transport(fake, httpx2), headers=auth) as c:
+            return await c.head(f"{API}/batches")
+
+    answers["async"] = asyncio.run(head_async())
+    for door, answer in answers.items():
+        assert (answer.status_code, answer.content) == (404, b""), door  # HEAD is no API route: the 404's headers
+        assert answer.headers["content-type"] == "application/json" and "x-request-id" in answer.headers, door
+
+
+def test_a_custom_base_path_is_the_api_and_a_path_outside_it_is_a_404(fake: FakeBatchesAPI, auth: dict) -> None:
+    gateway = "https://gw.example.com/openai/v1"
+    session = fake.mount(requests.Session(), base_url=gateway)
+    assert session.get(f"{gateway}/batches", headers=auth).status_code == 200
+    outside = session.get("https://gw.example.com/v1/batches", headers=auth)
+    assert outside.status_code == 404
+    assert outside.json()["error"]["message"] == (
+        "Invalid URL (GET /v1/batches (outside the base path /openai/v1))")
+    with httpx2.Client(transport=transports.httpx_transport(fake, httpx2, "/openai/v1"), headers=auth) as client:
+        assert client.get(f"{gateway}/files").status_code == 200
+        assert client.get("https://gw.example.com/v1/files").status_code == 404
+        assert client.get("https://gw.example.com/openai/v1/files/file-x").status_code == 404  # no such file
+        assert client.get("https://gw.example.com/v1/files/file-x").json()["error"]["message"].startswith(
+            "Invalid URL")
+    openai = pytest.importorskip("openai")
+    sdk = fake.openai_client(base_url=gateway)
+    assert sdk.batches.list().data == []
+    with pytest.raises(openai.NotFoundError):
+        fake.openai_client(base_url="https://gw.example.com/elsewhere/v1").with_options(
+            base_url="https://gw.example.com/v1").batches.list()
+
+
 def test_sdk_http_module_follows_the_installed_openai() -> None:
     openai = pytest.importorskip("openai")
     expected = "httpx2" if int(openai.__version__.split(".")[0]) >= 3 else "httpx"
