@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,29 @@ def _reply(sock: socket.socket) -> bytes:
         data += chunk
     return data
 
+
+
+@contextlib.contextmanager
+def gated_answers(fake: FakeBatchesAPI, work: Callable[[], object], model: str = "gpt-4o") -> Iterator[threading.Event]:
+    """Run `work` on a daemon thread while the fake's answers to lines of `model` block until the block ends;
+    yields the event set once such an answer is being computed (a batch's lines are mid-answer). On exit the
+    answers are released, then the thread is joined."""
+    answering, release = threading.Event(), threading.Event()
+
+    def responder(line):
+        if line.model == model:
+            answering.set()
+            release.wait(10)  # answer generation gated: blocked until the block ends
+        return None
+
+    fake.responder = responder
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        yield answering
+    finally:
+        release.set()
+        thread.join(10)
 
 def test_a_probe_is_answered_while_fifty_clients_stall_mid_body_and_each_staller_gets_a_408(
     server: ServerHandle, fake: FakeBatchesAPI
@@ -170,26 +195,12 @@ def test_no_lock_is_held_while_an_input_file_is_validated(server: ServerHandle, 
 
 def test_no_lock_is_held_while_a_batch_s_answers_are_computed(fake: FakeBatchesAPI) -> None:
     """A slow responder answering one batch's lines does not delay a view of another batch."""
-    answering, release = threading.Event(), threading.Event()
-
-    def responder(line):
-        if line.custom_id == "request-1" and line.model == "gpt-4o":
-            answering.set()
-            release.wait(10)
-        return None
-
-    fake.responder = responder
     slow = fake.seed_batch("in_progress", requests=3, model="gpt-4o")
     quick = fake.seed_batch("in_progress", requests=3)
     fake.advance(3600)
-    viewer = threading.Thread(target=lambda: fake.batch(slow["id"]), daemon=True)
-    viewer.start()
-    try:
+    with gated_answers(fake, lambda: fake.batch(slow["id"])) as answering:
         assert answering.wait(10)
         assert within(5, lambda: fake.batch(quick["id"]))["status"] == "completed"
-    finally:
-        release.set()
-        viewer.join(10)
 
 
 def test_views_answer_each_line_once_however_often_a_batch_is_read(fake: FakeBatchesAPI) -> None:
@@ -292,21 +303,10 @@ def test_a_list_never_waits_for_a_batch_whose_answers_another_request_is_computi
     batch list and files list answer at once, showing that batch as it was last shown (never half-updated)."""
     from tests.fake_server.calls import call
 
-    answering, release = threading.Event(), threading.Event()
-
-    def responder(line):
-        if line.model == "gpt-4o" and line.custom_id == "request-1":
-            answering.set()
-            release.wait(10)  # answer generation gated: blocked until the test releases it
-        return None
-
-    fake.responder = responder
     big = fake.seed_batch("in_progress", requests=50, model="gpt-4o")
     quiet = fake.seed_batch("in_progress", requests=2)
     fake.advance(5000)
-    viewer = threading.Thread(target=lambda: fake.batch(big["id"]), daemon=True)
-    viewer.start()
-    try:
+    with gated_answers(fake, lambda: fake.batch(big["id"])) as answering:
         assert answering.wait(10)
         page = within(5, lambda: call(fake, "GET", "/batches", query="limit=10"))
         assert page.status == 200
@@ -317,9 +317,6 @@ def test_a_list_never_waits_for_a_batch_whose_answers_another_request_is_computi
             "in_progress", {"total": 50, "completed": 0, "failed": 0}, None)
         assert within(5, lambda: call(fake, "GET", "/files")).status == 200  # the files listing does not wait
         assert within(5, lambda: call(fake, "GET", f"/batches/{quiet['id']}")).json()["status"] == "completed"
-    finally:
-        release.set()
-        viewer.join(10)
     done = {b["id"]: b for b in call(fake, "GET", "/batches").json()["data"]}[big["id"]]
     assert done["status"] == "completed" and done["request_counts"]["completed"] == 50
     listed_files = {f["id"] for f in call(fake, "GET", "/files").json()["data"]}
@@ -330,26 +327,12 @@ def test_a_seed_computing_its_answers_does_not_hold_up_listings(fake: FakeBatche
     """`POST /__fake__/seed` of a completed batch answers its lines; listings meanwhile answer at once."""
     from tests.fake_server.calls import call
 
-    answering, release = threading.Event(), threading.Event()
-
-    def responder(line):
-        if line.model == "gpt-4o":
-            answering.set()
-            release.wait(10)
-        return None
-
-    fake.responder = responder
     seeded: list[dict] = []
-    seeder = threading.Thread(target=lambda: seeded.append(fake.seed_batch("completed", requests=5, model="gpt-4o")),
-                              daemon=True)
-    seeder.start()
-    try:
+    seed = lambda: seeded.append(fake.seed_batch("completed", requests=5, model="gpt-4o"))  # noqa: E731
+    with gated_answers(fake, seed) as answering:
         assert answering.wait(10)
         assert within(5, lambda: call(fake, "GET", "/files", query="limit=1")).status == 200
         page = within(5, lambda: call(fake, "GET", "/batches", query="limit=1")).json()
         assert [b["status"] for b in page["data"]] in ([], ["validating"])  # never 'completed' without its file
-    finally:
-        release.set()
-        seeder.join(10)
     assert seeded and seeded[0]["status"] == "completed" and seeded[0]["output_file_id"]
     assert call(fake, "GET", "/batches").json()["data"][0]["output_file_id"] == seeded[0]["output_file_id"]

@@ -227,3 +227,20 @@ def redirecting(target: str, received: list, statuses=(307, 308)):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def magic_output(*cells: str) -> str:
+    """Everything a notebook user would see from `cells` (stdout, stderr and displayed outputs) run in a shell
+    with batches_ext loaded for them and unloaded after; the environment is the caller's."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "batches_ext")
+    try:
+        with capture_output() as shown:
+            for cell in cells:
+                shell.run_cell(cell, store_history=False)
+    finally:
+        shell.run_line_magic("unload_ext", "batches_ext")
+    return shown.stdout + shown.stderr + "".join(str(o.data) for o in shown.outputs)

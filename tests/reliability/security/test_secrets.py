@@ -23,6 +23,7 @@ from tests.reliability.security.probes import (
     chain_text,
     count_leaks,
     key_count,
+    magic_output,
     redirecting,
 )
 
@@ -260,8 +261,6 @@ def test_a_canary_key_never_shows_on_any_error_path_of_a_hostile_server(report) 
     at the deadline; silence; a huge error body; malformed answers; redirects; a Retry-After above 120 s; a lost
     create; a refused connection; URL credentials; a key with a space inside): the canary is in none of the
     exceptions (str, repr, attributes, pickle, chain, traceback), nor in what the magics print."""
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.utils.capture import capture_output
 
     from batches_ext.errors import ConfigError
     from tests.batches_ext.client.hostile_server import hostile_server
@@ -298,18 +297,10 @@ def test_a_canary_key_never_shows_on_any_error_path_of_a_hostile_server(report) 
         sent = {s.headers.get("Authorization") for s in server.seen}
         assert sent == {f"Bearer {canary}"}  # stripped of its newline, and really sent on every call
 
-        shell = InteractiveShell.instance()
-        shell.run_line_magic("load_ext", "batches_ext")
-        try:
-            with pytest.MonkeyPatch.context() as env:
-                env.setenv("OPENAI_API_KEY", canary + "\n")
-                env.setenv("OPENAI_BASE_URL", server.url("echo-key"))
-                with capture_output() as shown:
-                    shell.run_cell("%batches get batch_1", store_history=False)
-                    shell.run_cell("%batches config", store_history=False)
-        finally:
-            shell.run_line_magic("unload_ext", "batches_ext")
-    printed = shown.stdout + shown.stderr + "".join(str(o.data) for o in shown.outputs)
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("OPENAI_API_KEY", canary + "\n")
+            env.setenv("OPENAI_BASE_URL", server.url("echo-key"))
+            printed = magic_output("%batches get batch_1", "%batches config")
     assert "401 Unauthorized: Incorrect API key provided: Bearer sk-***" in printed and "Traceback" not in printed
     leaks = count_leaks(canary, printed, *[chain_text(exc) for exc in raised])
     report.add("security", "hostile-server error paths checked for the key", len(raised) + 2)

@@ -12,7 +12,7 @@ import pytest
 from batches_ext.client import BatchesClient
 from batches_ext.config import redact_url
 from batches_ext.errors import APIConnectionError, ConfigError
-from tests.reliability.security.probes import chain_text
+from tests.reliability.security.probes import chain_text, magic_output
 
 
 def _secret() -> str:
@@ -32,21 +32,10 @@ def test_a_password_with_a_raw_separator_is_refused_without_showing_it(raw) -> N
 
 
 def test_the_magics_config_refuses_it_in_one_line(monkeypatch) -> None:
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.utils.capture import capture_output
-
     secret = _secret()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://alice:{secret[:6]}#{secret[6:]}@127.0.0.1:9/v1")
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "batches_ext")
-    try:
-        with capture_output() as shown:
-            shell.run_cell("%batches config", store_history=False)
-            shell.run_cell("%batches list", store_history=False)
-    finally:
-        shell.run_line_magic("unload_ext", "batches_ext")
-    printed = shown.stdout + shown.stderr + "".join(str(o.data) for o in shown.outputs)
+    printed = magic_output("%batches config", "%batches list")
     assert "percent-encode" in printed and "Traceback" not in printed
     assert secret[:6] not in printed and secret[6:] not in printed
 
