@@ -104,7 +104,7 @@ def results(client: BatchesAPI, target: Target, inputs: Any = None) -> Results:
 def unsent_note(job: Job) -> str | None:
     """`job_…: 2 lines (part 5/5) are missing: their input was never uploaded (...)` when some of the job's parts
     have neither a batch nor an input file (only the caller's request lines can give them); None otherwise."""
-    unsent = [p for p in job.parts if not p.batch_id and not p.input_file_id]
+    unsent = [p for p in job.parts if p.never_uploaded]
     if not unsent:
         return None
     n = len(job.parts)

@@ -84,6 +84,12 @@ class JobPart:
     attempted_at: float | None = None  # an uncertain create may have happened after this time
 
     @property
+    def never_uploaded(self) -> bool:
+        """No batch and no input file: a submit interrupted during its uploads left this part's lines unsent (only
+        the caller's request lines can run them)."""
+        return not self.batch_id and not self.input_file_id
+
+    @property
     def final(self) -> bool:
         """True once the part is over (its batch ended, it was refused or withdrawn)."""
         return self.state in FINAL_STATES

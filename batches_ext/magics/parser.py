@@ -329,18 +329,20 @@ def options(command: str, action: str | None = None) -> list[str]:
     return sorted(found, key=lambda o: (not o.startswith("--"), o in ("-h", "--help")))
 
 
+def _action(command: str, option: str) -> argparse.Action | None:
+    parser = _parser_for(command)
+    return parser._option_string_actions.get(option) if parser is not None else None
+
+
 def takes_value(command: str, option: str) -> bool:
     """Whether `option` of `command` is followed by a value (`--model M`), not a flag (`--dry-run`)."""
-    parser = _parser_for(command)
-    action = parser._option_string_actions.get(option) if parser is not None else None
+    action = _action(command, option)
     return action is not None and action.nargs != 0
 
 
 def option_values(command: str, option: str) -> list[str]:
     """The values an option accepts when argparse knows them (`choices`, e.g. `--window`), else []."""
-    parser = _parser_for(command)
-    action = parser._option_string_actions.get(option) if parser is not None else None
-    return [str(c) for c in (getattr(action, "choices", None) or [])]
+    return [str(c) for c in (getattr(_action(command, option), "choices", None) or [])]
 
 
 def cell_lines(cell: str) -> list[Any]:

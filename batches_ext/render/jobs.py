@@ -104,7 +104,7 @@ def job_progress(job: Any) -> str:
     if getattr(job, "gone", False):
         return f"{plural(len(parts), 'part')}, state unknown (its offline fake is gone)"
     whole = len(parts)
-    unsent = [p for p in parts if not p.batch_id and not p.input_file_id and p.state in ("pending", "refused")]
+    unsent = [p for p in parts if p.never_uploaded and p.state in ("pending", "refused")]
     if unsent:  # a submit interrupted during its uploads: those parts can never be created, only retried
         parts = [p for p in parts if p not in unsent]
     over = [p for p in parts if p.final]

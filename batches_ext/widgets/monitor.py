@@ -303,6 +303,10 @@ class BatchMonitor(JobFollowing, LiveView):
 
     # ------------------------------------------------------------------ internals
 
+    def _pending_count(self) -> int:
+        """A job's parts waiting to be created (0 for batches)."""
+        return sum(1 for p in self._job.parts if p.pending) if self._job is not None else 0
+
     def _running_count(self) -> int:
         if self._job is not None:
             return sum(1 for p in self._job.parts if not p.final)
@@ -337,7 +341,7 @@ class BatchMonitor(JobFollowing, LiveView):
         n = len(self._ids)
         done = self._loaded and self.done
         if self._job is not None:
-            pending = sum(1 for p in self._job.parts if p.pending)
+            pending = self._pending_count()
             running = self._running_count() - pending
             title = (f"Job {self._job.id} finished" if done else
                      f"Job {self._job.id}: {plural(n, 'part')}, {running} running"
@@ -375,7 +379,7 @@ class BatchMonitor(JobFollowing, LiveView):
         running = self._running_count()
         state = ("loading…" if not self._loaded else f"{running} running" if running else "all finished")
         if self._job is not None and self._loaded:  # a job counts parts: a part not created yet is no batch
-            pending = sum(1 for p in self._job.parts if p.pending)
+            pending = self._pending_count()
             running -= pending
             state = ", ".join(x for x in (f"{running} running" if running else "",
                                           f"{pending} pending" if pending else "") if x) or "all finished"
